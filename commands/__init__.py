@@ -1,0 +1,1 @@
+"""The write side: aggregates, command handlers (Applications) and the command HTTP API."""

@@ -1,0 +1,1 @@
+"""The command HTTP API: endpoints that translate HTTP into commands."""

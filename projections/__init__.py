@@ -1,0 +1,1 @@
+"""Projectors (pure folds from events to read-model changes) and their store adapters."""

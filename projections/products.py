@@ -1,0 +1,79 @@
+"""The products read model as a pure fold: (document, event) -> new document."""
+
+from collections.abc import Callable, Iterable
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from projections.errors import PoisonEvent
+from schemas.catalog import ProductCreated, ProductDocument
+from schemas.envelope import EventEnvelope
+
+AGGREGATE_TYPE = "Product"
+Apply = Callable[[ProductDocument | None, EventEnvelope], ProductDocument]
+
+
+def _created(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument:
+    if current is not None:
+        raise PoisonEvent(f"product {event.aggregate_id} is created twice")
+    payload = ProductCreated.model_validate(event.payload)
+    return ProductDocument(
+        **payload.model_dump(),
+        id=event.aggregate_id,
+        created_at=event.occurred_at,
+        updated_at=event.occurred_at,
+        version=event.aggregate_version,
+        position=event.position,
+    )
+
+
+APPLIERS: dict[tuple[str, int], Apply] = {("ProductCreated", 1): _created}
+
+
+def project(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument | None:
+    """The document after `event`, or None when `current` already reflects it.
+
+    Raises PoisonEvent for an event that cannot be applied: unknown type,
+    invalid payload, or a gap in the aggregate's versions.
+    """
+    current_version = current.version if current else 0
+    if event.aggregate_version <= current_version:
+        return None
+    if event.aggregate_version != current_version + 1:
+        raise PoisonEvent(
+            f"gap: {event.aggregate_id} is at version {current_version}, "
+            f"event is version {event.aggregate_version}"
+        )
+    applier = APPLIERS.get((event.event_type, event.schema_version))
+    if applier is None:
+        raise PoisonEvent(f"unknown event {event.event_type} v{event.schema_version}")
+    try:
+        return applier(current, event)
+    except ValidationError as error:
+        raise PoisonEvent(f"invalid payload: {error}") from None
+
+
+def fold(
+    current: dict[UUID, ProductDocument], events: Iterable[EventEnvelope]
+) -> tuple[dict[UUID, tuple[ProductDocument, int]], list[tuple[EventEnvelope, str]]]:
+    """Applies `events` in order over `current`.
+
+    Returns the changed documents, each with the version it replaces (0 when
+    new), and the events that were rejected with the reason.
+    """
+    documents = dict(current)
+    changed: dict[UUID, tuple[ProductDocument, int]] = {}
+    rejected: list[tuple[EventEnvelope, str]] = []
+    for event in events:
+        before = documents.get(event.aggregate_id)
+        try:
+            after = project(before, event)
+        except PoisonEvent as error:
+            rejected.append((event, str(error)))
+            continue
+        if after is None:
+            continue
+        documents[event.aggregate_id] = after
+        replaced = changed.get(event.aggregate_id, (None, before.version if before else 0))[1]
+        changed[event.aggregate_id] = (after, replaced)
+    return changed, rejected

@@ -1,0 +1,1 @@
+"""Store adapters: MongoDB or SQLite for read models, ClickHouse or chDB for analytics."""

@@ -1,0 +1,1 @@
+"""The thin query API: read models, cache and read-your-writes."""

@@ -1,0 +1,34 @@
+"""Dependencies of the read API, as Annotated aliases."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from projections.stores.base import ProductStore
+from runtime.cache import Cache
+from runtime.signals import Signals
+from schemas import consistency
+
+
+@dataclass(frozen=True)
+class ReadSide:
+    """What the read API reads from: stores (read only), the cache, progress signals."""
+
+    products: ProductStore
+    cache: Cache
+    signals: Signals
+
+
+def get_read_side(request: Request) -> ReadSide:
+    return request.app.state.read_side  # type: ignore[no-any-return]
+
+
+ReadSideDep = Annotated[ReadSide, Depends(get_read_side)]
+ConsistencyHeader = Annotated[
+    str | None,
+    Header(
+        alias=consistency.HEADER,
+        description="A token from a command response: wait until this read reflects it.",
+    ),
+]

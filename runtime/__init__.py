@@ -1,0 +1,1 @@
+"""Cross-cutting concerns: settings, auth, HTTP plumbing, wiring per mode, the CLI."""

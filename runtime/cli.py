@@ -1,0 +1,106 @@
+"""The `tanqory` command line: run the platform or one of its processes, issue tokens."""
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+
+from runtime.auth import Role, issue_token
+from runtime.logs import configure_logging
+from runtime.settings import Mode, Settings
+
+app = typer.Typer(help="Tanqory Commerce Platform", no_args_is_help=True)
+PortOption = Annotated[int | None, typer.Option(help="Port to listen on (default from settings)")]
+HostOption = Annotated[str | None, typer.Option(help="Interface to bind (default from settings)")]
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as error:
+        typer.echo(f"Invalid settings:\n{error}", err=True)
+        raise typer.Exit(2) from None
+    configure_logging(settings.log_level)
+    return settings
+
+
+@app.command()
+def serve(
+    port: PortOption = None,
+    host: HostOption = None,
+    demo: Annotated[bool, typer.Option(help="Seed demo products on start")] = True,
+) -> None:
+    """Run the whole platform in one process (embedded mode: no external service)."""
+    from runtime.serve import announce_and_seed
+    from runtime.wiring import build_embedded_api
+
+    settings = _settings(mode=Mode.EMBEDDED, port=port, host=host)
+    api = build_embedded_api(settings, on_ready=announce_and_seed(settings, demo))
+    uvicorn.run(api, host=settings.host, port=settings.port, log_level="warning")
+
+
+@app.command("command-api")
+def command_api(port: PortOption = None, host: HostOption = None) -> None:
+    """Run the command API (server mode)."""
+    from runtime.wiring import build_command_api
+
+    settings = _settings(mode=Mode.SERVER, command_api_port=port, host=host)
+    uvicorn.run(build_command_api(settings), host=settings.host, port=settings.command_api_port,
+                log_level="warning")
+
+
+@app.command("read-api")
+def read_api(port: PortOption = None, host: HostOption = None) -> None:
+    """Run the read API (server mode)."""
+    from runtime.wiring import build_read_api
+
+    settings = _settings(mode=Mode.SERVER, read_api_port=port, host=host)
+    uvicorn.run(build_read_api(settings), host=settings.host, port=settings.read_api_port,
+                log_level="warning")
+
+
+@app.command()
+def relay() -> None:
+    """Run the outbox relay: event store → Kafka (server mode)."""
+    from runtime.wiring import run_relay
+
+    settings = _settings(mode=Mode.SERVER)
+    asyncio.run(run_relay(settings))
+
+
+@app.command()
+def worker() -> None:
+    """Run the Faust worker: Kafka → read models and analytics (server mode)."""
+    from runtime.wiring import run_worker
+
+    settings = _settings(mode=Mode.SERVER)
+    sys.argv = [sys.argv[0], "worker"]  # Faust's Worker parses the command line itself
+    run_worker(settings)
+
+
+@app.command()
+def token(
+    role: Annotated[list[Role], typer.Option("--role", help="A role; repeat for several")],
+    sub: Annotated[str, typer.Option("--sub", help="The subject (user id)")] = "dev-user",
+) -> None:
+    """Print a signed token for the configured secret (for development and tests)."""
+    typer.echo(issue_token(_settings(), sub, role))
+
+
+@app.command(context_settings={"allow_extra_args": True})
+def services(ctx: typer.Context) -> None:
+    """Install, start, stop the real services for server mode: up|down|status|env [name]."""
+    script = Path(__file__).resolve().parent.parent / "scripts" / "services.sh"
+    if not script.exists():
+        typer.echo("scripts/services.sh is only in a source checkout", err=True)
+        raise typer.Exit(2)
+    raise typer.Exit(subprocess.call(["bash", str(script), *ctx.args]))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,56 @@
+"""FastAPI dependencies every API shares, as Annotated aliases."""
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from runtime.auth import InvalidToken, Principal, Role, verify_token
+from runtime.http import request_id_var
+from runtime.problems import ProblemError
+from runtime.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False, description="JWT from `tanqory token --role ROLE`")
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_principal(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise ProblemError(401, "unauthorized", "A bearer token is required", _CHALLENGE)
+    try:
+        return verify_token(settings, credentials.credentials)
+    except InvalidToken as error:
+        raise ProblemError(401, "unauthorized", f"Invalid token: {error}", _CHALLENGE) from None
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_roles(*allowed: Role) -> Callable[[Principal], Principal]:
+    """A dependency that lets through only principals holding one of `allowed`."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.roles.isdisjoint(allowed):
+            names = ", ".join(sorted(allowed))
+            raise ProblemError(403, "forbidden", f"This needs one of the roles: {names}")
+        return principal
+
+    return check
+
+
+def get_request_id() -> str:
+    return request_id_var.get()
+
+
+RequestIdDep = Annotated[str, Depends(get_request_id)]

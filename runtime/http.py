@@ -1,0 +1,117 @@
+"""HTTP plumbing both APIs share: request ids, health, readiness, metrics, docs."""
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import APIRouter, FastAPI, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from runtime.problems import install_problem_handlers
+from runtime.settings import Settings
+
+REQUEST_ID_HEADER = "x-request-id"
+request_id_var: ContextVar[str] = ContextVar("request_id", default="")
+ReadinessCheck = Callable[[], Awaitable[None]]
+_STARTED = time.monotonic()
+
+try:
+    VERSION = version("tanqory")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    VERSION = "0.0.0"
+
+
+class RequestIdMiddleware:
+    """Takes X-Request-ID from the request (or makes one) and echoes it back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+        request_id = incoming if 0 < len(incoming) <= 200 else str(uuid.uuid4())
+        token = request_id_var.set(request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (REQUEST_ID_HEADER.encode(), request_id.encode("latin-1")),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
+
+
+def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/health", summary="Liveness, uptime and version")
+    async def health() -> dict[str, object]:
+        return {
+            "status": "OK",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "uptime": round(time.monotonic() - _STARTED, 3),
+            "version": VERSION,
+        }
+
+    @router.get("/ready", summary="Readiness of every dependency")
+    async def ready() -> JSONResponse:
+        results: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                await check()
+                results[name] = "ok"
+            except Exception as error:  # noqa: BLE001 - any failure means not ready
+                results[name] = f"error: {type(error).__name__}: {error}"[:300]
+        ok = all(v == "ok" for v in results.values())
+        return JSONResponse(
+            {"status": "ready" if ok else "not ready", "checks": results},
+            status_code=200 if ok else 503,
+        )
+
+    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def create_api(
+    title: str, settings: Settings, checks: dict[str, ReadinessCheck], **kwargs: object
+) -> FastAPI:
+    """A FastAPI app with the conventions every Tanqory API follows."""
+    app = FastAPI(
+        title=title,
+        version=VERSION,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        **kwargs,  # type: ignore[arg-type]
+    )
+    install_problem_handlers(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID", "If-Match",
+                       "Idempotency-Key", "X-Consistency-Token"],
+        expose_headers=["X-Request-ID", "X-Consistency-Token", "ETag", "Location"],
+        allow_credentials=True,
+        max_age=86400,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health_router(checks))
+    return app

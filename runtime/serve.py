@@ -1,0 +1,37 @@
+"""What `tanqory serve` does once the embedded platform is up: seed, then say where to look."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import typer
+
+from read_api.consistency import wait_until_visible
+from runtime.demo import seed_demo_products
+from runtime.settings import Settings
+from runtime.wiring import Embedded
+from schemas.catalog import ProductListQuery
+
+
+def announce_and_seed(settings: Settings, demo: bool) -> Callable[[Embedded], Awaitable[None]]:
+    async def on_ready(parts: Embedded) -> None:
+        if demo:
+            created = await asyncio.to_thread(seed_demo_products, parts.catalog)
+            if created:
+                await wait_until_visible(parts.read, created[-1].token, timeout=10)
+        base = f"http://{settings.host}:{settings.port}"
+        sample, _ = await parts.read.products.list(ProductListQuery(limit=1))
+        lines = [
+            "Tanqory Commerce Platform (embedded mode) is running:",
+            f"  API docs      {base}/api/docs",
+            f"  Products      {base}/api/v1/products",
+        ]
+        if sample:
+            lines.append(f"  A product     {base}/api/v1/products/{sample[0].id}")
+        lines += [
+            f"  Health        {base}/health",
+            f"  Data          {settings.data_dir.resolve()}",
+            "  Write with a token from: tanqory token --role product_manager",
+        ]
+        typer.echo("\n".join(lines))
+
+    return on_ready

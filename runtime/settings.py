@@ -1,0 +1,104 @@
+"""All configuration, from TANQORY_* environment variables (or a .env file)."""
+
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "tanqory-development-secret-change-me"  # noqa: S105 - refused outside development
+
+
+class Mode(StrEnum):
+    EMBEDDED = "embedded"
+    SERVER = "server"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TANQORY_", env_file=".env", extra="ignore")
+
+    mode: Mode = Mode.EMBEDDED
+    env: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path(".tanqory")
+    log_level: str = "INFO"
+
+    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    jwt_issuer: str = "tanqory"
+    jwt_audience: str = "tanqory-api"
+    token_ttl_seconds: int = Field(default=3600, gt=0)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    command_api_port: int = Field(default=8001, ge=1, le=65535)
+    read_api_port: int = Field(default=8002, ge=1, le=65535)
+    cors_origins: list[str] = ["http://localhost:3000"]
+    consistency_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = 55432
+    postgres_user: str = "tanqory"
+    postgres_password: SecretStr = SecretStr("tanqory")
+    postgres_db: str = "tanqory"
+
+    kafka_bootstrap: str = "127.0.0.1:59092"
+    kafka_partitions: int = Field(default=3, ge=1)
+    relay_batch_size: int = Field(default=500, ge=1)
+    relay_poll_seconds: float = Field(default=0.05, gt=0)
+    worker_id: str = "tanqory-projector"
+    worker_batch_size: int = Field(default=500, ge=1)
+    worker_batch_seconds: float = Field(default=0.05, gt=0)
+
+    mongo_uri: str = "mongodb://127.0.0.1:57017/"
+    mongo_db: str = "tanqory"
+
+    clickhouse_host: str = "127.0.0.1"
+    clickhouse_port: int = 59000
+    clickhouse_db: str = "tanqory"
+    clickhouse_user: str = "default"
+    clickhouse_password: SecretStr = SecretStr("")
+
+    redis_url: str = "redis://127.0.0.1:56379/0"
+    cache_ttl_product_seconds: int = Field(default=600, ge=0)
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_outside_development(self) -> "Settings":
+        secret = self.jwt_secret.get_secret_value()
+        if self.env is not Environment.DEVELOPMENT and secret == DEVELOPMENT_SECRET:
+            raise ValueError(
+                "TANQORY_JWT_SECRET must be set to a non-default secret outside development"
+            )
+        if self.env is Environment.PRODUCTION and len(secret) < 32:
+            raise ValueError("TANQORY_JWT_SECRET must be at least 32 characters in production")
+        return self
+
+    @cached_property
+    def event_store_env(self) -> dict[str, str]:
+        """The eventsourcing library's persistence settings for this mode."""
+        if self.mode is Mode.EMBEDDED:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.data_dir / "events.sqlite3"),
+            }
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_HOST": self.postgres_host,
+            "POSTGRES_PORT": str(self.postgres_port),
+            "POSTGRES_USER": self.postgres_user,
+            "POSTGRES_PASSWORD": self.postgres_password.get_secret_value(),
+            "POSTGRES_DBNAME": self.postgres_db,
+        }
+
+    @property
+    def postgres_dsn(self) -> str:
+        return (
+            f"postgresql://{self.postgres_user}:{self.postgres_password.get_secret_value()}"
+            f"@{self.postgres_host}:{self.postgres_port}/{self.postgres_db}"
+        )

@@ -1,0 +1,249 @@
+"""The composition root: builds every process of both modes from one Settings.
+
+Nothing connects at import time; heavy optional engines (chDB, Faust) are
+imported only by the mode that uses them.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from pymongo import AsyncMongoClient
+from redis.asyncio import Redis
+
+from commands.api import products as product_commands
+from commands.catalog.application import CatalogApplication
+from projections.handler import ProjectionHandler
+from projections.stores.base import EventArchive, ProductStore
+from read_api import products as product_queries
+from read_api.deps import ReadSide
+from runtime.cache import MemoryCache, RedisCache
+from runtime.http import ReadinessCheck, create_api
+from runtime.settings import Settings
+from runtime.signals import LocalSignals, RedisSignals
+from streams.positions import SqlitePositions
+from streams.projection_sink import ProjectionSink
+from streams.relay import Relay
+
+log = logging.getLogger(__name__)
+
+
+def build_catalog(settings: Settings) -> CatalogApplication:
+    return CatalogApplication(env=settings.event_store_env)
+
+
+def _mongo_store(settings: Settings) -> ProductStore:
+    from projections.stores.mongo import MongoProductStore
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        settings.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000
+    )
+    return MongoProductStore(client, settings.mongo_db)
+
+
+def _clickhouse_archive(settings: Settings) -> EventArchive:
+    from clickhouse_driver import Client
+
+    from projections.stores.clickhouse import ClickHouseEventArchive
+
+    client = Client(
+        host=settings.clickhouse_host,
+        port=settings.clickhouse_port,
+        user=settings.clickhouse_user,
+        password=settings.clickhouse_password.get_secret_value(),
+        connect_timeout=5,
+    )
+    return ClickHouseEventArchive(client, settings.clickhouse_db)
+
+
+def _redis(settings: Settings) -> "Redis":
+    return Redis.from_url(settings.redis_url, socket_connect_timeout=5)
+
+
+def build_server_read_side(settings: Settings) -> ReadSide:
+    redis = _redis(settings)
+    return ReadSide(_mongo_store(settings), RedisCache(redis), RedisSignals(redis))
+
+
+def build_server_handler(settings: Settings) -> ProjectionHandler:
+    redis = _redis(settings)
+    return ProjectionHandler(
+        _mongo_store(settings), _clickhouse_archive(settings), RedisCache(redis),
+        RedisSignals(redis),
+    )
+
+
+def _read_checks(read: ReadSide) -> dict[str, ReadinessCheck]:
+    return {"read_store": read.products.ping, "cache": read.cache.ping}
+
+
+def _catalog_check(catalog: CatalogApplication) -> ReadinessCheck:
+    async def check() -> None:
+        await asyncio.to_thread(catalog.recorder.max_notification_id)
+
+    return check
+
+
+# --- server mode: one process per part -------------------------------------------------
+
+
+def build_command_api(settings: Settings) -> FastAPI:
+    holder: dict[str, CatalogApplication] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.catalog = holder["catalog"] = await asyncio.to_thread(build_catalog, settings)
+        yield
+        app.state.catalog.close()
+
+    async def event_store() -> None:
+        await _catalog_check(holder["catalog"])()
+
+    app = create_api("Tanqory Command API", settings, {"event_store": event_store},
+                     lifespan=lifespan)
+    app.include_router(product_commands.router)
+    return app
+
+
+def build_read_api(settings: Settings) -> FastAPI:
+    read = build_server_read_side(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.read_side = read
+        await read.products.setup()
+        yield
+        await read.signals.close()
+        await read.products.close()
+        await read.cache.close()
+
+    app = create_api("Tanqory Read API", settings, _read_checks(read), lifespan=lifespan)
+    app.include_router(product_queries.router)
+    return app
+
+
+# --- embedded mode: everything in one process ------------------------------------------
+
+
+class Embedded:
+    """The embedded platform's parts, shared by the HTTP app and the in-process relay."""
+
+    def __init__(self, settings: Settings) -> None:
+        from projections.stores.chdb import ChdbEventArchive
+        from projections.stores.sqlite import SqliteProductStore
+
+        data = settings.data_dir
+        data.mkdir(parents=True, exist_ok=True)
+        self.settings = settings
+        self.catalog = build_catalog(settings)
+        self.read = ReadSide(
+            SqliteProductStore(data / "read_models.sqlite3"), MemoryCache(), LocalSignals()
+        )
+        self.handler = ProjectionHandler(
+            self.read.products, ChdbEventArchive(data / "analytics.chdb"), self.read.cache,
+            self.read.signals,
+        )
+        self.relay = Relay(
+            "embedded-projector",
+            self.catalog,
+            SqlitePositions(data / "positions.sqlite3", "embedded-projector"),
+            ProjectionSink(self.handler),
+            settings.relay_batch_size,
+        )
+
+    def wake_relay_from_any_thread(self, loop: asyncio.AbstractEventLoop) -> Callable[[int], None]:
+        return lambda _position: loop.call_soon_threadsafe(self.relay.wakeup.set)
+
+
+def build_embedded_api(
+    settings: Settings, on_ready: Callable[[Embedded], Any] | None = None
+) -> FastAPI:
+    """Command and read API in one app, with the relay feeding the projectors in-process."""
+    holder: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        parts = holder["parts"] = Embedded(settings)
+        app.state.settings = settings
+        app.state.catalog = parts.catalog
+        app.state.read_side = parts.read
+        await parts.handler.setup()
+        parts.catalog.on_recorded(parts.wake_relay_from_any_thread(asyncio.get_running_loop()))
+        relay = holder["relay"] = asyncio.create_task(parts.relay.run(settings.relay_poll_seconds))
+        if on_ready is not None:
+            await on_ready(parts)
+        try:
+            yield
+        finally:
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
+            await parts.handler.close()
+            await parts.read.cache.close()
+            parts.catalog.close()
+
+    async def event_store() -> None:
+        await _catalog_check(holder["parts"].catalog)()
+
+    async def read_store() -> None:
+        await holder["parts"].read.products.ping()
+
+    async def projector() -> None:
+        task = holder["relay"]
+        if task.done():
+            raise RuntimeError("the in-process projector has stopped")
+
+    app = create_api(
+        "Tanqory Commerce Platform (embedded)", settings,
+        {"event_store": event_store, "read_store": read_store, "projector": projector},
+        lifespan=lifespan,
+    )
+    for router in (product_commands.router, product_queries.router):
+        app.include_router(router)
+    return app
+
+
+# --- server mode: the relay and the worker ---------------------------------------------
+
+
+async def run_relay(settings: Settings) -> None:
+    from streams.kafka_sink import KafkaSink, build_producer
+    from streams.positions import PostgresPositions
+    from streams.topics import ensure_topics
+
+    await ensure_topics(settings.kafka_bootstrap, settings.kafka_partitions)
+    catalog = await asyncio.to_thread(build_catalog, settings)
+    producer = build_producer(settings.kafka_bootstrap)
+    await producer.start()
+    positions = PostgresPositions(settings.postgres_dsn, "kafka-relay")
+    relay = Relay("kafka-relay", catalog, positions, KafkaSink(producer),
+                  settings.relay_batch_size)
+    try:
+        await relay.run(settings.relay_poll_seconds)
+    finally:
+        await producer.stop()
+        await positions.close()
+        catalog.close()
+
+
+def run_worker(settings: Settings) -> None:
+    import faust
+
+    from streams.topics import ensure_topics
+    from streams.worker import build_faust_app
+
+    asyncio.run(ensure_topics(settings.kafka_bootstrap, settings.kafka_partitions))
+
+    async def handler() -> ProjectionHandler:
+        projection_handler = build_server_handler(settings)
+        await projection_handler.setup()
+        return projection_handler
+
+    app = build_faust_app(settings, handler)
+    faust.Worker(app, loglevel=settings.log_level.lower()).execute_from_commandline()

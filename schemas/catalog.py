@@ -1,0 +1,131 @@
+"""Catalog contracts: product commands, events and read-model documents."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from schemas.money import Money
+
+Sku = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"),
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(max_length=10_000)]
+ImageUrl = Annotated[str, StringConstraints(min_length=1, max_length=2_000)]
+AttributeKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+AttributeValue = Annotated[str, StringConstraints(max_length=1_000)]
+
+
+class ProductFields(BaseModel):
+    """The product fields a client sets, as the standards' CreateProductDto."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Name
+    description: Description = ""
+    sku: Sku
+    price: Money
+    sale_price: Money | None = None
+    category_id: UUID | None = None
+    images: list[ImageUrl] = Field(default_factory=list, max_length=50)
+    attributes: dict[AttributeKey, AttributeValue] = Field(default_factory=dict, max_length=100)
+    stock_quantity: int = Field(default=0, ge=0, le=1_000_000_000)
+    is_active: bool = True
+
+    @model_validator(mode="after")
+    def _sale_price_not_above_price(self) -> "ProductFields":
+        if self.sale_price is not None and self.sale_price > self.price:
+            raise ValueError("sale_price must not be above price")
+        return self
+
+
+class CreateProduct(ProductFields):
+    """Command: create a product in the catalog."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Espresso cup",
+                    "description": "Porcelain, 80 ml",
+                    "sku": "CUP-ESP-80",
+                    "price": "12.50",
+                    "sale_price": "9.90",
+                    "images": ["https://example.com/cup.jpg"],
+                    "attributes": {"colour": "white"},
+                    "stock_quantity": 40,
+                    "is_active": True,
+                }
+            ]
+        }
+    )
+
+
+class ProductCreated(ProductFields):
+    """Event payload, catalog.ProductCreated v1 (created_at is the envelope's occurred_at)."""
+
+
+class ProductView(BaseModel):
+    """A product as the read API returns it (the standards' transformProduct)."""
+
+    id: UUID
+    name: str
+    description: str
+    sku: str
+    price: Money
+    sale_price: Money | None
+    category: UUID | None
+    images: list[str]
+    attributes: dict[str, str]
+    stock_quantity: int
+    is_active: bool
+    average_rating: float
+    review_count: int
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class ProductDocument(ProductFields):
+    """The products read model: one document per product, at the version it reflects."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: UUID
+    rating_total: int = 0
+    review_count: int = 0
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
+    version: int = Field(ge=1)
+    position: int = Field(ge=1)
+
+    def view(self) -> ProductView:
+        average = self.rating_total / self.review_count if self.review_count else 0.0
+        return ProductView(
+            **self.model_dump(exclude={"category_id", "rating_total", "deleted_at", "position"}),
+            category=self.category_id,
+            average_rating=average,
+        )
+
+
+ProductSort = Literal["created_at", "price", "name"]
+SortOrder = Literal["asc", "desc"]
+
+
+class ProductListQuery(BaseModel):
+    """The listing's query parameters (the standards' ProductFilterDto)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    page: int = Field(default=1, ge=1, le=1_000_000)
+    limit: int = Field(default=20, ge=1, le=100)
+    sort: ProductSort = "created_at"
+    order: SortOrder = "desc"
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.limit

@@ -1,0 +1,50 @@
+"""The event envelope: what every published domain event looks like on the wire."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Actor(BaseModel):
+    """Who caused an event: the JWT subject and the roles it held."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject: str
+    roles: tuple[str, ...] = ()
+
+
+class EventMetadata(BaseModel):
+    """Request context recorded with every event a command produces."""
+
+    model_config = ConfigDict(frozen=True)
+
+    correlation_id: str
+    causation_id: str
+    actor: Actor
+
+
+class EventEnvelope(BaseModel):
+    """A domain event as published to Kafka and consumed by projectors.
+
+    `position` is the event store's notification id: gap-free and total
+    within one store, so it orders events globally as well as per aggregate.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: UUID
+    event_type: str
+    schema_version: int = Field(ge=1)
+    context: str
+    aggregate_type: str
+    aggregate_id: UUID
+    aggregate_version: int = Field(ge=1)
+    position: int = Field(ge=1)
+    occurred_at: datetime
+    correlation_id: str
+    causation_id: str
+    actor: Actor
+    payload: dict[str, Any]

@@ -1,0 +1,83 @@
+"""Durable positions in the event store's notification log, per named reader."""
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Protocol
+
+import psycopg
+
+
+class PositionStore(Protocol):
+    async def load(self) -> int:
+        """The last notification id handled; 0 before the first."""
+
+    async def save(self, position: int) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class PostgresPositions:
+    def __init__(self, dsn: str, name: str) -> None:
+        self._dsn = dsn
+        self._name = name
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+
+    def _query(self, sql: str, params: tuple[object, ...]) -> int:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self._dsn, autocommit=True)
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS tanqory_positions "
+                "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+            )
+        try:
+            row = self._conn.execute(sql, params).fetchone()
+        except psycopg.OperationalError:
+            self._conn.close()  # reconnect on the next call
+            raise
+        return int(row[0]) if row else 0  # type: ignore[call-overload]
+
+    async def load(self) -> int:
+        sql = "SELECT position FROM tanqory_positions WHERE name = %s"
+        return await asyncio.to_thread(self._query, sql, (self._name,))
+
+    async def save(self, position: int) -> None:
+        sql = (
+            "INSERT INTO tanqory_positions (name, position) VALUES (%s, %s) "
+            "ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position RETURNING position"
+        )
+        await asyncio.to_thread(self._query, sql, (self._name, position))
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await asyncio.to_thread(self._conn.close)
+
+
+class SqlitePositions:
+    def __init__(self, path: Path, name: str) -> None:
+        self._path = path
+        self._name = name
+
+    def _query(self, sql: str, params: tuple[object, ...]) -> int:
+        with sqlite3.connect(self._path) as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS positions (name TEXT PRIMARY KEY, position INTEGER)"
+            )
+            row = conn.execute(sql, params).fetchone()
+        return int(row[0]) if row else 0
+
+    async def load(self) -> int:
+        return await asyncio.to_thread(
+            self._query, "SELECT position FROM positions WHERE name = ?", (self._name,)
+        )
+
+    async def save(self, position: int) -> None:
+        await asyncio.to_thread(
+            self._query,
+            "INSERT INTO positions (name, position) VALUES (?, ?) ON CONFLICT (name) "
+            "DO UPDATE SET position = excluded.position RETURNING position",
+            (self._name, position),
+        )
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,94 @@
+"""The outbox relay: event store → sink, in store order, at least once.
+
+The relay reads the notification log after its durable position, hands the
+public events of each batch to a sink (Kafka in server mode, the projectors in
+embedded mode) and only then advances its position. A crash between the two
+republishes the batch, which consumers ignore by aggregate version.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+from eventsourcing.persistence import Notification
+from prometheus_client import Counter, Gauge
+
+from schemas.envelope import EventEnvelope
+from streams.positions import PositionStore
+
+log = logging.getLogger(__name__)
+RELAYED = Counter("tanqory_relay_events_total", "Events handed to the sink", ["relay"])
+POSITION = Gauge("tanqory_relay_position", "Last notification id relayed", ["relay"])
+
+
+class EventSource(Protocol):
+    def notifications(self, after: int, limit: int) -> Sequence[Notification]: ...
+    def envelope(self, notification: Notification) -> EventEnvelope | None: ...
+
+
+class Sink(Protocol):
+    async def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
+        """Returns once every envelope is durably handed over, in order."""
+
+
+class Relay:
+    def __init__(
+        self,
+        name: str,
+        source: EventSource,
+        positions: PositionStore,
+        sink: Sink,
+        batch_size: int = 500,
+    ) -> None:
+        self.name = name
+        self._source = source
+        self._positions = positions
+        self._sink = sink
+        self._batch_size = batch_size
+        self._position: int | None = None
+        self.wakeup = asyncio.Event()
+
+    async def position(self) -> int:
+        if self._position is None:
+            self._position = await self._positions.load()
+        return self._position
+
+    async def run_once(self) -> int:
+        """Relays the next batch; returns how many notifications it consumed."""
+        after = await self.position()
+        notifications = await asyncio.to_thread(
+            self._source.notifications, after, self._batch_size
+        )
+        if not notifications:
+            return 0
+        envelopes = [e for n in notifications if (e := self._source.envelope(n)) is not None]
+        if envelopes:
+            await self._sink.publish(envelopes)
+        last = notifications[-1].id
+        await self._positions.save(last)
+        self._position = last
+        RELAYED.labels(self.name).inc(len(envelopes))
+        POSITION.labels(self.name).set(last)
+        return len(notifications)
+
+    async def run(self, poll_seconds: float) -> None:
+        """Relays until cancelled; idles on a wake-up (same process) or a poll timer."""
+        log.info("relay %s starting after position %d", self.name, await self.position())
+        backoff = poll_seconds
+        while True:
+            try:
+                relayed = await self.run_once()
+            except Exception:
+                # Nothing was acknowledged past the saved position: retry the same batch.
+                log.exception("relay %s failed; retrying in %.2fs", self.name, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            backoff = poll_seconds
+            if relayed:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wakeup.wait(), poll_seconds)
+            self.wakeup.clear()

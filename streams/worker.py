@@ -1,0 +1,88 @@
+"""The Faust worker: consumes each context's topic and feeds the projectors.
+
+One agent per topic, concurrency 1, batches taken with `take_events`, which acks
+(and so lets Faust commit) a batch only after the agent has finished with it.
+Store errors are retried, then crash the worker so that a supervisor restarts it
+from the last committed offset; events no projector can apply go to the
+dead-letter topic with the reason, and the worker goes on.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import faust
+from faust.types import EventT
+from mode import CrashingSupervisor
+from pydantic import ValidationError
+from tenacity import AsyncRetrying, retry_if_not_exception_type, stop_after_delay, wait_exponential
+
+from projections.handler import ProjectionHandler
+from runtime.settings import Settings
+from schemas.envelope import EventEnvelope
+from streams import codec
+from streams.topics import dead_letter_topic, events_topic
+
+log = logging.getLogger(__name__)
+HandlerFactory = Callable[[], Awaitable[ProjectionHandler]]
+
+
+def build_faust_app(settings: Settings, handler_factory: HandlerFactory) -> faust.App:
+    app = faust.App(
+        settings.worker_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="memory://",
+        web_enabled=False,
+        topic_allow_declare=False,  # topics are created explicitly at start-up
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        broker_commit_every=1,
+        broker_commit_interval=0.2,
+    )
+    topic = app.topic(
+        events_topic("catalog"), key_type=bytes, value_type=bytes,
+        key_serializer="raw", value_serializer="raw",
+    )
+    dead_letters = app.topic(
+        dead_letter_topic("catalog"), key_type=bytes, value_type=bytes,
+        key_serializer="raw", value_serializer="raw",
+    )
+
+    @app.agent(topic, concurrency=1, supervisor_strategy=CrashingSupervisor)
+    async def project(stream: faust.StreamT[bytes]) -> None:
+        handler = await handler_factory()
+        async for batch in stream.take_events(
+            settings.worker_batch_size, within=settings.worker_batch_seconds
+        ):
+            await _project_batch(handler, batch, dead_letters)
+
+    return app
+
+
+async def _project_batch(
+    handler: ProjectionHandler, batch: Sequence[EventT], dead_letters: faust.TopicT
+) -> None:
+    envelopes: list[EventEnvelope] = []
+    for event in batch:
+        try:
+            envelopes.append(codec.decode(event.value))
+        except ValidationError as error:
+            await _dead_letter(dead_letters, event.key, event.value, f"undecodable: {error}")
+    async for attempt in AsyncRetrying(
+        stop=stop_after_delay(60),
+        wait=wait_exponential(multiplier=0.1, max=5),
+        retry=retry_if_not_exception_type(ValidationError),
+        reraise=True,
+    ):
+        with attempt:
+            rejected = await handler.handle(envelopes)
+    for item in rejected:
+        value = codec.encode(item.event).value
+        await _dead_letter(dead_letters, str(item.event.aggregate_id).encode(), value, item.reason)
+
+
+async def _dead_letter(topic: faust.TopicT, key: Any, value: Any, reason: str) -> None:
+    log.error("dead-lettering an event: %s", reason)
+    fut = await topic.send(key=key, value=value, headers={"error": reason.encode()[:10_000]})
+    await fut
