@@ -1,0 +1,139 @@
+"""Running the platform for tests: embedded in one process, or server mode in four."""
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from pydantic import SecretStr
+
+from runtime.auth import Role, issue_token
+from runtime.settings import Environment, Mode, Settings
+from tests.support.processes import PlatformProcess, free_port
+
+TEST_SECRET = "tanqory-test-secret-0123456789abcdef"
+
+
+@dataclass
+class Platform:
+    mode: Mode
+    command_url: str
+    read_url: str
+    settings: Settings
+    processes: dict[str, PlatformProcess] = field(default_factory=dict)
+
+    def token(self, *roles: Role, subject: str = "tester") -> str:
+        return issue_token(self.settings, subject, list(roles))
+
+    def auth(self, *roles: Role) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(*roles)}"}
+
+
+def settings_for_tests(**overrides: object) -> Settings:
+    return Settings(env=Environment.TEST, jwt_secret=SecretStr(TEST_SECRET), **overrides)
+
+
+def _env(settings: Settings, **extra: str) -> dict[str, str]:
+    return {
+        "TANQORY_ENV": settings.env.value,
+        "TANQORY_JWT_SECRET": TEST_SECRET,
+        "TANQORY_LOG_LEVEL": "INFO",
+        **extra,
+    }
+
+
+@contextmanager
+def embedded_platform(tmp: Path) -> Iterator[Platform]:
+    port = free_port()
+    settings = settings_for_tests(mode=Mode.EMBEDDED, data_dir=tmp / "data", port=port)
+    process = PlatformProcess(
+        "serve", ["serve", "--port", str(port), "--no-demo"],
+        _env(settings, TANQORY_DATA_DIR=str(settings.data_dir)), tmp,
+    ).start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        process.wait_healthy(base)
+        yield Platform(Mode.EMBEDDED, base, base, settings, {"serve": process})
+    finally:
+        process.stop()
+
+
+def server_namespace() -> dict[str, str]:
+    """Fresh databases and topics for one test run on the shared services."""
+    name = f"t{uuid.uuid4().hex[:12]}"
+    return {
+        "TANQORY_POSTGRES_DB": name,
+        "TANQORY_MONGO_DB": name,
+        "TANQORY_CLICKHOUSE_DB": name,
+        "TANQORY_KAFKA_TOPIC_PREFIX": name,
+        "TANQORY_WORKER_ID": f"{name}-projector",
+    }
+
+
+def create_postgres_database(settings: Settings) -> None:
+    admin_dsn = settings.postgres_dsn.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{settings.postgres_db}"')
+
+
+def drop_namespace(settings: Settings) -> None:
+    """Best-effort clean-up of one run's databases and topics."""
+    from clickhouse_driver import Client
+    from pymongo import MongoClient
+
+    from streams.topics import CONTEXTS, Topics
+
+    admin_dsn = settings.postgres_dsn.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{settings.postgres_db}" WITH (FORCE)')
+    with MongoClient(settings.mongo_uri) as mongo:
+        mongo.drop_database(settings.mongo_db)
+    Client(host=settings.clickhouse_host, port=settings.clickhouse_port).execute(
+        f"DROP DATABASE IF EXISTS {settings.clickhouse_db}"
+    )
+    topics = Topics(settings.kafka_topic_prefix)
+    names = [n for c in CONTEXTS for n in (topics.events(c), topics.dead_letters(c))]
+    asyncio.run(_delete_topics(settings.kafka_bootstrap, names))
+
+
+async def _delete_topics(bootstrap: str, names: list[str]) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        await admin.delete_topics([n for n in names if n in existing])
+    finally:
+        await admin.close()
+
+
+@contextmanager
+def server_platform(tmp: Path) -> Iterator[Platform]:
+    namespace = server_namespace()
+    command_port, read_port = free_port(), free_port()
+    env = _env(settings_for_tests(), **namespace, TANQORY_MODE="server",
+               TANQORY_COMMAND_API_PORT=str(command_port), TANQORY_READ_API_PORT=str(read_port))
+    settings = Settings(**{k.removeprefix("TANQORY_").lower(): v for k, v in env.items()})
+    create_postgres_database(settings)
+    processes = {
+        name: PlatformProcess(name, [name], env, tmp)
+        for name in ("command-api", "relay", "worker", "read-api")
+    }
+    platform = Platform(
+        Mode.SERVER, f"http://127.0.0.1:{command_port}", f"http://127.0.0.1:{read_port}",
+        settings, processes,
+    )
+    try:
+        for process in processes.values():
+            process.start()
+        processes["command-api"].wait_healthy(platform.command_url)
+        processes["read-api"].wait_healthy(platform.read_url)
+        yield platform
+    finally:
+        for process in reversed(processes.values()):
+            process.stop()
+        drop_namespace(settings)

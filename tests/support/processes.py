@@ -1,0 +1,74 @@
+"""Platform processes started for real, as a user would: `tanqory <command>`."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.support.waiting import wait_until
+
+TANQORY = [sys.executable, "-m", "runtime.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PlatformProcess:
+    """One `tanqory` process with its output in a log file."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.args = args
+        self.env = {**os.environ, **env}
+        self.log_path = log_dir / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "PlatformProcess":
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [*TANQORY, *self.args], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to flush, commit or say goodbye."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self, timeout: float = 15) -> None:
+        if not self.alive:
+            return
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def wait_healthy(self, base_url: str, timeout: float = 60) -> None:
+        def healthy() -> bool:
+            if not self.alive:
+                raise AssertionError(f"{self.name} exited:\n{self.log_tail()}")
+            return httpx.get(f"{base_url}/health", timeout=2).status_code == 200
+
+        try:
+            wait_until(healthy, timeout, f"{self.name} to answer /health")
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n--- {self.name} log ---\n{self.log_tail()}") from None
