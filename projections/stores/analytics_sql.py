@@ -9,9 +9,11 @@ import asyncio
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
-from projections.analytics import DDL, TABLE, to_row
+from projections.analytics import COLUMNS, DDL, TABLE, to_row
 from schemas.envelope import EventEnvelope
 
 
@@ -64,6 +66,28 @@ class SqlEventArchive(ABC):
         if fresh:
             self._insert(list(fresh.values()))
         return len(fresh)
+
+    async def history(self, aggregate_id: UUID) -> list[dict[str, Any]]:
+        rows = await self._run(
+            self._execute,
+            f"SELECT {', '.join(COLUMNS)} FROM {self.database}.{TABLE} "
+            f"WHERE aggregate_id = {_quote(str(aggregate_id))} ORDER BY aggregate_version",
+        )
+        return [self._decode(dict(zip(COLUMNS, row, strict=True))) for row in rows]
+
+    def _decode(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Engine values in the types `to_row` uses."""
+        moment = row["occurred_at"]
+        if isinstance(moment, str):
+            moment = datetime.strptime(moment, "%Y-%m-%d %H:%M:%S")
+        return {
+            **row,
+            "occurred_at": moment.replace(tzinfo=None),
+            "actor_roles": list(row["actor_roles"]),
+            "schema_version": int(row["schema_version"]),
+            "aggregate_version": int(row["aggregate_version"]),
+            "position": int(row["position"]),
+        }
 
     async def event_counts(self) -> dict[str, int]:
         rows = await self._run(

@@ -1,7 +1,7 @@
 """What the projectors and the read API need from a store, whatever backs it."""
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from schemas.catalog import ProductDocument, ProductListQuery
@@ -43,6 +43,9 @@ class EventArchive(Protocol):
 
     async def append(self, events: Sequence[EventEnvelope]) -> int:
         """Stores the events it does not hold yet; returns how many it stored."""
+
+    async def history(self, aggregate_id: UUID) -> list[dict[str, Any]]:
+        """One aggregate's rows, oldest first, as `projections.analytics.to_row` makes them."""
 
     async def event_counts(self) -> dict[str, int]:
         """How many rows each event id has (1 everywhere when nothing is duplicated)."""

@@ -7,12 +7,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import psycopg
 from pydantic import SecretStr
 
 from runtime.auth import Role, issue_token
 from runtime.settings import Environment, Mode, Settings
 from tests.support.processes import PlatformProcess, free_port
+from tests.support.waiting import wait_until
 
 TEST_SECRET = "tanqory-test-secret-0123456789abcdef"
 
@@ -111,6 +113,26 @@ async def _delete_topics(bootstrap: str, names: list[str]) -> None:
         await admin.close()
 
 
+def wait_for_pipeline(platform: Platform, timeout: float = 120) -> None:
+    """Returns once a write flows through relay, Kafka and worker into the read API."""
+    created = httpx.post(
+        f"{platform.command_url}/api/v1/products",
+        json={"name": "Warm-up", "sku": f"WARMUP-{uuid.uuid4().hex[:8]}", "price": "1.00"},
+        headers=platform.auth(Role.ADMIN), timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    url = f"{platform.read_url}/api/v1/products/{created.json()['id']}"
+    headers = {"X-Consistency-Token": created.headers["X-Consistency-Token"]}
+
+    def visible() -> bool:
+        for name, process in platform.processes.items():
+            if not process.alive:
+                raise AssertionError(f"{name} exited:\n{process.log_tail()}")
+        return httpx.get(url, headers=headers, timeout=30).status_code == 200
+
+    wait_until(visible, timeout, "the first event to reach the read model")
+
+
 @contextmanager
 def server_platform(tmp: Path) -> Iterator[Platform]:
     namespace = server_namespace()
@@ -132,6 +154,7 @@ def server_platform(tmp: Path) -> Iterator[Platform]:
             process.start()
         processes["command-api"].wait_healthy(platform.command_url)
         processes["read-api"].wait_healthy(platform.read_url)
+        wait_for_pipeline(platform)
         yield platform
     finally:
         for process in reversed(processes.values()):

@@ -1,0 +1,16 @@
+# The platform's image: one image, four processes (command-api, relay, worker, read-api)
+# in server mode, or `tanqory serve` for embedded mode.
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml constraints.txt README.md ./
+COPY schemas schemas
+COPY commands commands
+COPY streams streams
+COPY projections projections
+COPY read_api read_api
+COPY runtime runtime
+COPY bench bench
+RUN pip install --no-cache-dir -c constraints.txt .
+ENV TANQORY_HOST=0.0.0.0
+ENTRYPOINT ["tanqory"]
+CMD ["serve"]

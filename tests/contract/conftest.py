@@ -1,0 +1,59 @@
+"""Each store adapter, embedded and real, behind one fixture, so one suite runs on all."""
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from clickhouse_driver import Client
+from pymongo import AsyncMongoClient
+
+from projections.stores.base import EventArchive, ProductStore
+from projections.stores.chdb import ChdbEventArchive
+from projections.stores.clickhouse import ClickHouseEventArchive
+from projections.stores.mongo import MongoProductStore
+from projections.stores.sqlite import SqliteProductStore
+from tests.support.platform import settings_for_tests
+
+
+def _fresh_name() -> str:
+    return f"c{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mongo", marks=pytest.mark.server)])
+async def product_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ProductStore]:
+    store: ProductStore
+    if request.param == "sqlite":
+        store = SqliteProductStore(tmp_path / "read.sqlite3")
+        await store.setup()
+        yield store
+        await store.close()
+        return
+    settings = settings_for_tests()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
+    name = _fresh_name()
+    store = MongoProductStore(client, name)
+    await store.setup()
+    yield store
+    await client.drop_database(name)
+    await store.close()
+
+
+@pytest.fixture(params=["chdb", pytest.param("clickhouse", marks=pytest.mark.server)])
+async def event_archive(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[EventArchive]:
+    archive: EventArchive
+    if request.param == "chdb":
+        archive = ChdbEventArchive(tmp_path / "analytics.chdb")
+        await archive.setup()
+        yield archive
+        await archive.close()
+        return
+    settings = settings_for_tests()
+    name = _fresh_name()
+    client = Client(host=settings.clickhouse_host, port=settings.clickhouse_port)
+    archive = ClickHouseEventArchive(client, name)
+    await archive.setup()
+    yield archive
+    client.execute(f"DROP DATABASE IF EXISTS {name}")
+    await archive.close()

@@ -1,0 +1,44 @@
+"""The analysts' event archive contract, on chDB (embedded) and ClickHouse (server)."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from uuid import uuid4
+
+from projections.analytics import to_row
+from projections.stores.base import EventArchive
+from schemas.catalog import CreateProduct
+from schemas.envelope import EventEnvelope
+from tests.unit.test_products_projector import created
+
+
+def events(n: int) -> list[EventEnvelope]:
+    return [
+        created(CreateProduct(name=f"P{i}", sku=f"S-{i}", price=Decimal("1.00")),
+                aggregate_id=uuid4(), position=i + 1)
+        for i in range(n)
+    ]
+
+
+async def test_each_event_is_held_once_however_often_it_is_appended(
+    event_archive: EventArchive,
+) -> None:
+    first, second = events(5), events(3)
+    assert await event_archive.append(first) == 5
+    assert await event_archive.append(first) == 0
+    assert await event_archive.append(first[2:] + second + second) == 3
+    counts = await event_archive.event_counts()
+    assert counts == {str(e.event_id): 1 for e in first + second}
+
+
+async def test_rows_keep_the_envelope(event_archive: EventArchive) -> None:
+    event = events(1)[0].model_copy(update={"occurred_at": datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)})
+    await event_archive.append([event])
+    assert await event_archive.history(event.aggregate_id) == [to_row(event)]
+    assert await event_archive.history(uuid4()) == []
+
+
+async def test_drop_empties_the_archive(event_archive: EventArchive) -> None:
+    await event_archive.append(events(2))
+    await event_archive.drop()
+    assert await event_archive.event_counts() == {}
+    assert await event_archive.append(events(1)) == 1
