@@ -49,11 +49,13 @@ class Settings(BaseSettings):
 
     kafka_bootstrap: str = "127.0.0.1:59092"
     kafka_partitions: int = Field(default=3, ge=1)
+    kafka_topic_prefix: str = Field(default="tanqory", pattern=r"^[A-Za-z0-9._-]{1,100}$")
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_seconds: float = Field(default=0.05, gt=0)
     worker_id: str = "tanqory-projector"
     worker_batch_size: int = Field(default=500, ge=1)
     worker_batch_seconds: float = Field(default=0.05, gt=0)
+    worker_session_timeout_seconds: float = Field(default=10.0, ge=6, le=300)
 
     mongo_uri: str = "mongodb://127.0.0.1:57017/"
     mongo_db: str = "tanqory"
@@ -70,6 +72,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> "Settings":
         secret = self.jwt_secret.get_secret_value()
+        if not secret:
+            raise ValueError("TANQORY_JWT_SECRET must not be empty")
         if self.env is not Environment.DEVELOPMENT and secret == DEVELOPMENT_SECRET:
             raise ValueError(
                 "TANQORY_JWT_SECRET must be set to a non-default secret outside development"

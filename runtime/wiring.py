@@ -215,14 +215,15 @@ def build_embedded_api(
 async def run_relay(settings: Settings) -> None:
     from streams.kafka_sink import KafkaSink, build_producer
     from streams.positions import PostgresPositions
-    from streams.topics import ensure_topics
+    from streams.topics import Topics, ensure_topics
 
-    await ensure_topics(settings.kafka_bootstrap, settings.kafka_partitions)
+    topics = Topics(settings.kafka_topic_prefix)
+    await ensure_topics(settings.kafka_bootstrap, topics, settings.kafka_partitions)
     catalog = await asyncio.to_thread(build_catalog, settings)
     producer = build_producer(settings.kafka_bootstrap)
     await producer.start()
     positions = PostgresPositions(settings.postgres_dsn, "kafka-relay")
-    relay = Relay("kafka-relay", catalog, positions, KafkaSink(producer),
+    relay = Relay("kafka-relay", catalog, positions, KafkaSink(producer, topics),
                   settings.relay_batch_size)
     try:
         await relay.run(settings.relay_poll_seconds)
@@ -235,15 +236,16 @@ async def run_relay(settings: Settings) -> None:
 def run_worker(settings: Settings) -> None:
     import faust
 
-    from streams.topics import ensure_topics
+    from streams.topics import Topics, ensure_topics
     from streams.worker import build_faust_app
 
-    asyncio.run(ensure_topics(settings.kafka_bootstrap, settings.kafka_partitions))
+    topics = Topics(settings.kafka_topic_prefix)
+    asyncio.run(ensure_topics(settings.kafka_bootstrap, topics, settings.kafka_partitions))
 
     async def handler() -> ProjectionHandler:
         projection_handler = build_server_handler(settings)
         await projection_handler.setup()
         return projection_handler
 
-    app = build_faust_app(settings, handler)
+    app = build_faust_app(settings, topics, handler)
     faust.Worker(app, loglevel=settings.log_level.lower()).execute_from_commandline()

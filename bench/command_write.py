@@ -1,0 +1,46 @@
+"""Command write in SQLite: the catalog's create command against a bare eventsourcing save.
+
+Ours validates the command, records the product and its SKU reservation atomically and
+builds event metadata; the baseline saves the same Product aggregate alone.
+"""
+
+import tempfile
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+from bench.timing import Figure, compare
+from commands.catalog.application import CatalogApplication
+from commands.catalog.product import Product
+from schemas.catalog import CreateProduct
+from schemas.envelope import Actor, EventMetadata
+
+META = EventMetadata(correlation_id="bench", causation_id="bench",
+                     actor=Actor(subject="bench", roles=("admin",)))
+
+
+def _fields() -> dict[str, object]:
+    return {"name": "Bench product", "description": "d", "sku": f"B-{uuid.uuid4().hex[:16]}",
+            "price": Decimal("10.00"), "sale_price": None, "category_id": None, "images": [],
+            "attributes": {}, "stock_quantity": 1, "is_active": True}
+
+
+def run(n: int) -> Figure:
+    with tempfile.TemporaryDirectory() as tmp:
+        ours_app = CatalogApplication(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                                           "SQLITE_DBNAME": str(Path(tmp) / "ours.sqlite3")})
+        base_app = CatalogApplication(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                                           "SQLITE_DBNAME": str(Path(tmp) / "base.sqlite3")})
+
+        def ours(count: int) -> None:
+            for _ in range(count):
+                ours_app.create_product(CreateProduct.model_validate(_fields()), META)
+
+        def baseline(count: int) -> None:
+            for _ in range(count):
+                base_app.save(Product(**_fields(), meta=META.model_dump(mode="json")))
+
+        figure = compare("command write (sqlite)", ours, baseline, n)
+        ours_app.close()
+        base_app.close()
+    return figure
