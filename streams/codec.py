@@ -3,14 +3,12 @@
 from dataclasses import dataclass
 
 from schemas.envelope import EventEnvelope
-from streams.topics import events_topic
 
 Headers = list[tuple[str, bytes]]
 
 
 @dataclass(frozen=True)
 class Record:
-    topic: str
     key: bytes
     value: bytes
     headers: Headers
@@ -18,7 +16,6 @@ class Record:
 
 def encode(envelope: EventEnvelope) -> Record:
     return Record(
-        topic=events_topic(envelope.context),
         key=str(envelope.aggregate_id).encode(),
         value=envelope.model_dump_json().encode(),
         headers=[

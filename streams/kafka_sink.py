@@ -7,6 +7,7 @@ from aiokafka import AIOKafkaProducer
 
 from schemas.envelope import EventEnvelope
 from streams import codec
+from streams.topics import Topics
 
 
 def build_producer(bootstrap: str) -> AIOKafkaProducer:
@@ -22,8 +23,9 @@ def build_producer(bootstrap: str) -> AIOKafkaProducer:
 
 
 class KafkaSink:
-    def __init__(self, producer: AIOKafkaProducer) -> None:
+    def __init__(self, producer: AIOKafkaProducer, topics: Topics) -> None:
         self._producer = producer
+        self._topics = topics
 
     async def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
         deliveries = []
@@ -31,7 +33,7 @@ class KafkaSink:
             record = codec.encode(envelope)
             deliveries.append(
                 await self._producer.send(
-                    record.topic, record.value, key=record.key, headers=record.headers
+                    self._topics.events(envelope.context), record.value, key=record.key, headers=record.headers
                 )
             )
         await asyncio.gather(*deliveries)

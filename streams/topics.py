@@ -1,6 +1,11 @@
-"""Kafka topics: one per bounded context, plus its dead-letter topic. Defined once here."""
+"""Kafka topics: one per bounded context, plus its dead-letter topic. Defined once here.
+
+Names are `<prefix>.<context>.events`; the prefix (default `tanqory`) lets several
+environments, or test runs, share one cluster.
+"""
 
 import logging
+from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -9,22 +14,25 @@ CONTEXTS = ("catalog",)
 log = logging.getLogger(__name__)
 
 
-def events_topic(context: str) -> str:
-    return f"tanqory.{context}.events"
+@dataclass(frozen=True)
+class Topics:
+    prefix: str = "tanqory"
+
+    def events(self, context: str) -> str:
+        return f"{self.prefix}.{context}.events"
+
+    def dead_letters(self, context: str) -> str:
+        return f"{self.prefix}.{context}.events.dlq"
 
 
-def dead_letter_topic(context: str) -> str:
-    return f"tanqory.{context}.events.dlq"
-
-
-async def ensure_topics(bootstrap: str, partitions: int) -> None:
+async def ensure_topics(bootstrap: str, topics: Topics, partitions: int) -> None:
     """Creates every topic that is missing (auto-creation is off, and unreliable on Kafka 4).
 
     Event topics keep their history forever: they are the replayable log.
     """
     forever = {"retention.ms": "-1", "retention.bytes": "-1"}
-    wanted = [NewTopic(events_topic(c), partitions, 1, topic_configs=forever) for c in CONTEXTS]
-    wanted += [NewTopic(dead_letter_topic(c), 1, 1, topic_configs=forever) for c in CONTEXTS]
+    wanted = [NewTopic(topics.events(c), partitions, 1, topic_configs=forever) for c in CONTEXTS]
+    wanted += [NewTopic(topics.dead_letters(c), 1, 1, topic_configs=forever) for c in CONTEXTS]
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:

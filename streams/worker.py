@@ -21,13 +21,15 @@ from projections.handler import ProjectionHandler
 from runtime.settings import Settings
 from schemas.envelope import EventEnvelope
 from streams import codec
-from streams.topics import dead_letter_topic, events_topic
+from streams.topics import Topics
 
 log = logging.getLogger(__name__)
 HandlerFactory = Callable[[], Awaitable[ProjectionHandler]]
 
 
-def build_faust_app(settings: Settings, handler_factory: HandlerFactory) -> faust.App:
+def build_faust_app(
+    settings: Settings, topics: Topics, handler_factory: HandlerFactory
+) -> faust.App:
     app = faust.App(
         settings.worker_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
@@ -39,13 +41,15 @@ def build_faust_app(settings: Settings, handler_factory: HandlerFactory) -> faus
         producer_acks=-1,
         broker_commit_every=1,
         broker_commit_interval=0.2,
+        broker_session_timeout=settings.worker_session_timeout_seconds,
+        broker_heartbeat_interval=1.0,
     )
     topic = app.topic(
-        events_topic("catalog"), key_type=bytes, value_type=bytes,
+        topics.events("catalog"), key_type=bytes, value_type=bytes,
         key_serializer="raw", value_serializer="raw",
     )
     dead_letters = app.topic(
-        dead_letter_topic("catalog"), key_type=bytes, value_type=bytes,
+        topics.dead_letters("catalog"), key_type=bytes, value_type=bytes,
         key_serializer="raw", value_serializer="raw",
     )
 
