@@ -74,6 +74,9 @@ def fold(
         if after is None:
             continue
         documents[event.aggregate_id] = after
-        replaced = changed.get(event.aggregate_id, (None, before.version if before else 0))[1]
+        if event.aggregate_id in changed:  # still replaces what the store holds
+            replaced = changed[event.aggregate_id][1]
+        else:
+            replaced = before.version if before else 0
         changed[event.aggregate_id] = (after, replaced)
     return changed, rejected

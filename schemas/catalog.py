@@ -8,15 +8,31 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from schemas.money import Money
 
+_CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f"  # C0 controls but tab, LF and CR; and DEL
+
+
+def _line(max_length: int, min_length: int = 0) -> StringConstraints:
+    """One line of text: no control characters (no store or terminal has to cope with them)."""
+    return StringConstraints(
+        strip_whitespace=True, min_length=min_length, max_length=max_length,
+        pattern=rf"^[^{_CONTROL}\t\n\r]*$",
+    )
+
+
 Sku = Annotated[
     str,
     StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(max_length=10_000)]
-ImageUrl = Annotated[str, StringConstraints(min_length=1, max_length=2_000)]
-AttributeKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-AttributeValue = Annotated[str, StringConstraints(max_length=1_000)]
+Name = Annotated[str, _line(200, min_length=1)]
+Description = Annotated[str, StringConstraints(max_length=10_000, pattern=rf"^[^{_CONTROL}]*$")]
+ImageUrl = Annotated[str, _line(2_000, min_length=1)]
+# Keys become document field names in MongoDB: no leading "$", no ".", no controls.
+AttributeKey = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100,
+                      pattern=rf"^[^$.{_CONTROL}\t\n\r][^.{_CONTROL}\t\n\r]*$"),
+]
+AttributeValue = Annotated[str, _line(1_000)]
 
 
 class ProductFields(BaseModel):

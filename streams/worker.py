@@ -15,7 +15,7 @@ import faust
 from faust.types import EventT
 from mode import CrashingSupervisor
 from pydantic import ValidationError
-from tenacity import AsyncRetrying, retry_if_not_exception_type, stop_after_delay, wait_exponential
+from tenacity import AsyncRetrying, stop_after_delay, wait_exponential
 
 from projections.handler import ProjectionHandler
 from runtime.settings import Settings
@@ -73,11 +73,9 @@ async def _project_batch(
             envelopes.append(codec.decode(event.value))
         except ValidationError as error:
             await _dead_letter(dead_letters, event.key, event.value, f"undecodable: {error}")
+    # Whatever the handler raises is about its stores, not the events: retry, then crash.
     async for attempt in AsyncRetrying(
-        stop=stop_after_delay(60),
-        wait=wait_exponential(multiplier=0.1, max=5),
-        retry=retry_if_not_exception_type(ValidationError),
-        reraise=True,
+        stop=stop_after_delay(60), wait=wait_exponential(multiplier=0.1, max=5), reraise=True
     ):
         with attempt:
             rejected = await handler.handle(envelopes)

@@ -103,6 +103,30 @@ def test_an_invalid_payload_is_refused_with_field_errors(platform: Platform, cha
     assert field in [e["field"] for e in problem["errors"]]
 
 
+@pytest.mark.parametrize(("change", "field"), [
+    ({"name": "nul\u0000byte"}, "name"), ({"description": "bell\u0007"}, "description"),
+    ({"attributes": {"$where": "1"}}, "attributes.$where.[key]"),
+    ({"attributes": {"a.b": "1"}}, "attributes.a.b.[key]"),
+    ({"name": {"$gt": ""}}, "name"), ({"price": {"$ne": 0}}, "price"),
+])
+def test_operators_and_control_characters_are_refused(platform: Platform,
+                                                      change: dict[str, Any], field: str) -> None:
+    problem = assert_problem(create(platform, new_product(**change)), 422, "validation-error")
+    assert field in [e["field"] for e in problem["errors"]]
+
+
+def test_strange_but_valid_text_is_stored_literally(platform: Platform) -> None:
+    body = new_product(name="{\"$gt\": \"\"} 名前 🎉 ' OR 1=1 --",
+                       description="line one\nline two\t<script>alert(1)</script>",
+                       attributes={"色": "$where", "emoji 🎉": "{\"$ne\": null}"})
+    created = create(platform, body)
+    assert created.status_code == 201, created.text
+    product = read(platform, f"/api/v1/products/{created.json()['id']}",
+                   created.headers["X-Consistency-Token"]).json()
+    assert (product["name"], product["description"], product["attributes"]) == (
+        body["name"], body["description"], body["attributes"])
+
+
 def test_a_refused_command_records_nothing(platform: Platform) -> None:
     before = create(platform, new_product())
     total = read(platform, "/api/v1/products", before.headers["X-Consistency-Token"]).json()
