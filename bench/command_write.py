@@ -19,10 +19,9 @@ META = EventMetadata(correlation_id="bench", causation_id="bench",
                      actor=Actor(subject="bench", roles=("admin",)))
 
 
-def _fields() -> dict[str, object]:
-    return {"name": "Bench product", "description": "d", "sku": f"B-{uuid.uuid4().hex[:16]}",
-            "price": Decimal("10.00"), "sale_price": None, "category_id": None, "images": [],
-            "attributes": {}, "stock_quantity": 1, "is_active": True}
+def _command() -> CreateProduct:
+    return CreateProduct(name="Bench product", description="d", sku=f"B-{uuid.uuid4().hex[:16]}",
+                         price=Decimal("10.00"), stock_quantity=1)
 
 
 def run(n: int) -> Figure:
@@ -34,11 +33,12 @@ def run(n: int) -> Figure:
 
         def ours(count: int) -> None:
             for _ in range(count):
-                ours_app.create_product(CreateProduct.model_validate(_fields()), META)
+                ours_app.create_product(_command(), META)
 
         def baseline(count: int) -> None:
             for _ in range(count):
-                base_app.save(Product(**_fields(), meta=META.model_dump(mode="json")))
+                fields = _command().model_dump()
+                base_app.save(Product(**fields, meta=META.model_dump(mode="json")))
 
         figure = compare("command write (sqlite)", ours, baseline, n)
         ours_app.close()

@@ -26,7 +26,8 @@ class RedisCache:
         self._redis = client
 
     async def get(self, key: str) -> bytes | None:
-        return await self._redis.get(KEY_PREFIX + key)  # type: ignore[no-any-return]
+        value = await self._redis.get(KEY_PREFIX + key)
+        return value.encode() if isinstance(value, str) else value
 
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
         await self._redis.set(KEY_PREFIX + key, value, ex=ttl_seconds)

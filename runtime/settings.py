@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEVELOPMENT_SECRET = "tanqory-development-secret-change-me"  # noqa: S105 - refused outside development
+DEVELOPMENT_SECRET = "tanqory-development-secret-change-me"
 
 
 class Mode(StrEnum):

@@ -158,7 +158,10 @@ class Embedded:
         )
 
     def wake_relay_from_any_thread(self, loop: asyncio.AbstractEventLoop) -> Callable[[int], None]:
-        return lambda _position: loop.call_soon_threadsafe(self.relay.wakeup.set)
+        def wake(_position: int) -> None:
+            loop.call_soon_threadsafe(self.relay.wakeup.set)
+
+        return wake
 
 
 def build_embedded_api(

@@ -9,6 +9,8 @@ export TANQORY_PYTHON="$PWD/.venv/bin/python"
 if [ "${TANQORY_KEEP_SERVICES:-0}" != "1" ]; then
   trap 'bash scripts/services.sh down || true' EXIT
 fi
+.venv/bin/ruff check .
+.venv/bin/mypy schemas commands streams projections read_api runtime bench
 bash scripts/services.sh up
 eval "$(bash scripts/services.sh env)"
 .venv/bin/python -m pytest "$@"

@@ -55,6 +55,7 @@ def build_faust_app(
 
     @app.agent(topic, concurrency=1, supervisor_strategy=CrashingSupervisor)
     async def project(stream: faust.StreamT[bytes]) -> None:
+        assert isinstance(stream, faust.Stream)  # StreamT does not declare take_events
         handler = await handler_factory()
         async for batch in stream.take_events(
             settings.worker_batch_size, within=settings.worker_batch_seconds

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from schemas.catalog import CreateProduct
 
-money = st.decimals(min_value=Decimal("0"), max_value=Decimal("99999.99"), places=2)
+money = st.decimals(min_value=Decimal(0), max_value=Decimal("99999.99"), places=2)
 skus = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,20}", fullmatch=True)
 printable = st.characters(blacklist_categories=("Cc", "Cs"))
 key_characters = st.characters(blacklist_categories=("Cc", "Cs", "Zs"), blacklist_characters="$.")
@@ -16,7 +16,7 @@ names = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9 \-]{0,30}[A-Za-z0-9]?", fullmatch=
 @st.composite
 def create_products(draw: st.DrawFn, sku: st.SearchStrategy[str] = skus) -> CreateProduct:
     price = draw(money)
-    sale = draw(st.none() | st.decimals(min_value=Decimal("0"), max_value=price, places=2))
+    sale = draw(st.none() | st.decimals(min_value=Decimal(0), max_value=price, places=2))
     return CreateProduct(
         name=draw(names),
         description=draw(st.text(printable, max_size=80)),
