@@ -41,7 +41,7 @@ def to_envelope(mapper: Mapper[UUID], notification: Notification) -> EventEnvelo
     event_name = type(domain_event).__name__
     payload_model, schema_version = published.events[event_name]
     fields = {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE_FIELDS}
-    payload = payload_model.model_validate(fields).model_dump(mode="json")
+    payload = payload_model.model_validate(fields).model_dump(mode="json", exclude_unset=True)
     meta = domain_event.meta
     return EventEnvelope(
         event_id=event_id_for(domain_event.originator_id, domain_event.originator_version),

@@ -1,12 +1,19 @@
 """The products read model as a pure fold: (document, event) -> new document."""
 
 from collections.abc import Callable, Iterable
+from typing import Any
 from uuid import UUID
 
 from pydantic import ValidationError
 
 from projections.errors import PoisonEvent
-from schemas.catalog import ProductCreated, ProductDocument
+from schemas.catalog import (
+    ProductCreated,
+    ProductDocument,
+    ProductPriceChanged,
+    ProductRated,
+    ProductUpdated,
+)
 from schemas.envelope import EventEnvelope
 
 AGGREGATE_TYPE = "Product"
@@ -27,7 +34,51 @@ def _created(current: ProductDocument | None, event: EventEnvelope) -> ProductDo
     )
 
 
-APPLIERS: dict[tuple[str, int], Apply] = {("ProductCreated", 1): _created}
+def _existing(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument:
+    if current is None:
+        raise PoisonEvent(f"{event.event_type} for product {event.aggregate_id} never created")
+    return current
+
+
+def _changed(current: ProductDocument | None, event: EventEnvelope,
+             **fields: Any) -> ProductDocument:
+    """`current` with `fields` changed, stamped with `event`'s version and time."""
+    document = _existing(current, event)
+    merged = {**document.model_dump(), **fields, "updated_at": event.occurred_at,
+              "version": event.aggregate_version, "position": event.position}
+    return ProductDocument.model_validate(merged)
+
+
+def _updated(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument:
+    changes = ProductUpdated.model_validate(event.payload).changes
+    return _changed(current, event, **changes.model_dump(include=changes.model_fields_set))
+
+
+def _price_changed(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument:
+    payload = ProductPriceChanged.model_validate(event.payload)
+    return _changed(current, event, price=payload.price, sale_price=payload.sale_price)
+
+
+def _rated(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument:
+    payload = ProductRated.model_validate(event.payload)
+    document = _existing(current, event)
+    return _changed(
+        document, event,
+        rating_total=document.rating_total + payload.rating - (payload.previous_rating or 0),
+        review_count=document.review_count + (payload.previous_rating is None),
+    )
+
+
+APPLIERS: dict[tuple[str, int], Apply] = {
+    ("ProductCreated", 1): _created,
+    ("ProductUpdated", 1): _updated,
+    ("ProductPriceChanged", 1): _price_changed,
+    ("ProductActivated", 1): lambda doc, e: _changed(doc, e, is_active=True),
+    ("ProductDeactivated", 1): lambda doc, e: _changed(doc, e, is_active=False),
+    ("ProductDeleted", 1): lambda doc, e: _changed(doc, e, deleted_at=e.occurred_at),
+    ("ProductRestored", 1): lambda doc, e: _changed(doc, e, deleted_at=None),
+    ("ProductRated", 1): _rated,
+}
 
 
 def project(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument | None:

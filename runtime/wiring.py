@@ -16,6 +16,7 @@ from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 
 from commands.api import products as product_commands
+from commands.api.errors import install_domain_errors
 from commands.catalog.application import CatalogApplication
 from projections.handler import ProjectionHandler
 from projections.stores.base import EventArchive, ProductStore
@@ -107,6 +108,7 @@ def build_command_api(settings: Settings) -> FastAPI:
     app = create_api("Tanqory Command API", settings, {"event_store": event_store},
                      lifespan=lifespan)
     app.include_router(product_commands.router)
+    install_domain_errors(app)
     return app
 
 
@@ -209,6 +211,7 @@ def build_embedded_api(
     )
     for router in (product_commands.router, product_queries.router):
         app.include_router(router)
+    install_domain_errors(app)
     return app
 
 

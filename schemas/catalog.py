@@ -1,7 +1,7 @@
 """Catalog contracts: product commands, events and read-model documents."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -80,8 +80,113 @@ class CreateProduct(ProductFields):
     )
 
 
+class UpdateProduct(BaseModel):
+    """Command: change some of a product's descriptive fields (price and status have their own)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={"examples": [{"name": "Espresso cup, white", "stock_quantity": 38}]},
+    )
+
+    name: Name | None = None
+    description: Description | None = None
+    sku: Sku | None = None
+    category_id: UUID | None = None
+    images: list[ImageUrl] | None = Field(default=None, max_length=50)
+    attributes: dict[AttributeKey, AttributeValue] | None = Field(default=None, max_length=100)
+    stock_quantity: int | None = Field(default=None, ge=0, le=1_000_000_000)
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> "UpdateProduct":
+        if not self.model_fields_set:
+            raise ValueError("send at least one field to change")
+        for field in self.model_fields_set - {"category_id"}:
+            if getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent (category_id may be null: no category)."""
+        return self.model_dump(include=self.model_fields_set)
+
+
+class ChangePrice(BaseModel):
+    """Command: set a product's price and sale price together."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True,
+        json_schema_extra={"examples": [{"price": "12.50", "sale_price": "9.90"}]},
+    )
+
+    price: Money
+    sale_price: Money | None = None
+
+    @model_validator(mode="after")
+    def _sale_price_not_above_price(self) -> "ChangePrice":
+        if self.sale_price is not None and self.sale_price > self.price:
+            raise ValueError("sale_price must not be above price")
+        return self
+
+
+class RateProduct(BaseModel):
+    """Command: a customer rates a product from 1 to 5 (a second rating replaces the first)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True,
+                              json_schema_extra={"examples": [{"rating": 5}]})
+
+    rating: int = Field(ge=1, le=5)
+
+
 class ProductCreated(ProductFields):
     """Event payload, catalog.ProductCreated v1 (created_at is the envelope's occurred_at)."""
+
+
+class ProductChanges(BaseModel):
+    """The fields a ProductUpdated event changed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Name | None = None
+    description: Description | None = None
+    sku: Sku | None = None
+    category_id: UUID | None = None
+    images: list[ImageUrl] | None = None
+    attributes: dict[AttributeKey, AttributeValue] | None = None
+    stock_quantity: int | None = Field(default=None, ge=0)
+
+
+class ProductUpdated(BaseModel):
+    """Event payload, catalog.ProductUpdated v1: only the fields that changed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    changes: ProductChanges
+
+
+class ProductPriceChanged(BaseModel):
+    """Event payload, catalog.ProductPriceChanged v1."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    price: Money
+    sale_price: Money | None
+
+
+class NoPayload(BaseModel):
+    """Payload of events that say everything by their type (activated, deleted, ...)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProductRated(BaseModel):
+    """Event payload, catalog.ProductRated v1."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    customer_id: str
+    rating: int = Field(ge=1, le=5)
+    previous_rating: int | None = Field(default=None, ge=1, le=5)
 
 
 class ProductView(BaseModel):

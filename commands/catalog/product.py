@@ -7,16 +7,38 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from commands.publishing import Published
-from schemas.catalog import ProductCreated
+from schemas.catalog import (
+    NoPayload,
+    ProductCreated,
+    ProductPriceChanged,
+    ProductRated,
+    ProductUpdated,
+)
 
 SKU_NAMESPACE = uuid5(NAMESPACE_URL, "tanqory:catalog:sku")
+Meta = dict[str, Any]
+
+
+class ProductIsDeleted(Exception):
+    """Only restore applies to a deleted product."""
 
 
 class Product(Aggregate):
     """A sellable item of the catalog."""
 
     published: ClassVar[Published] = Published(
-        context="catalog", aggregate_type="Product", events={"Created": (ProductCreated, 1)}
+        context="catalog",
+        aggregate_type="Product",
+        events={
+            "Created": (ProductCreated, 1),
+            "Updated": (ProductUpdated, 1),
+            "PriceChanged": (ProductPriceChanged, 1),
+            "Activated": (NoPayload, 1),
+            "Deactivated": (NoPayload, 1),
+            "Deleted": (NoPayload, 1),
+            "Restored": (NoPayload, 1),
+            "Rated": (ProductRated, 1),
+        },
     )
 
     @event("Created")
@@ -33,7 +55,7 @@ class Product(Aggregate):
         attributes: dict[str, str],
         stock_quantity: int,
         is_active: bool,
-        meta: dict[str, Any],
+        meta: Meta,
     ) -> None:
         self.name = name
         self.description = description
@@ -45,14 +67,97 @@ class Product(Aggregate):
         self.attributes = dict(attributes)
         self.stock_quantity = stock_quantity
         self.is_active = is_active
+        self.deleted = False
+        self.ratings: dict[str, int] = {}
+
+    # --- commands: a guard, then the event method ----------------------------------------
+
+    def update(self, changes: dict[str, Any], meta: Meta) -> None:
+        self.check_not_deleted()
+        different = {k: v for k, v in changes.items() if getattr(self, k) != v}
+        if different:
+            self._updated(changes=different, meta=meta)
+
+    def change_price(self, price: Decimal, sale_price: Decimal | None, meta: Meta) -> None:
+        self.check_not_deleted()
+        if sale_price is not None and sale_price > price:
+            raise ValueError("sale_price must not be above price")
+        if (price, sale_price) != (self.price, self.sale_price):
+            self._price_changed(price=price, sale_price=sale_price, meta=meta)
+
+    def activate(self, meta: Meta) -> None:
+        self.check_not_deleted()
+        if not self.is_active:
+            self._activated(meta=meta)
+
+    def deactivate(self, meta: Meta) -> None:
+        self.check_not_deleted()
+        if self.is_active:
+            self._deactivated(meta=meta)
+
+    def delete(self, meta: Meta) -> None:
+        self.check_not_deleted()
+        self._deleted(meta=meta)
+
+    def restore(self, meta: Meta) -> None:
+        if self.deleted:
+            self._restored(meta=meta)
+
+    def rate(self, customer_id: str, rating: int, meta: Meta) -> None:
+        self.check_not_deleted()
+        previous = self.ratings.get(customer_id)
+        if previous != rating:
+            self._rated(customer_id=customer_id, rating=rating, previous_rating=previous,
+                        meta=meta)
+
+    def check_not_deleted(self) -> None:
+        if self.deleted:
+            raise ProductIsDeleted(self.id)
+
+    @property
+    def rating_total(self) -> int:
+        return sum(self.ratings.values())
+
+    # --- events: the only place state changes ----------------------------------------------
+
+    @event("Updated")
+    def _updated(self, changes: dict[str, Any], meta: Meta) -> None:
+        for field, value in changes.items():
+            setattr(self, field, value)
+
+    @event("PriceChanged")
+    def _price_changed(self, price: Decimal, sale_price: Decimal | None, meta: Meta) -> None:
+        self.price = price
+        self.sale_price = sale_price
+
+    @event("Activated")
+    def _activated(self, meta: Meta) -> None:
+        self.is_active = True
+
+    @event("Deactivated")
+    def _deactivated(self, meta: Meta) -> None:
+        self.is_active = False
+
+    @event("Deleted")
+    def _deleted(self, meta: Meta) -> None:
+        self.deleted = True
+
+    @event("Restored")
+    def _restored(self, meta: Meta) -> None:
+        self.deleted = False
+
+    @event("Rated")
+    def _rated(self, customer_id: str, rating: int, previous_rating: int | None,
+               meta: Meta) -> None:
+        self.ratings[customer_id] = rating
 
 
 class SkuIndex(Aggregate):
-    """Reserves one SKU (case-insensitively) for one product.
+    """Reserves one SKU (case-insensitively) for one product at a time.
 
-    Its id is derived from the SKU, so a second product with the same SKU
-    tries to record version 1 of the same index aggregate and the store
-    refuses the whole save atomically.
+    Its id is derived from the SKU, so two products racing for a new SKU both try
+    to record version 1 of the same index and the store refuses one save atomically.
+    A deleted product releases its SKU; another product may then claim it.
     """
 
     @staticmethod
@@ -62,4 +167,15 @@ class SkuIndex(Aggregate):
     @event("Reserved")
     def __init__(self, *, sku: str, product_id: UUID) -> None:
         self.sku = sku
+        self.product_id: UUID | None = product_id
+
+    def is_free_for(self, product_id: UUID) -> bool:
+        return self.product_id in (None, product_id)
+
+    @event("Claimed")
+    def claim(self, product_id: UUID) -> None:
         self.product_id = product_id
+
+    @event("Released")
+    def release(self) -> None:
+        self.product_id = None
