@@ -95,7 +95,7 @@ class CatalogApplication(Application[UUID]):
     def restore_product(self, product_id: UUID, expected_version: int | None,
                         meta: EventMetadata) -> CommandResult:
         """Undo a delete, if its SKU has not been taken by another product meanwhile."""
-        product = self._product(product_id, expected_version)
+        product = self._product(product_id, expected_version, deleted_ok=True)
         if not product.deleted:
             raise NotDeleted(product_id)
         index = self._reserve_sku(product.sku, product.id)
@@ -110,12 +110,14 @@ class CatalogApplication(Application[UUID]):
 
     # --- plumbing ---------------------------------------------------------------------
 
-    def _product(self, product_id: UUID, expected_version: int | None) -> Product:
+    def _product(self, product_id: UUID, expected_version: int | None,
+                 deleted_ok: bool = False) -> Product:
+        """The product, unless it is unknown (or deleted, unless `deleted_ok`): NotFound."""
         try:
             product: Aggregate = self.repository.get(product_id)
         except AggregateNotFoundError:
             raise NotFound("Product", product_id) from None
-        if not isinstance(product, Product):
+        if not isinstance(product, Product) or (product.deleted and not deleted_ok):
             raise NotFound("Product", product_id)
         if expected_version is not None and product.version != expected_version:
             raise VersionConflict(expected_version, product.version)
