@@ -52,3 +52,29 @@ class NotDeleted(DomainError):
 
     def __init__(self, aggregate_id: UUID) -> None:
         super().__init__(f"Product {aggregate_id} is not deleted")
+
+
+class DuplicateSlug(DomainError):
+    status = 409
+    type = "duplicate-slug"
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"A category with slug {slug!r} already exists")
+
+
+class UnknownCategory(DomainError):
+    """A product or category names a category that does not exist or is archived."""
+
+    status = 422
+    type = "unknown-category"
+
+    def __init__(self, category_id: UUID) -> None:
+        super().__init__(f"Category {category_id} does not exist or is archived")
+
+
+class CategoryCycle(DomainError):
+    status = 409
+    type = "category-cycle"
+
+    def __init__(self, category_id: UUID, parent_id: UUID) -> None:
+        super().__init__(f"Category {parent_id} is {category_id} itself or one of its descendants")

@@ -1,8 +1,8 @@
-"""Catalog aggregates: the Product, and the SKU index that keeps SKUs unique."""
+"""The Product aggregate."""
 
 from decimal import Decimal
 from typing import Any, ClassVar
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
@@ -15,7 +15,6 @@ from schemas.catalog import (
     ProductUpdated,
 )
 
-SKU_NAMESPACE = uuid5(NAMESPACE_URL, "tanqory:catalog:sku")
 Meta = dict[str, Any]
 
 
@@ -150,32 +149,3 @@ class Product(Aggregate):
     def _rated(self, customer_id: str, rating: int, previous_rating: int | None,
                meta: Meta) -> None:
         self.ratings[customer_id] = rating
-
-
-class SkuIndex(Aggregate):
-    """Reserves one SKU (case-insensitively) for one product at a time.
-
-    Its id is derived from the SKU, so two products racing for a new SKU both try
-    to record version 1 of the same index and the store refuses one save atomically.
-    A deleted product releases its SKU; another product may then claim it.
-    """
-
-    @staticmethod
-    def create_id(sku: str, **_: Any) -> UUID:
-        return uuid5(SKU_NAMESPACE, sku.upper())
-
-    @event("Reserved")
-    def __init__(self, *, sku: str, product_id: UUID) -> None:
-        self.sku = sku
-        self.product_id: UUID | None = product_id
-
-    def is_free_for(self, product_id: UUID) -> bool:
-        return self.product_id in (None, product_id)
-
-    @event("Claimed")
-    def claim(self, product_id: UUID) -> None:
-        self.product_id = product_id
-
-    @event("Released")
-    def release(self) -> None:
-        self.product_id = None

@@ -1,0 +1,105 @@
+"""Product command handlers: load, call, save."""
+
+from collections.abc import Callable
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from commands.catalog.category import Category
+from commands.catalog.keys import SkuIndex
+from commands.catalog.product import Product, ProductIsDeleted
+from commands.catalog.store import CatalogStore, CommandResult, meta_of
+from commands.errors import DuplicateSku, NotDeleted, NotFound, UnknownCategory
+from schemas.catalog import ChangePrice, CreateProduct, RateProduct, UpdateProduct
+from schemas.envelope import EventMetadata
+
+PRODUCT = Product.published.aggregate_type
+
+
+class ProductCommands(CatalogStore):
+    def create_product(self, command: CreateProduct, meta: EventMetadata) -> CommandResult:
+        self._check_category(command.category_id)
+        product = Product(**command.model_dump(), meta=meta_of(meta))
+        index = self._reserve(SkuIndex, command.sku, product.id, DuplicateSku)
+        return self._save(PRODUCT, product, index, conflict=lambda: DuplicateSku(command.sku))
+
+    def update_product(self, product_id: UUID, command: UpdateProduct,
+                       expected_version: int | None, meta: EventMetadata) -> CommandResult:
+        product = self._product(product_id, expected_version)
+        changes = command.changes()
+        if "category_id" in changes:
+            self._check_category(changes["category_id"])
+        indexes: list[Aggregate] = []
+        new_sku = changes.get("sku")
+        if new_sku is not None and SkuIndex.create_id(new_sku) != SkuIndex.create_id(product.sku):
+            indexes = [self._reserve(SkuIndex, new_sku, product.id, DuplicateSku),
+                       self._release(SkuIndex, product.sku, product.id)]
+        self._call(product, lambda: product.update(changes, meta_of(meta)))
+        return self._save(PRODUCT, product, *indexes)
+
+    def change_price(self, product_id: UUID, command: ChangePrice,
+                     expected_version: int | None, meta: EventMetadata) -> CommandResult:
+        product = self._product(product_id, expected_version)
+        self._call(product, lambda: product.change_price(command.price, command.sale_price,
+                                                         meta_of(meta)))
+        return self._save(PRODUCT, product)
+
+    def activate_product(self, product_id: UUID, expected_version: int | None,
+                         meta: EventMetadata) -> CommandResult:
+        product = self._product(product_id, expected_version)
+        self._call(product, lambda: product.activate(meta_of(meta)))
+        return self._save(PRODUCT, product)
+
+    def deactivate_product(self, product_id: UUID, expected_version: int | None,
+                           meta: EventMetadata) -> CommandResult:
+        product = self._product(product_id, expected_version)
+        self._call(product, lambda: product.deactivate(meta_of(meta)))
+        return self._save(PRODUCT, product)
+
+    def delete_product(self, product_id: UUID, expected_version: int | None,
+                       meta: EventMetadata) -> CommandResult:
+        """Soft delete: reads no longer show it, and its SKU is free for another product."""
+        product = self._product(product_id, expected_version)
+        self._call(product, lambda: product.delete(meta_of(meta)))
+        return self._save(PRODUCT, product, self._release(SkuIndex, product.sku, product.id))
+
+    def restore_product(self, product_id: UUID, expected_version: int | None,
+                        meta: EventMetadata) -> CommandResult:
+        """Undo a delete, if its SKU has not been taken by another product meanwhile."""
+        product = self._product(product_id, expected_version, deleted_ok=True)
+        if not product.deleted:
+            raise NotDeleted(product_id)
+        index = self._reserve(SkuIndex, product.sku, product.id, DuplicateSku)
+        product.restore(meta_of(meta))
+        return self._save(PRODUCT, product, index)
+
+    def rate_product(self, product_id: UUID, command: RateProduct, customer_id: str,
+                     meta: EventMetadata) -> CommandResult:
+        product = self._product(product_id, None)
+        self._call(product, lambda: product.rate(customer_id, command.rating, meta_of(meta)))
+        return self._save(PRODUCT, product)
+
+    def _product(self, product_id: UUID, expected_version: int | None,
+                 deleted_ok: bool = False) -> Product:
+        """The product, unless it is unknown (or deleted, unless `deleted_ok`): NotFound."""
+        product = self._load(Product, product_id, expected_version)
+        if product.deleted and not deleted_ok:
+            raise NotFound("Product", product_id)
+        return product
+
+    def _check_category(self, category_id: UUID | None) -> None:
+        if category_id is None:
+            return
+        try:
+            category = self._load(Category, category_id)
+        except NotFound:
+            raise UnknownCategory(category_id) from None
+        if category.archived:
+            raise UnknownCategory(category_id)
+
+    @staticmethod
+    def _call(product: Product, command: Callable[[], None]) -> None:
+        try:
+            command()
+        except ProductIsDeleted:
+            raise NotFound("Product", product.id) from None

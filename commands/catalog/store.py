@@ -1,0 +1,104 @@
+"""What every catalog command handler shares: loading, key reservations, saving,
+and the notification log the relay reads."""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, Notification, Recording
+
+from commands.catalog.keys import KeyIndex
+from commands.errors import ConcurrentModification, DomainError, NotFound, VersionConflict
+from commands.publishing import to_envelope
+from schemas.consistency import ConsistencyToken
+from schemas.envelope import EventEnvelope, EventMetadata
+
+Meta = dict[str, Any]
+A = TypeVar("A", bound=Aggregate)
+K = TypeVar("K", bound=KeyIndex)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    aggregate_type: str
+    aggregate_id: UUID
+    version: int
+    position: int | None  # None when the command changed nothing
+
+    @property
+    def token(self) -> ConsistencyToken:
+        return ConsistencyToken(self.aggregate_type, self.aggregate_id, self.version)
+
+
+def meta_of(meta: EventMetadata) -> Meta:
+    return meta.model_dump(mode="json")
+
+
+class CatalogStore(Application[UUID]):
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self._listeners: list[Callable[[int], None]] = []
+
+    def _load(self, cls: type[A], aggregate_id: UUID, expected_version: int | None = None) -> A:
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(cls.__name__, aggregate_id) from None
+        if not isinstance(aggregate, cls):
+            raise NotFound(cls.__name__, aggregate_id)
+        if expected_version is not None and aggregate.version != expected_version:
+            raise VersionConflict(expected_version, aggregate.version)
+        return aggregate
+
+    def _reserve(self, index: type[K], key: str, owner_id: UUID,
+                 taken: Callable[[str], DomainError]) -> K:
+        """The index of `key`, reserved for `owner_id` (a pending change to save with it)."""
+        try:
+            found: Aggregate = self.repository.get(index.create_id(key))
+        except AggregateNotFoundError:
+            return index(key=key, owner_id=owner_id)
+        assert isinstance(found, index)
+        if not found.is_free_for(owner_id):
+            raise taken(key)
+        if found.owner_id is None:
+            found.claim(owner_id)
+        return found
+
+    def _release(self, index: type[K], key: str, owner_id: UUID) -> K:
+        found: Aggregate = self.repository.get(index.create_id(key))
+        assert isinstance(found, index)
+        if found.owner_id == owner_id:
+            found.release()
+        return found
+
+    def _save(self, aggregate_type: str, aggregate: Aggregate, *others: Aggregate,
+              conflict: Callable[[], DomainError] = ConcurrentModification) -> CommandResult:
+        try:
+            recordings = self.save(aggregate, *others)
+        except IntegrityError:
+            raise conflict() from None
+        position = max((r.notification.id for r in recordings), default=None)
+        return CommandResult(aggregate_type, aggregate.id, aggregate.version, position)
+
+    # --- the event source the relay reads -----------------------------------------------
+
+    def on_recorded(self, listener: Callable[[int], None]) -> None:
+        """Call `listener(last_position)` after each save (wakes an in-process relay)."""
+        self._listeners.append(listener)
+
+    def notifications(self, after: int, limit: int) -> Sequence[Notification]:
+        """The stored events after position `after`, in store order (gap-free)."""
+        return self.recorder.select_notifications(after + 1, limit)
+
+    def envelope(self, notification: Notification) -> EventEnvelope | None:
+        return to_envelope(self.mapper, notification)
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        if not recordings:
+            return
+        position = max(r.notification.id for r in recordings)
+        for listener in self._listeners:
+            listener(position)
