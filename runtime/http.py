@@ -1,4 +1,4 @@
-"""HTTP plumbing both APIs share: request ids, health, readiness, metrics, docs."""
+"""HTTP plumbing both APIs share: request ids, hardening, health, readiness, metrics, docs."""
 
 import time
 import uuid
@@ -9,11 +9,15 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from runtime.body_limit import BodyLimitMiddleware
 from runtime.problems import install_problem_handlers
+from runtime.rate_limit import RateLimitMiddleware
+from runtime.secure_headers import SecureHeadersMiddleware
 from runtime.settings import Settings
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -90,9 +94,19 @@ def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
 
 
 def create_api(
-    title: str, settings: Settings, checks: dict[str, ReadinessCheck], **kwargs: object
+    title: str,
+    settings: Settings,
+    checks: dict[str, ReadinessCheck],
+    *,
+    rate_limit_storage_uri: str,
+    **kwargs: object,
 ) -> FastAPI:
-    """A FastAPI app with the conventions every Tanqory API follows."""
+    """A FastAPI app with the conventions every Tanqory API follows.
+
+    `rate_limit_storage_uri` is where the per-client request counts live: a `limits`
+    async storage URI, `async+redis://...` when several processes share the budget,
+    `async+memory://` in a single process.
+    """
     app = FastAPI(
         title=title,
         version=VERSION,
@@ -102,16 +116,29 @@ def create_api(
         **kwargs,  # type: ignore[arg-type]
     )
     install_problem_handlers(app)
+    # Added innermost first: a request passes request id, secure headers, CORS, body
+    # limit, rate limit and gzip, in that order, so even a 413 or a 429 carries an
+    # X-Request-ID, the security headers and the CORS headers.
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    if settings.rate_limit_per_minute > 0:
+        app.add_middleware(
+            RateLimitMiddleware, settings=settings, storage_uri=rate_limit_storage_uri,
+            per_minute=settings.rate_limit_per_minute,
+        )
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "X-Request-ID", "If-Match",
                        "Idempotency-Key", "X-Consistency-Token"],
-        expose_headers=["X-Request-ID", "X-Consistency-Token", "ETag", "Location"],
+        expose_headers=["X-Request-ID", "X-Consistency-Token", "ETag", "Location",
+                        "Retry-After", "RateLimit-Limit", "RateLimit-Remaining",
+                        "RateLimit-Reset", "RateLimit-Policy"],
         allow_credentials=True,
         max_age=86400,
     )
+    app.add_middleware(SecureHeadersMiddleware, hsts=settings.hsts_enabled)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router(checks))
     return app

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     read_api_port: int = Field(default=8002, ge=1, le=65535)
     cors_origins: list[str] = ["http://localhost:3000"]
     consistency_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # HTTP hardening
+    rate_limit_per_minute: int = Field(default=100, ge=0)  # per client on /api/; 0: no limit
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    hsts_enabled: bool = True
 
     postgres_host: str = "127.0.0.1"
     postgres_port: int = 55432

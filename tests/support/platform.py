@@ -43,17 +43,20 @@ def _env(settings: Settings, **extra: str) -> dict[str, str]:
         "TANQORY_ENV": settings.env.value,
         "TANQORY_JWT_SECRET": TEST_SECRET,
         "TANQORY_LOG_LEVEL": "INFO",
+        # The suites send far more than 100 requests a minute from one address.
+        "TANQORY_RATE_LIMIT_PER_MINUTE": "100000",
         **extra,
     }
 
 
 @contextmanager
-def embedded_platform(tmp: Path) -> Iterator[Platform]:
+def embedded_platform(tmp: Path, **extra_env: str) -> Iterator[Platform]:
+    """`tanqory serve` on a free port; `extra_env` (TANQORY_* variables) overrides the rest."""
     port = free_port()
     settings = settings_for_tests(mode=Mode.EMBEDDED, data_dir=tmp / "data", port=port)
     process = PlatformProcess(
         "serve", ["serve", "--port", str(port), "--no-demo"],
-        _env(settings, TANQORY_DATA_DIR=str(settings.data_dir)), tmp,
+        _env(settings, TANQORY_DATA_DIR=str(settings.data_dir), **extra_env), tmp,
     ).start()
     base = f"http://127.0.0.1:{port}"
     try:

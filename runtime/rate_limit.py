@@ -1,0 +1,187 @@
+"""Rate limiting of `/api/` per client, with the IETF draft `RateLimit-*` headers.
+
+A fixed window of one minute per client (the `limits` library's fixed-window strategy),
+counted in Redis in server mode, so every API process of the platform shares one budget
+per client, and in process memory in embedded mode. The client is the subject of a bearer
+token that verifies, else the peer address. Over the limit: 429 problem+json with
+`Retry-After`; the request never reaches the endpoint. If the counter's storage fails,
+the request goes through (fail open) and a warning is logged.
+"""
+
+import logging
+import math
+import time
+from typing import Any, NamedTuple
+
+from limits import RateLimitItemPerMinute
+from limits.aio.strategies import FixedWindowRateLimiter
+from limits.storage import StorageTypes, storage_from_string
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from runtime.auth import verify_token
+from runtime.problems import problem_response
+from runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MEMORY_STORAGE_URI = "async+memory://"
+LIMITED_PREFIX = "/api/"
+# The documentation stays reachable whatever a client's budget.
+EXEMPT_PATHS = frozenset({"/api/docs", "/api/docs/oauth2-redirect", "/api/openapi.json"})
+KEY_PREFIX = "tanqory-rate-limit"
+# After a storage failure, requests pass unchecked for this long before the storage is
+# tried again: an outage costs one slow request and one warning per pause, not one each.
+FAILURE_PAUSE_SECONDS = 5.0
+# Redis is asked with short timeouts and a single immediate retry (for a pooled
+# connection that went stale): a slow limiter must not hold requests up.
+_REDIS_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+
+
+def redis_storage_uri(redis_url: str) -> str:
+    """The `limits` async storage URI for a redis-py URL (`redis://`, `rediss://`, `unix://`)."""
+    if redis_url.startswith("unix://"):
+        return "async+redis+unix://" + redis_url.removeprefix("unix://")
+    return f"async+{redis_url}"
+
+
+def _storage(uri: str, key_prefix: str) -> StorageTypes:
+    if uri.startswith("async+redis"):
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        options: dict[str, Any] = {
+            **_REDIS_OPTIONS, "retry": Retry(NoBackoff(), 1),
+            "implementation": "redispy", "key_prefix": key_prefix,
+        }
+        return storage_from_string(uri, **options)
+    return storage_from_string(uri)
+
+
+def _identity(scope: Scope, settings: Settings) -> str:
+    """`sub:<subject>` for a bearer token that verifies, else `ip:<peer address>`."""
+    authorization = Headers(scope=scope).get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        try:
+            subject: str | None = verify_token(settings, token.strip()).subject
+        except Exception:  # noqa: BLE001 - refusing bad tokens is the endpoints' job
+            subject = None
+        if subject is not None:
+            return f"sub:{subject}"
+    client = scope.get("client")
+    return f"ip:{client[0]}" if client else "ip:unknown"
+
+
+class Decision(NamedTuple):
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_seconds: int
+    window_seconds: int
+
+    def headers(self) -> dict[str, str]:
+        """The IETF draft headers (as express-rate-limit's `standardHeaders: true`)."""
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_seconds),
+            "RateLimit-Policy": f"{self.limit};w={self.window_seconds}",
+        }
+
+
+class RateLimitMiddleware:
+    """At most `per_minute` requests per client and minute on `/api/` (docs excepted)."""
+
+    def __init__(
+        self, app: ASGIApp, *, settings: Settings, storage_uri: str, per_minute: int,
+        key_prefix: str = KEY_PREFIX,
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.item = RateLimitItemPerMinute(per_minute)
+        self.storage = _storage(storage_uri, key_prefix)
+        self.limiter = FixedWindowRateLimiter(self.storage)
+        self._paused_until = 0.0
+
+    def _limited(self, scope: Scope) -> bool:
+        path: str = scope["path"]
+        return path.startswith(LIMITED_PREFIX) and path not in EXEMPT_PATHS
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._closing_on_shutdown(send))
+            return
+        if scope["type"] != "http" or not self._limited(scope):
+            await self.app(scope, receive, send)
+            return
+        decision = await self._hit(scope)
+        if decision is None:  # the storage failed: fail open
+            await self.app(scope, receive, send)
+            return
+        if not decision.allowed:
+            retry_after = max(1, decision.reset_seconds)
+            response = problem_response(
+                Request(scope), 429, "too-many-requests",
+                f"Too many requests: at most {decision.limit} a minute. "
+                f"Retry after {retry_after} seconds.",
+                headers={**decision.headers(), "Retry-After": str(retry_after)},
+            )
+            await response(scope, receive, send)
+            return
+
+        extra = [(name.lower().encode(), value.encode())
+                 for name, value in decision.headers().items()]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    async def _hit(self, scope: Scope) -> Decision | None:
+        """Counts the request; None when the storage cannot be used right now."""
+        if time.monotonic() < self._paused_until:
+            return None
+        identity = _identity(scope, self.settings)
+        try:
+            allowed = await self.limiter.hit(self.item, identity)
+            stats = await self.limiter.get_window_stats(self.item, identity)
+        except Exception as error:  # noqa: BLE001 - fail open, whatever broke
+            self._paused_until = time.monotonic() + FAILURE_PAUSE_SECONDS
+            log.warning(
+                "rate limiter storage failed (%s: %s); letting requests through unchecked "
+                "for %ss", type(error).__name__, error, FAILURE_PAUSE_SECONDS,
+            )
+            return None
+        if self._paused_until:
+            self._paused_until = 0.0
+            log.info("rate limiter storage answers again; limiting requests again")
+        return Decision(
+            allowed=allowed,
+            limit=self.item.amount,
+            remaining=max(0, stats.remaining),
+            reset_seconds=max(0, math.ceil(stats.reset_time - time.time())),
+            window_seconds=self.item.get_expiry(),
+        )
+
+    def _closing_on_shutdown(self, send: Send) -> Send:
+        async def send_then_close(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                await self.close()
+            await send(message)
+
+        return send_then_close
+
+    async def close(self) -> None:
+        """Closes the Redis client behind the storage, if any (best effort)."""
+        client = getattr(getattr(self.storage, "bridge", None), "storage", None)
+        close = getattr(client, "aclose", None)
+        if close is None:
+            return
+        try:
+            await close()
+        except Exception as error:  # noqa: BLE001 - shutting down anyway
+            log.debug("closing the rate limiter storage failed: %s", error)
