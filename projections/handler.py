@@ -7,17 +7,21 @@ hand their batches here, so both modes project the same way.
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from uuid import UUID
 
 from prometheus_client import Counter
 
-from projections import products
-from projections.stores.base import EventArchive, ProductStore
+from projections import categories, products
+from projections.stores.base import EventArchive, ReadModels
 from runtime.cache import Cache, product_key
 from runtime.signals import Signals
+from schemas.categories import CategoryDocument
 from schemas.envelope import EventEnvelope
 
 log = logging.getLogger(__name__)
-PROJECTED = Counter("tanqory_events_projected_total", "Events applied to read models", ["model"])
+PROJECTED = Counter("tanqory_documents_projected_total", "Read-model documents written",
+                    ["model"])
+ARCHIVED = Counter("tanqory_events_archived_total", "Events added to the event history")
 REJECTED = Counter("tanqory_events_rejected_total", "Events a projector could not apply")
 
 
@@ -28,16 +32,15 @@ class Rejected:
 
 
 class ProjectionHandler:
-    def __init__(
-        self, products: ProductStore, archive: EventArchive, cache: Cache, signals: Signals
-    ) -> None:
-        self.products = products
+    def __init__(self, read_models: ReadModels, archive: EventArchive, cache: Cache,
+                 signals: Signals) -> None:
+        self.read_models = read_models
         self.archive = archive
         self.cache = cache
         self.signals = signals
 
     async def setup(self) -> None:
-        await self.products.setup()
+        await self.read_models.setup()
         await self.archive.setup()
 
     async def handle(self, events: Sequence[EventEnvelope]) -> list[Rejected]:
@@ -46,25 +49,56 @@ class ProjectionHandler:
         Idempotent: a batch delivered again changes nothing. Store errors propagate,
         so the caller retries the whole batch rather than skipping it.
         """
-        product_events = [e for e in events if e.aggregate_type == products.AGGREGATE_TYPE]
-        current = await self.products.get_many({e.aggregate_id for e in product_events})
-        changed, rejected = products.fold(current, product_events)
-        await self.products.write(changed)
-        stored = await self.archive.append(events)
-        await self.cache.delete(*(product_key(i) for i in changed))
-        if changed:
+        touched: set[UUID] = set()
+        renamed, rejected = await self._categories(events, touched)
+        rejected += await self._products(events, touched)
+        for category in renamed:  # again: closes the race with a concurrent product write
+            touched.update(await self.read_models.products.refresh_category(category))
+        ARCHIVED.inc(await self.archive.append(events))
+        await self.cache.delete(*(product_key(i) for i in touched))
+        if touched or renamed:
             await self.signals.publish()
-        PROJECTED.labels("products").inc(len(changed))
-        PROJECTED.labels("events").inc(stored)
         for event, reason in rejected:
-            log.error(
-                "rejected event %s (%s v%d of %s): %s",
-                event.event_id, event.event_type, event.aggregate_version, event.aggregate_id,
-                reason, extra={"correlation_id": event.correlation_id},
-            )
+            log.error("rejected event %s (%s v%d of %s): %s", event.event_id, event.event_type,
+                      event.aggregate_version, event.aggregate_id, reason,
+                      extra={"correlation_id": event.correlation_id})
         REJECTED.inc(len(rejected))
         return [Rejected(e, r) for e, r in rejected]
 
+    async def _categories(
+        self, events: Sequence[EventEnvelope], touched: set[UUID]
+    ) -> tuple[list[CategoryDocument], list[tuple[EventEnvelope, str]]]:
+        """Folds category events; products show a new name or slug before the category
+        document does, so a reader who waits for the category sees its products right."""
+        mine = [e for e in events if e.aggregate_type == categories.AGGREGATE_TYPE]
+        store = self.read_models.categories
+        current = await store.get_many({e.aggregate_id for e in mine})
+        changed, rejected = categories.fold_categories(current, mine)
+        renamed = [doc for i, (doc, _) in changed.items()
+                   if i not in current or (current[i].name, current[i].slug) != (doc.name, doc.slug)]
+        for category in renamed:
+            touched.update(await self.read_models.products.refresh_category(category))
+        await store.write(changed)
+        PROJECTED.labels("categories").inc(len(changed))
+        return renamed, rejected
+
+    async def _products(self, events: Sequence[EventEnvelope],
+                        touched: set[UUID]) -> list[tuple[EventEnvelope, str]]:
+        mine = [e for e in events if e.aggregate_type == products.AGGREGATE_TYPE]
+        store = self.read_models.products
+        current = await store.get_many({e.aggregate_id for e in mine})
+        category_docs = await self.read_models.categories.get_many(
+            products.referenced_categories(mine))
+        changed, rejected = products.fold_products(current, mine, category_docs)
+        await store.write(changed)
+        touched.update(changed)
+        # A category may have changed while this batch was folded: show the latest.
+        written = {doc.category_id for doc, _ in changed.values() if doc.category_id}
+        for category in (await self.read_models.categories.get_many(written)).values():
+            touched.update(await store.refresh_category(category))
+        PROJECTED.labels("products").inc(len(changed))
+        return rejected
+
     async def close(self) -> None:
-        await self.products.close()
+        await self.read_models.close()
         await self.archive.close()

@@ -1,12 +1,15 @@
-"""The products read model as a pure fold: (document, event) -> new document."""
+"""The products read model as a pure fold: (document, event) -> new document.
 
-from collections.abc import Callable, Iterable
+A product document also carries its category's name and slug (no joins at read
+time): taken from the categories read model when the product names its category,
+and refreshed by `with_category` when the category changes.
+"""
+
+from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
-from pydantic import ValidationError
-
-from projections.errors import PoisonEvent
+from projections.folding import Appliers, Changes, existing, fold, new
 from schemas.catalog import (
     ProductCreated,
     ProductDocument,
@@ -14,120 +17,94 @@ from schemas.catalog import (
     ProductRated,
     ProductUpdated,
 )
+from schemas.categories import CategoryDocument
 from schemas.envelope import EventEnvelope
 
 AGGREGATE_TYPE = "Product"
-Apply = Callable[[ProductDocument | None, EventEnvelope], ProductDocument]
+Categories = Mapping[UUID, CategoryDocument]
 
 
-def _created(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument:
-    if current is not None:
-        raise PoisonEvent(f"product {event.aggregate_id} is created twice")
-    payload = ProductCreated.model_validate(event.payload)
-    return ProductDocument(
-        **payload.model_dump(),
-        id=event.aggregate_id,
-        created_at=event.occurred_at,
-        updated_at=event.occurred_at,
-        version=event.aggregate_version,
-        position=event.position,
-    )
+def category_fields(category_id: UUID | None, categories: Categories) -> dict[str, Any]:
+    """What a product document holds of its category (unknown yet: only the id)."""
+    category = categories.get(category_id) if category_id else None
+    if category is None:
+        return {"category_name": None, "category_slug": None, "category_version": 0}
+    return {"category_name": category.name, "category_slug": category.slug,
+            "category_version": category.version}
 
 
-def _existing(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument:
-    if current is None:
-        raise PoisonEvent(f"{event.event_type} for product {event.aggregate_id} never created")
-    return current
-
-
-def _changed(current: ProductDocument | None, event: EventEnvelope,
-             **fields: Any) -> ProductDocument:
-    """`current` with `fields` changed, stamped with `event`'s version and time."""
-    document = _existing(current, event)
-    merged = {**document.model_dump(), **fields, "updated_at": event.occurred_at,
-              "version": event.aggregate_version, "position": event.position}
-    return ProductDocument.model_validate(merged)
-
-
-def _updated(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument:
-    changes = ProductUpdated.model_validate(event.payload).changes
-    return _changed(current, event, **changes.model_dump(include=changes.model_fields_set))
-
-
-def _price_changed(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument:
-    payload = ProductPriceChanged.model_validate(event.payload)
-    return _changed(current, event, price=payload.price, sale_price=payload.sale_price)
-
-
-def _rated(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument:
-    payload = ProductRated.model_validate(event.payload)
-    document = _existing(current, event)
-    return _changed(
-        document, event,
-        rating_total=document.rating_total + payload.rating - (payload.previous_rating or 0),
-        review_count=document.review_count + (payload.previous_rating is None),
-    )
-
-
-APPLIERS: dict[tuple[str, int], Apply] = {
-    ("ProductCreated", 1): _created,
-    ("ProductUpdated", 1): _updated,
-    ("ProductPriceChanged", 1): _price_changed,
-    ("ProductActivated", 1): lambda doc, e: _changed(doc, e, is_active=True),
-    ("ProductDeactivated", 1): lambda doc, e: _changed(doc, e, is_active=False),
-    ("ProductDeleted", 1): lambda doc, e: _changed(doc, e, deleted_at=e.occurred_at),
-    ("ProductRestored", 1): lambda doc, e: _changed(doc, e, deleted_at=None),
-    ("ProductRated", 1): _rated,
-}
-
-
-def project(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument | None:
-    """The document after `event`, or None when `current` already reflects it.
-
-    Raises PoisonEvent for an event that cannot be applied: unknown type,
-    invalid payload, or a gap in the aggregate's versions.
-    """
-    current_version = current.version if current else 0
-    if event.aggregate_version <= current_version:
-        return None
-    if event.aggregate_version != current_version + 1:
-        raise PoisonEvent(
-            f"gap: {event.aggregate_id} is at version {current_version}, "
-            f"event is version {event.aggregate_version}"
+def appliers(categories: Categories) -> Appliers[ProductDocument]:
+    def created(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument:
+        new(current, event)
+        payload = ProductCreated.model_validate(event.payload)
+        return ProductDocument(
+            **payload.model_dump(), **category_fields(payload.category_id, categories),
+            id=event.aggregate_id, created_at=event.occurred_at, updated_at=event.occurred_at,
+            version=event.aggregate_version, position=event.position,
         )
-    applier = APPLIERS.get((event.event_type, event.schema_version))
-    if applier is None:
-        raise PoisonEvent(f"unknown event {event.event_type} v{event.schema_version}")
-    try:
-        return applier(current, event)
-    except ValidationError as error:
-        raise PoisonEvent(f"invalid payload: {error}") from None
+
+    def changed(current: ProductDocument | None, event: EventEnvelope,
+                **fields: Any) -> ProductDocument:
+        merged = {**existing(current, event).model_dump(), **fields,
+                  "updated_at": event.occurred_at, "version": event.aggregate_version,
+                  "position": event.position}
+        return ProductDocument.model_validate(merged)
+
+    def updated(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument:
+        changes = ProductUpdated.model_validate(event.payload).changes
+        fields = changes.model_dump(include=changes.model_fields_set)
+        if "category_id" in fields:
+            fields.update(category_fields(fields["category_id"], categories))
+        return changed(current, event, **fields)
+
+    def price_changed(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument:
+        payload = ProductPriceChanged.model_validate(event.payload)
+        return changed(current, event, price=payload.price, sale_price=payload.sale_price)
+
+    def rated(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument:
+        payload = ProductRated.model_validate(event.payload)
+        document = existing(current, event)
+        return changed(
+            document, event,
+            rating_total=document.rating_total + payload.rating - (payload.previous_rating or 0),
+            review_count=document.review_count + (payload.previous_rating is None),
+        )
+
+    return {
+        ("ProductCreated", 1): created,
+        ("ProductUpdated", 1): updated,
+        ("ProductPriceChanged", 1): price_changed,
+        ("ProductActivated", 1): lambda doc, e: changed(doc, e, is_active=True),
+        ("ProductDeactivated", 1): lambda doc, e: changed(doc, e, is_active=False),
+        ("ProductDeleted", 1): lambda doc, e: changed(doc, e, deleted_at=e.occurred_at),
+        ("ProductRestored", 1): lambda doc, e: changed(doc, e, deleted_at=None),
+        ("ProductRated", 1): rated,
+    }
 
 
-def fold(
-    current: dict[UUID, ProductDocument], events: Iterable[EventEnvelope]
-) -> tuple[dict[UUID, tuple[ProductDocument, int]], list[tuple[EventEnvelope, str]]]:
-    """Applies `events` in order over `current`.
+def fold_products(
+    current: Mapping[UUID, ProductDocument], events: Iterable[EventEnvelope],
+    categories: Categories,
+) -> tuple[Changes[ProductDocument], list[tuple[EventEnvelope, str]]]:
+    return fold(current, events, appliers(categories))
 
-    Returns the changed documents, each with the version it replaces (0 when
-    new), and the events that were rejected with the reason.
-    """
-    documents = dict(current)
-    changed: dict[UUID, tuple[ProductDocument, int]] = {}
-    rejected: list[tuple[EventEnvelope, str]] = []
+
+def with_category(document: ProductDocument, category: CategoryDocument) -> ProductDocument | None:
+    """`document` showing `category` as it is now, or None if it already does (or is newer)."""
+    if document.category_id != category.id or document.category_version >= category.version:
+        return None
+    return document.model_copy(update=category_fields(category.id, {category.id: category}))
+
+
+def referenced_categories(events: Iterable[EventEnvelope]) -> set[UUID]:
+    """The categories these product events assign, whose names the fold needs."""
+    ids: set[UUID] = set()
     for event in events:
-        before = documents.get(event.aggregate_id)
-        try:
-            after = project(before, event)
-        except PoisonEvent as error:
-            rejected.append((event, str(error)))
-            continue
-        if after is None:
-            continue
-        documents[event.aggregate_id] = after
-        if event.aggregate_id in changed:  # still replaces what the store holds
-            replaced = changed[event.aggregate_id][1]
-        else:
-            replaced = before.version if before else 0
-        changed[event.aggregate_id] = (after, replaced)
-    return changed, rejected
+        payload = event.payload.get("changes", event.payload)
+        category_id = payload.get("category_id") if isinstance(payload, dict) else None
+        if isinstance(category_id, str):
+            try:
+                ids.add(UUID(category_id))
+            except ValueError:
+                continue  # the fold rejects the event with the reason
+    return ids

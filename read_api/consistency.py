@@ -14,18 +14,21 @@ def parse_token(text: str) -> ConsistencyToken:
         token = ConsistencyToken.parse(text)
     except ValueError:
         raise ProblemError(400, "invalid-consistency-token", "Malformed consistency token") from None
-    if token.aggregate_type != "Product":
-        raise ProblemError(
-            400, "invalid-consistency-token", "This read cannot wait for that token"
-        )
     return token
 
 
 async def wait_until_visible(read: ReadSide, token: ConsistencyToken, timeout: float) -> None:
-    """Returns once the products read model holds `token`'s version; 503 after `timeout`."""
+    """Returns once the read model of `token`'s aggregate holds its version; 503 after
+    `timeout`; 400 for an aggregate type no read model follows."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while await read.products.version_of(token.aggregate_id) < token.version:
+    while True:
+        version = await read.models.version_of(token.aggregate_type, token.aggregate_id)
+        if version is None:
+            raise ProblemError(400, "invalid-consistency-token",
+                               "This read cannot wait for that token")
+        if version >= token.version:
+            return
         remaining = deadline - loop.time()
         if remaining <= 0:
             raise ProblemError(

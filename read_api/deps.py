@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from projections.stores.base import ProductStore
+from projections.stores.base import ReadModels
 from runtime.cache import Cache
 from runtime.signals import Signals
 from schemas import consistency
@@ -13,9 +13,9 @@ from schemas import consistency
 
 @dataclass(frozen=True)
 class ReadSide:
-    """What the read API reads from: stores (read only), the cache, progress signals."""
+    """What the read API reads from: read models (read only), the cache, progress signals."""
 
-    products: ProductStore
+    models: ReadModels
     cache: Cache
     signals: Signals
 

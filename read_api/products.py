@@ -5,13 +5,14 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
+from read_api.categories import find_category
 from read_api.consistency import parse_token, wait_until_visible
-from read_api.deps import ConsistencyHeader, ReadSideDep
+from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep
 from runtime.cache import product_key
 from runtime.deps import SettingsDep
 from runtime.problems import PROBLEM_RESPONSES, ProblemError
 from schemas.api import Page, Pagination
-from schemas.catalog import ProductListQuery, ProductView
+from schemas.catalog import ProductDocument, ProductListQuery, ProductView
 
 router = APIRouter(prefix="/api/v1/products", tags=["products (queries)"])
 JSON = "application/json"
@@ -32,11 +33,20 @@ async def list_products(
     if consistency_token is not None:
         token = parse_token(consistency_token)
         await wait_until_visible(read, token, settings.consistency_timeout_seconds)
-    documents, total = await read.products.list(query)
+    documents: list[ProductDocument] = []
+    total = 0
+    category_id = await _category_id(read, query.category) if query.category else None
+    if query.category is None or category_id is not None:  # an unknown category has none
+        documents, total = await read.models.products.page(query, category_id)
     return Page[ProductView](
         data=[d.view() for d in documents],
         pagination=Pagination.of(query.page, query.limit, total),
     )
+
+
+async def _category_id(read: ReadSide, id_or_slug: str) -> UUID | None:
+    found = await find_category(read, id_or_slug)
+    return found.id if found else None
 
 
 @router.get(
@@ -61,7 +71,7 @@ async def get_product(
         must_be_fresh = token.aggregate_id == product_id
     if not must_be_fresh and (cached := await read.cache.get(key)) is not None:
         return Response(cached, media_type=JSON, headers={"X-Cache": "HIT"})
-    document = await read.products.get(product_id)
+    document = await read.models.products.get(product_id)
     if document is None:
         raise ProblemError(404, "not-found", f"Product {product_id} not found")
     body = document.view().model_dump_json().encode()

@@ -19,7 +19,7 @@ def announce_and_seed(settings: Settings, demo: bool) -> Callable[[Embedded], Aw
             if created:
                 await wait_until_visible(parts.read, created[-1].token, timeout=10)
         base = f"http://{settings.host}:{settings.port}"
-        sample, _ = await parts.read.products.list(ProductListQuery(limit=1))
+        sample, _ = await parts.read.models.products.page(ProductListQuery(limit=1))
         lines = [
             "Tanqory Commerce Platform (embedded mode) is running:",
             f"  API docs      {base}/api/docs",

@@ -15,15 +15,16 @@ from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 
-from commands.api import products as product_commands
 from commands.api.errors import install_domain_errors
+from commands.api.routers import ROUTERS as COMMAND_ROUTERS
 from commands.catalog.application import CatalogApplication
 from projections.handler import ProjectionHandler
-from projections.stores.base import EventArchive, ProductStore
-from read_api import products as product_queries
+from projections.stores.base import EventArchive, ReadModels
 from read_api.deps import ReadSide
+from read_api.routers import ROUTERS as QUERY_ROUTERS
 from runtime.cache import MemoryCache, RedisCache
 from runtime.http import ReadinessCheck, create_api
+from runtime.rate_limit import MEMORY_STORAGE_URI, redis_storage_uri
 from runtime.settings import Settings
 from runtime.signals import LocalSignals, RedisSignals
 from streams.positions import SqlitePositions
@@ -37,13 +38,13 @@ def build_catalog(settings: Settings) -> CatalogApplication:
     return CatalogApplication(env=settings.event_store_env)
 
 
-def _mongo_store(settings: Settings) -> ProductStore:
-    from projections.stores.mongo import MongoProductStore
+def _mongo_read_models(settings: Settings) -> ReadModels:
+    from projections.stores.mongo import mongo_read_models
 
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         settings.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000
     )
-    return MongoProductStore(client, settings.mongo_db)
+    return mongo_read_models(client, settings.mongo_db)
 
 
 def _clickhouse_archive(settings: Settings) -> EventArchive:
@@ -67,19 +68,19 @@ def _redis(settings: Settings) -> "Redis":
 
 def build_server_read_side(settings: Settings) -> ReadSide:
     redis = _redis(settings)
-    return ReadSide(_mongo_store(settings), RedisCache(redis), RedisSignals(redis))
+    return ReadSide(_mongo_read_models(settings), RedisCache(redis), RedisSignals(redis))
 
 
 def build_server_handler(settings: Settings) -> ProjectionHandler:
     redis = _redis(settings)
     return ProjectionHandler(
-        _mongo_store(settings), _clickhouse_archive(settings), RedisCache(redis),
+        _mongo_read_models(settings), _clickhouse_archive(settings), RedisCache(redis),
         RedisSignals(redis),
     )
 
 
 def _read_checks(read: ReadSide) -> dict[str, ReadinessCheck]:
-    return {"read_store": read.products.ping, "cache": read.cache.ping}
+    return {"read_store": read.models.ping, "cache": read.cache.ping}
 
 
 def _catalog_check(catalog: CatalogApplication) -> ReadinessCheck:
@@ -106,8 +107,10 @@ def build_command_api(settings: Settings) -> FastAPI:
         await _catalog_check(holder["catalog"])()
 
     app = create_api("Tanqory Command API", settings, {"event_store": event_store},
+                     rate_limit_storage_uri=redis_storage_uri(settings.redis_url),
                      lifespan=lifespan)
-    app.include_router(product_commands.router)
+    for router in COMMAND_ROUTERS:
+        app.include_router(router)
     install_domain_errors(app)
     return app
 
@@ -119,14 +122,17 @@ def build_read_api(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.read_side = read
-        await read.products.setup()
+        await read.models.setup()
         yield
         await read.signals.close()
-        await read.products.close()
+        await read.models.close()
         await read.cache.close()
 
-    app = create_api("Tanqory Read API", settings, _read_checks(read), lifespan=lifespan)
-    app.include_router(product_queries.router)
+    app = create_api("Tanqory Read API", settings, _read_checks(read),
+                     rate_limit_storage_uri=redis_storage_uri(settings.redis_url),
+                     lifespan=lifespan)
+    for router in QUERY_ROUTERS:
+        app.include_router(router)
     return app
 
 
@@ -138,23 +144,24 @@ class Embedded:
 
     def __init__(self, settings: Settings) -> None:
         from projections.stores.chdb import ChdbEventArchive
-        from projections.stores.sqlite import SqliteProductStore
+        from projections.stores.sqlite import sqlite_read_models
 
         data = settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
         self.settings = settings
         self.catalog = build_catalog(settings)
         self.read = ReadSide(
-            SqliteProductStore(data / "read_models.sqlite3"), MemoryCache(), LocalSignals()
+            sqlite_read_models(data / "read_models.sqlite3"), MemoryCache(), LocalSignals()
         )
         self.handler = ProjectionHandler(
-            self.read.products, ChdbEventArchive(data / "analytics.chdb"), self.read.cache,
+            self.read.models, ChdbEventArchive(data / "analytics.chdb"), self.read.cache,
             self.read.signals,
         )
         self.relay = Relay(
             "embedded-projector",
             self.catalog,
-            SqlitePositions(data / "positions.sqlite3", "embedded-projector"),
+            # In the read models' file: dropping them for a rebuild resets the position too.
+            SqlitePositions(data / "read_models.sqlite3", "embedded-projector"),
             ProjectionSink(self.handler),
             settings.relay_batch_size,
         )
@@ -197,7 +204,7 @@ def build_embedded_api(
         await _catalog_check(holder["parts"].catalog)()
 
     async def read_store() -> None:
-        await holder["parts"].read.products.ping()
+        await holder["parts"].read.models.ping()
 
     async def projector() -> None:
         task = holder["relay"]
@@ -207,9 +214,9 @@ def build_embedded_api(
     app = create_api(
         "Tanqory Commerce Platform (embedded)", settings,
         {"event_store": event_store, "read_store": read_store, "projector": projector},
-        lifespan=lifespan,
+        rate_limit_storage_uri=MEMORY_STORAGE_URI, lifespan=lifespan,
     )
-    for router in (product_commands.router, product_queries.router):
+    for router in (*COMMAND_ROUTERS, *QUERY_ROUTERS):
         app.include_router(router)
     install_domain_errors(app)
     return app

@@ -189,6 +189,14 @@ class ProductRated(BaseModel):
     previous_rating: int | None = Field(default=None, ge=1, le=5)
 
 
+class CategoryRef(BaseModel):
+    """A product's category as listings show it."""
+
+    id: UUID
+    name: str | None = Field(description="null until the category reaches the read model")
+    slug: str | None
+
+
 class ProductView(BaseModel):
     """A product as the read API returns it (the standards' transformProduct)."""
 
@@ -198,7 +206,7 @@ class ProductView(BaseModel):
     sku: str
     price: Money
     sale_price: Money | None
-    category: UUID | None
+    category: CategoryRef | None
     images: list[str]
     attributes: dict[str, str]
     stock_quantity: int
@@ -216,6 +224,9 @@ class ProductDocument(ProductFields):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: UUID
+    category_name: str | None = None
+    category_slug: str | None = None
+    category_version: int = 0  # the category version its name and slug come from
     rating_total: int = 0
     review_count: int = 0
     created_at: datetime
@@ -224,16 +235,23 @@ class ProductDocument(ProductFields):
     version: int = Field(ge=1)
     position: int = Field(ge=1)
 
+    @property
+    def average_rating(self) -> float:
+        return self.rating_total / self.review_count if self.review_count else 0.0
+
     def view(self) -> ProductView:
-        average = self.rating_total / self.review_count if self.review_count else 0.0
-        return ProductView(
-            **self.model_dump(exclude={"category_id", "rating_total", "deleted_at", "position"}),
-            category=self.category_id,
-            average_rating=average,
-        )
+        average = self.average_rating
+        category = None
+        if self.category_id is not None:
+            category = CategoryRef(id=self.category_id, name=self.category_name,
+                                   slug=self.category_slug)
+        internal = {"category_id", "category_name", "category_slug", "category_version",
+                    "rating_total", "deleted_at", "position"}
+        return ProductView(**self.model_dump(exclude=internal), category=category,
+                           average_rating=average)
 
 
-ProductSort = Literal["created_at", "price", "name"]
+ProductSort = Literal["created_at", "price", "name", "average_rating"]
 SortOrder = Literal["asc", "desc"]
 
 
@@ -246,6 +264,19 @@ class ProductListQuery(BaseModel):
     limit: int = Field(default=20, ge=1, le=100)
     sort: ProductSort = "created_at"
     order: SortOrder = "desc"
+    category: str | None = Field(default=None, max_length=100,
+                                 description="A category id or slug")
+    search: str | None = Field(default=None, max_length=200,
+                               description="Words (or word beginnings) that must all match")
+    min_price: Money | None = None
+    max_price: Money | None = None
+    is_active: bool | None = None
+
+    @model_validator(mode="after")
+    def _price_range(self) -> "ProductListQuery":
+        if None not in (self.min_price, self.max_price) and self.min_price > self.max_price:  # type: ignore[operator]
+            raise ValueError("min_price must not be above max_price")
+        return self
 
     @property
     def offset(self) -> int:

@@ -16,6 +16,8 @@ def get_catalog(request: Request) -> CatalogApplication:
 
 CatalogDep = Annotated[CatalogApplication, Depends(get_catalog)]
 CatalogEditor = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.PRODUCT_MANAGER))]
+Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+Customer = Annotated[Principal, Depends(require_roles(Role.CUSTOMER))]
 
 
 def event_metadata(principal: Principal, request_id: str) -> EventMetadata:
@@ -25,4 +27,4 @@ def event_metadata(principal: Principal, request_id: str) -> EventMetadata:
     )
 
 
-__all__ = ["CatalogDep", "CatalogEditor", "RequestIdDep", "event_metadata"]
+__all__ = ["Admin", "CatalogDep", "CatalogEditor", "Customer", "RequestIdDep", "event_metadata"]

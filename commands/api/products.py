@@ -1,53 +1,26 @@
 """Product commands over HTTP: each endpoint translates a request into one command."""
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Response, status
+from fastapi import APIRouter, Response, status
 
-from commands.api.deps import CatalogDep, CatalogEditor, RequestIdDep, event_metadata
-from commands.catalog.application import CommandResult
-from runtime.auth import Principal, Role
-from runtime.deps import require_roles
-from runtime.problems import PROBLEM_RESPONSES, ProblemError
-from schemas import consistency
+from commands.api.deps import (
+    Admin,
+    CatalogDep,
+    CatalogEditor,
+    Customer,
+    RequestIdDep,
+    event_metadata,
+)
+from commands.api.responses import ExpectedVersion, accepted, problems
 from schemas.api import CommandAccepted
 from schemas.catalog import ChangePrice, CreateProduct, RateProduct, UpdateProduct
 
 router = APIRouter(prefix="/api/v1/products", tags=["products (commands)"])
-Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
-Customer = Annotated[Principal, Depends(require_roles(Role.CUSTOMER))]
-
-
-def expected_version(
-    if_match: Annotated[str | None, Header(
-        alias="If-Match", description="The version you read (ETag); 409 if it changed since",
-    )] = None,
-) -> int | None:
-    if if_match is None:
-        return None
-    text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isascii() or not text.isdigit() or int(text) < 1:
-        raise ProblemError(400, "invalid-if-match", "If-Match must be a version like \"3\"")
-    return int(text)
-
-
-ExpectedVersion = Annotated[int | None, Depends(expected_version)]
-
-
-def _problems(*statuses: int) -> dict[int | str, dict[str, object]]:
-    return {k: v for k, v in PROBLEM_RESPONSES.items() if k in statuses}
-
-
-def accepted(result: CommandResult, response: Response) -> CommandAccepted:
-    token = result.token.encode()
-    response.headers[consistency.HEADER] = token
-    response.headers["ETag"] = f'"{result.version}"'
-    return CommandAccepted(id=result.aggregate_id, version=result.version, consistency_token=token)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted,
-             responses=_problems(401, 403, 409, 422), summary="Create a product")
+             responses=problems(401, 403, 409, 422), summary="Create a product")
 def create_product(command: CreateProduct, catalog: CatalogDep, principal: CatalogEditor,
                    request_id: RequestIdDep, response: Response) -> CommandAccepted:
     result = catalog.create_product(command, event_metadata(principal, request_id))
@@ -56,7 +29,7 @@ def create_product(command: CreateProduct, catalog: CatalogDep, principal: Catal
 
 
 @router.patch("/{product_id}", response_model=CommandAccepted,
-              responses=_problems(400, 401, 403, 404, 409, 422),
+              responses=problems(400, 401, 403, 404, 409, 422),
               summary="Change some of a product's fields")
 def update_product(product_id: UUID, command: UpdateProduct, catalog: CatalogDep,
                    principal: CatalogEditor, version: ExpectedVersion, request_id: RequestIdDep,
@@ -66,7 +39,7 @@ def update_product(product_id: UUID, command: UpdateProduct, catalog: CatalogDep
 
 
 @router.put("/{product_id}/price", response_model=CommandAccepted,
-            responses=_problems(400, 401, 403, 404, 409, 422),
+            responses=problems(400, 401, 403, 404, 409, 422),
             summary="Set price and sale price")
 def change_price(product_id: UUID, command: ChangePrice, catalog: CatalogDep,
                  principal: CatalogEditor, version: ExpectedVersion, request_id: RequestIdDep,
@@ -76,7 +49,7 @@ def change_price(product_id: UUID, command: ChangePrice, catalog: CatalogDep,
 
 
 @router.post("/{product_id}/activate", response_model=CommandAccepted,
-             responses=_problems(400, 401, 403, 404, 409), summary="Put a product on sale")
+             responses=problems(400, 401, 403, 404, 409), summary="Put a product on sale")
 def activate_product(product_id: UUID, catalog: CatalogDep, principal: CatalogEditor,
                      version: ExpectedVersion, request_id: RequestIdDep,
                      response: Response) -> CommandAccepted:
@@ -85,7 +58,7 @@ def activate_product(product_id: UUID, catalog: CatalogDep, principal: CatalogEd
 
 
 @router.post("/{product_id}/deactivate", response_model=CommandAccepted,
-             responses=_problems(400, 401, 403, 404, 409), summary="Take a product off sale")
+             responses=problems(400, 401, 403, 404, 409), summary="Take a product off sale")
 def deactivate_product(product_id: UUID, catalog: CatalogDep, principal: CatalogEditor,
                        version: ExpectedVersion, request_id: RequestIdDep,
                        response: Response) -> CommandAccepted:
@@ -94,7 +67,7 @@ def deactivate_product(product_id: UUID, catalog: CatalogDep, principal: Catalog
 
 
 @router.delete("/{product_id}", response_model=CommandAccepted,
-               responses=_problems(400, 401, 403, 404, 409),
+               responses=problems(400, 401, 403, 404, 409),
                summary="Delete a product (soft: it can be restored; its SKU is released)")
 def delete_product(product_id: UUID, catalog: CatalogDep, principal: Admin,
                    version: ExpectedVersion, request_id: RequestIdDep,
@@ -104,7 +77,7 @@ def delete_product(product_id: UUID, catalog: CatalogDep, principal: Admin,
 
 
 @router.post("/{product_id}/restore", response_model=CommandAccepted,
-             responses=_problems(400, 401, 403, 404, 409),
+             responses=problems(400, 401, 403, 404, 409),
              summary="Restore a deleted product (409 if its SKU was taken meanwhile)")
 def restore_product(product_id: UUID, catalog: CatalogDep, principal: Admin,
                     version: ExpectedVersion, request_id: RequestIdDep,
@@ -114,7 +87,7 @@ def restore_product(product_id: UUID, catalog: CatalogDep, principal: Admin,
 
 
 @router.post("/{product_id}/ratings", response_model=CommandAccepted,
-             responses=_problems(401, 403, 404, 409, 422),
+             responses=problems(401, 403, 404, 409, 422),
              summary="Rate a product from 1 to 5 (as a customer; a new rating replaces yours)")
 def rate_product(product_id: UUID, command: RateProduct, catalog: CatalogDep,
                  principal: Customer, request_id: RequestIdDep,

@@ -1,74 +1,111 @@
-"""The products read model in MongoDB (or FerretDB), with PyMongo's async API."""
+"""Read models in MongoDB (or FerretDB), with PyMongo's async API.
 
-from collections.abc import Iterable
-from typing import Any
+Only what FerretDB 1.24 also runs: plain finds, indexes, bulk writes, update_many.
+"""
+
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, InsertOne, ReplaceOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
-from projections.stores.base import SORT_FIELDS, Changes
+from projections.folding import Changes
+from projections.search import query_terms, search_terms
+from projections.stores.base import SORT_FIELDS, ReadModels
 from schemas.catalog import ProductDocument, ProductListQuery
+from schemas.categories import CategoryDocument
 from schemas.money import to_minor_units
 
 DUPLICATE_KEY = 11000
-_DATES = ("created_at", "updated_at", "deleted_at")
-_DERIVED = ("_id", "price_minor")
+Document = dict[str, Any]
+M = TypeVar("M", ProductDocument, CategoryDocument)
 
 
-def to_mongo(doc: ProductDocument) -> dict[str, Any]:
-    data = doc.model_dump(mode="json")
-    for field in _DATES:
-        data[field] = getattr(doc, field)
-    data["_id"] = data["id"]
-    data["price_minor"] = to_minor_units(doc.price)
-    return data
+class MongoDocuments(Generic[M]):
+    """One collection of versioned documents, `_id` = the aggregate id."""
 
+    def __init__(self, collection: AsyncCollection[Document], model: type[M],
+                 dates: tuple[str, ...], derived: Callable[[M], Document] = lambda _: {}) -> None:
+        self.collection = collection
+        self._model: type[M] = model
+        self._dates = dates
+        self._derived: Callable[[M], Document] = derived
 
-def from_mongo(data: dict[str, Any]) -> ProductDocument:
-    return ProductDocument.model_validate({k: v for k, v in data.items() if k not in _DERIVED})
+    def to_mongo(self, doc: M) -> Document:
+        data = doc.model_dump(mode="json")
+        for field in self._dates:
+            data[field] = getattr(doc, field)  # real dates, so they sort as dates
+        return {**data, **self._derived(doc), "_id": data["id"]}
 
+    def from_mongo(self, data: Document) -> M:
+        return self._model.model_validate(
+            {k: v for k, v in data.items() if k in self._model.model_fields}
+        )
 
-class MongoProductStore:
-    def __init__(self, client: AsyncMongoClient[dict[str, Any]], database: str) -> None:
-        self._client = client
-        self._products = client[database]["products"]
-
-    async def setup(self) -> None:
-        for field in SORT_FIELDS.values():
-            await self._products.create_index([(field, ASCENDING), ("_id", ASCENDING)])
-        await self._products.create_index([("sku", ASCENDING)])
-
-    async def get_many(self, ids: Iterable[UUID]) -> dict[UUID, ProductDocument]:
+    async def get_many(self, ids: Iterable[UUID]) -> dict[UUID, M]:
         keys = [str(i) for i in ids]
         if not keys:
             return {}
-        found = self._products.find({"_id": {"$in": keys}})
-        return {doc.id: doc for doc in [from_mongo(d) async for d in found]}
+        found = [self.from_mongo(d) async for d in self.collection.find({"_id": {"$in": keys}})]
+        return {UUID(str(doc.id)): doc for doc in found}
 
-    async def write(self, changes: Changes) -> None:
-        operations: list[InsertOne[dict[str, Any]] | ReplaceOne[dict[str, Any]]] = [
-            InsertOne(to_mongo(doc))
-            if replaced == 0
-            else ReplaceOne({"_id": str(doc.id), "version": replaced}, to_mongo(doc))
+    async def find(self, query: Document) -> list[M]:
+        return [self.from_mongo(d) async for d in self.collection.find(query)]
+
+    async def write(self, changes: Changes[Any]) -> None:
+        operations: list[InsertOne[Document] | ReplaceOne[Document]] = [
+            InsertOne(self.to_mongo(doc)) if replaced == 0
+            else ReplaceOne({"_id": str(doc.id), "version": replaced},
+                            self.to_mongo(doc))
             for doc, replaced in changes.values()
         ]
         if not operations:
             return
         try:
-            await self._products.bulk_write(operations, ordered=False)
+            await self.collection.bulk_write(operations, ordered=False)
         except BulkWriteError as error:
             # An insert that meets the document already there is a redelivery: a no-op.
             others = [e for e in error.details["writeErrors"] if e["code"] != DUPLICATE_KEY]
             if others:
                 raise
 
+    async def version_of(self, aggregate_id: UUID) -> int:
+        data = await self.collection.find_one({"_id": str(aggregate_id)}, {"version": 1})
+        return int(data["version"]) if data else 0
+
+    async def drop(self) -> None:
+        await self.collection.delete_many({})
+
+
+def _derived(doc: ProductDocument) -> Document:
+    """Fields stored only to filter and sort on."""
+    return {"price_minor": to_minor_units(doc.price), "average_rating": doc.average_rating,
+            "search_terms": search_terms(doc.name, doc.sku, doc.description)}
+
+
+class MongoProductStore(MongoDocuments[ProductDocument]):
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        super().__init__(collection, ProductDocument, ("created_at", "updated_at", "deleted_at"),
+                         _derived)
+        self._products = collection
+
+    async def setup(self) -> None:
+        for field in SORT_FIELDS.values():
+            await self._products.create_index([(field, ASCENDING), ("_id", ASCENDING)])
+        await self._products.create_index([("sku", ASCENDING)])
+        await self._products.create_index([("category_id", ASCENDING)])
+        await self._products.create_index([("is_active", ASCENDING)])
+        await self._products.create_index([("search_terms", ASCENDING)])
+
     async def get(self, product_id: UUID) -> ProductDocument | None:
         data = await self._products.find_one({"_id": str(product_id), "deleted_at": None})
-        return from_mongo(data) if data else None
+        return self.from_mongo(data) if data else None
 
-    async def list(self, query: ProductListQuery) -> tuple[list[ProductDocument], int]:
-        live = {"deleted_at": None}
+    async def page(self, query: ProductListQuery, category_id: UUID | None = None
+                   ) -> tuple[list[ProductDocument], int]:
+        live = _filter(query, category_id)
         direction = ASCENDING if query.order == "asc" else DESCENDING
         cursor = (
             self._products.find(live)
@@ -76,19 +113,68 @@ class MongoProductStore:
             .skip(query.offset)
             .limit(query.limit)
         )
-        documents = [from_mongo(d) async for d in cursor]
+        documents = [self.from_mongo(d) async for d in cursor]
         total = await self._products.count_documents(live)
         return documents, total
 
-    async def version_of(self, product_id: UUID) -> int:
-        data = await self._products.find_one({"_id": str(product_id)}, {"version": 1})
-        return int(data["version"]) if data else 0
+    async def refresh_category(self, category: CategoryDocument) -> list[UUID]:
+        stale = {"category_id": str(category.id), "category_version": {"$lt": category.version}}
+        ids = [UUID(d["_id"]) async for d in self._products.find(stale, {"_id": 1})]
+        if ids:
+            await self._products.update_many(stale, {"$set": {
+                "category_name": category.name, "category_slug": category.slug,
+                "category_version": category.version,
+            }})
+        return ids
 
-    async def drop(self) -> None:
-        await self._products.delete_many({})
 
-    async def ping(self) -> None:
-        await self._client.admin.command("ping")
+def _filter(query: ProductListQuery, category_id: UUID | None) -> Document:
+    """Only equality, ranges and `$all` on plain values: user text never becomes an operator."""
+    live: Document = {"deleted_at": None}
+    if category_id is not None:
+        live["category_id"] = str(category_id)
+    if query.is_active is not None:
+        live["is_active"] = query.is_active
+    price: Document = {}
+    if query.min_price is not None:
+        price["$gte"] = to_minor_units(query.min_price)
+    if query.max_price is not None:
+        price["$lte"] = to_minor_units(query.max_price)
+    if price:
+        live["price_minor"] = price
+    if query.search and (terms := query_terms(query.search)):
+        live["search_terms"] = {"$all": terms}
+    return live
 
-    async def close(self) -> None:
-        await self._client.close()
+
+class MongoCategoryStore(MongoDocuments[CategoryDocument]):
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        super().__init__(collection, CategoryDocument, ("created_at", "updated_at"))
+        self._categories = collection
+
+    async def setup(self) -> None:
+        await self._categories.create_index([("slug", ASCENDING)])
+
+    async def get(self, category_id: UUID) -> CategoryDocument | None:
+        found = await self.get_many([category_id])
+        return found.get(category_id)
+
+    async def by_slug(self, slug: str) -> CategoryDocument | None:
+        found = await self.find({"slug": slug})
+        return found[0] if found else None
+
+    async def all(self) -> list[CategoryDocument]:
+        return await self.find({})
+
+
+def mongo_read_models(client: AsyncMongoClient[Document], database: str) -> ReadModels:
+    db = client[database]
+
+    async def ping() -> None:
+        await client.admin.command("ping")
+
+    async def close() -> None:
+        await client.close()
+
+    return ReadModels(MongoProductStore(db["products"]), MongoCategoryStore(db["categories"]),
+                      ping, close)

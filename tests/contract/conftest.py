@@ -9,11 +9,11 @@ import pytest
 from clickhouse_driver import Client
 from pymongo import AsyncMongoClient
 
-from projections.stores.base import EventArchive, ProductStore
+from projections.stores.base import CategoryStore, EventArchive, ProductStore, ReadModels
 from projections.stores.chdb import ChdbEventArchive
 from projections.stores.clickhouse import ClickHouseEventArchive
-from projections.stores.mongo import MongoProductStore
-from projections.stores.sqlite import SqliteProductStore
+from projections.stores.mongo import mongo_read_models
+from projections.stores.sqlite import sqlite_read_models
 from tests.support.platform import settings_for_tests
 
 
@@ -22,22 +22,31 @@ def _fresh_name() -> str:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("mongo", marks=pytest.mark.server)])
-async def product_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ProductStore]:
-    store: ProductStore
+async def read_models(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ReadModels]:
     if request.param == "sqlite":
-        store = SqliteProductStore(tmp_path / "read.sqlite3")
-        await store.setup()
-        yield store
-        await store.close()
+        models = sqlite_read_models(tmp_path / "read.sqlite3")
+        await models.setup()
+        yield models
+        await models.close()
         return
     settings = settings_for_tests()
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
     name = _fresh_name()
-    store = MongoProductStore(client, name)
-    await store.setup()
-    yield store
+    models = mongo_read_models(client, name)
+    await models.setup()
+    yield models
     await client.drop_database(name)
-    await store.close()
+    await models.close()
+
+
+@pytest.fixture
+def product_store(read_models: ReadModels) -> ProductStore:
+    return read_models.products
+
+
+@pytest.fixture
+def category_store(read_models: ReadModels) -> CategoryStore:
+    return read_models.categories
 
 
 @pytest.fixture(params=["chdb", pytest.param("clickhouse", marks=pytest.mark.server)])

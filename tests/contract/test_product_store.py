@@ -62,7 +62,7 @@ async def test_a_deleted_product_is_not_read_but_its_version_is_known(
     await put(product_store, live, gone)
     assert await product_store.get(gone.id) is None
     assert await product_store.version_of(gone.id) == 2
-    page, total = await product_store.list(ProductListQuery())
+    page, total = await product_store.page(ProductListQuery())
     assert [d.id for d in page] == [live.id] and total == 1
 
 
@@ -81,19 +81,73 @@ async def test_listing_sorts_and_pages_like_a_sorted_list(
     seen: list[UUID] = []
     for page in (1, 2, 3):
         query = ProductListQuery(page=page, limit=10, sort=sort, order=order)  # type: ignore[arg-type]
-        items, total = await product_store.list(query)
+        items, total = await product_store.page(query)
         assert total == 23
         seen += [d.id for d in items]
     assert seen == expected
-    last, _ = await product_store.list(ProductListQuery(page=3, limit=10))
+    last, _ = await product_store.page(ProductListQuery(page=3, limit=10))
     assert len(last) == 3
-    empty, total = await product_store.list(ProductListQuery(page=4, limit=10))
+    empty, total = await product_store.page(ProductListQuery(page=4, limit=10))
     assert empty == [] and total == 23
-    everything, _ = await product_store.list(ProductListQuery(limit=100))
+    everything, _ = await product_store.page(ProductListQuery(limit=100))
     assert len(everything) == 23
 
 
 async def test_drop_empties_the_store(product_store: ProductStore) -> None:
     await put(product_store, document(1), document(2))
     await product_store.drop()
-    assert await product_store.list(ProductListQuery()) == ([], 0)
+    assert await product_store.page(ProductListQuery()) == ([], 0)
+
+
+def _ids(items: list[ProductDocument]) -> set[UUID]:
+    return {d.id for d in items}
+
+
+async def test_filters_combine_and_count(product_store: ProductStore) -> None:
+    cat = uuid4()
+    cheap = document(1, price=Decimal("5.00"), category_id=cat)
+    dear = document(2, price=Decimal("50.00"), category_id=cat, is_active=False)
+    other = document(3, price=Decimal("20.00"))
+    await put(product_store, cheap, dear, other)
+
+    async def ids(category_id: UUID | None = None, **query: object) -> set[UUID]:
+        items, total = await product_store.page(ProductListQuery.model_validate(query),
+                                                category_id)
+        assert total == len(items)
+        return _ids(items)
+
+    assert await ids(category_id=cat) == {cheap.id, dear.id}
+    assert await ids(is_active=False) == {dear.id}
+    assert await ids(min_price="5.00", max_price="20.00") == {cheap.id, other.id}
+    assert await ids(category_id=cat, is_active=True, max_price="10") == {cheap.id}
+    assert await ids(category_id=uuid4()) == set()
+
+
+async def test_search_matches_word_beginnings_without_accents(product_store: ProductStore) -> None:
+    crema = document(1, name="Café Crème cup", description="Porcelain, dishwasher safe")
+    kettle = document(2, name="Gooseneck kettle", sku="KET-1L", description="Stainless")
+    tricky = document(3, name='{"$gt": ""} x', description="$where")
+    await put(product_store, crema, kettle, tricky)
+
+    async def found(search: str) -> set[UUID]:
+        items, _ = await product_store.page(ProductListQuery(search=search))
+        return _ids(items)
+
+    assert await found("cafe") == {crema.id}
+    assert await found("CRÈ cup") == {crema.id}
+    assert await found("dishwasher") == {crema.id}
+    assert await found("dish") == set()  # description words match whole
+    assert await found("ket-1") == {kettle.id}
+    assert await found("goose stainless") == {kettle.id}
+    assert await found("cafe kettle") == set()
+    assert await found('{"$gt": ""}') == {tricky.id}  # matched as words, never an operator
+    assert await found("$where") == {tricky.id}
+    assert await found("...") == {crema.id, kettle.id, tricky.id}  # no words: no filter
+
+
+async def test_sort_by_average_rating(product_store: ProductStore) -> None:
+    docs = [document(n, rating_total=n * 3 % 11, review_count=2) for n in range(6)]
+    await put(product_store, *docs)
+    items, _ = await product_store.page(ProductListQuery(sort="average_rating", order="desc"))
+    expected = sorted(docs, key=lambda d: (d.average_rating, str(d.id)), reverse=True)
+    assert [d.id for d in items] == [d.id for d in expected]

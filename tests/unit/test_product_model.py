@@ -15,7 +15,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invaria
 from commands.catalog.application import CatalogApplication
 from commands.catalog.product import Product
 from commands.errors import DomainError, DuplicateSku, NotDeleted, NotFound
-from projections.products import fold
+from projections.products import fold_products
 from schemas.catalog import ChangePrice, CreateProduct, RateProduct, UpdateProduct
 from tests.unit.strategies import create_products, money
 from tests.unit.test_product_aggregate import META, new_catalog
@@ -141,7 +141,7 @@ class ProductModel(RuleBasedStateMachine):
     def a_replayed_projection_matches_the_model(self) -> None:
         events = [e for n in self.catalog.notifications(0, 100_000)
                   if (e := self.catalog.envelope(n))]
-        changed, rejected = fold({}, events)
+        changed, rejected = fold_products({}, events, {})
         assert rejected == []
         documents = {i: doc for i, (doc, _) in changed.items()}
         assert set(documents) == set(self.model)

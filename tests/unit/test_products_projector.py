@@ -1,18 +1,28 @@
 """The products projector as a pure fold: idempotent, order-aware, strict about gaps."""
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from commands.publishing import event_id_for
-from projections.products import fold, project
-from schemas.catalog import CreateProduct, ProductCreated
+from projections import folding
+from projections.products import appliers, fold_products
+from schemas.catalog import CreateProduct, ProductCreated, ProductDocument
 from schemas.envelope import Actor, EventEnvelope
 from tests.unit.strategies import create_products
 
 AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def project(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument | None:
+    return folding.project(current, event, appliers({}))
+
+
+def fold(current: dict[UUID, ProductDocument], events: list[EventEnvelope]) -> Any:
+    return fold_products(current, events, {})
 
 
 def created(command: CreateProduct, aggregate_id: UUID | None = None, position: int = 1,

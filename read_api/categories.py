@@ -1,0 +1,58 @@
+"""GET /api/v1/categories: the category tree and single categories."""
+
+from uuid import UUID
+
+from fastapi import APIRouter
+
+from read_api.consistency import parse_token, wait_until_visible
+from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep
+from runtime.deps import SettingsDep
+from runtime.problems import PROBLEM_RESPONSES, ProblemError
+from runtime.settings import Settings
+from schemas.categories import (
+    CategoryDocument,
+    CategoryNode,
+    CategoryView,
+    category_tree,
+    view,
+)
+
+router = APIRouter(prefix="/api/v1/categories", tags=["categories (queries)"])
+
+
+async def find_category(read: ReadSide, id_or_slug: str) -> CategoryDocument | None:
+    """By id first; else by slug (a slug may look like an id)."""
+    found = None
+    try:
+        found = await read.models.categories.get(UUID(id_or_slug))
+    except ValueError:
+        pass
+    if found is None:
+        found = await read.models.categories.by_slug(id_or_slug.strip().lower())
+    return found
+
+
+async def _visible(read: ReadSide, settings: Settings, token: str | None) -> None:
+    if token is not None:
+        await wait_until_visible(read, parse_token(token), settings.consistency_timeout_seconds)
+
+
+@router.get("", response_model=list[CategoryNode],
+            responses={k: v for k, v in PROBLEM_RESPONSES.items() if k in (400, 503)},
+            summary="The category tree (archived categories left out)")
+async def category_tree_view(read: ReadSideDep, settings: SettingsDep,
+                             consistency_token: ConsistencyHeader = None) -> list[CategoryNode]:
+    await _visible(read, settings, consistency_token)
+    return category_tree(await read.models.categories.all())
+
+
+@router.get("/{id_or_slug}", response_model=CategoryView,
+            responses={k: v for k, v in PROBLEM_RESPONSES.items() if k in (400, 404, 503)},
+            summary="One category, by id or by slug")
+async def get_category(id_or_slug: str, read: ReadSideDep, settings: SettingsDep,
+                       consistency_token: ConsistencyHeader = None) -> CategoryView:
+    await _visible(read, settings, consistency_token)
+    found = await find_category(read, id_or_slug)
+    if found is None:
+        raise ProblemError(404, "not-found", f"Category {id_or_slug} not found")
+    return view(found)
