@@ -13,12 +13,14 @@ from prometheus_client import Counter
 
 from projections import categories, products
 from projections.stores.base import EventArchive, ReadModels
-from runtime.cache import Cache, product_key
+from runtime.cache import LISTING_GENERATION, Cache, product_generation
 from runtime.signals import Signals
 from schemas.categories import CategoryDocument
 from schemas.envelope import EventEnvelope
 
 log = logging.getLogger(__name__)
+# Longer than any cached read lives, so a generation never restarts under a cached value.
+GENERATION_TTL_SECONDS = 24 * 3600
 PROJECTED = Counter("tanqory_documents_projected_total", "Read-model documents written",
                     ["model"])
 ARCHIVED = Counter("tanqory_events_archived_total", "Events added to the event history")
@@ -55,8 +57,10 @@ class ProjectionHandler:
         for category in renamed:  # again: closes the race with a concurrent product write
             touched.update(await self.read_models.products.refresh_category(category))
         ARCHIVED.inc(await self.archive.append(events))
-        await self.cache.delete(*(product_key(i) for i in touched))
         if touched or renamed:
+            for product_id in touched:
+                await self.cache.incr(product_generation(product_id), GENERATION_TTL_SECONDS)
+            await self.cache.incr(LISTING_GENERATION, GENERATION_TTL_SECONDS)
             await self.signals.publish()
         for event, reason in rejected:
             log.error("rejected event %s (%s v%d of %s): %s", event.event_id, event.event_type,

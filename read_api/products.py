@@ -1,5 +1,6 @@
 """GET /api/v1/products: product queries over the products read model."""
 
+import hashlib
 from typing import Annotated
 from uuid import UUID
 
@@ -8,7 +9,14 @@ from fastapi import APIRouter, Query, Response
 from read_api.categories import find_category
 from read_api.consistency import parse_token, wait_until_visible
 from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep
-from runtime.cache import product_key
+from runtime.cache import (
+    LISTING_GENERATION,
+    listing_key,
+    product_generation,
+    product_key,
+    tagged,
+    untag,
+)
 from runtime.deps import SettingsDep
 from runtime.problems import PROBLEM_RESPONSES, ProblemError
 from schemas.api import Page, Pagination
@@ -22,26 +30,37 @@ JSON = "application/json"
     "",
     response_model=Page[ProductView],
     responses={k: v for k, v in PROBLEM_RESPONSES.items() if k in (400, 422, 503)},
-    summary="List products, a page at a time",
+    summary="List products, a page at a time (cached 5 minutes)",
 )
 async def list_products(
     query: Annotated[ProductListQuery, Query()],
     read: ReadSideDep,
     settings: SettingsDep,
     consistency_token: ConsistencyHeader = None,
-) -> Page[ProductView]:
-    if consistency_token is not None:
-        token = parse_token(consistency_token)
-        await wait_until_visible(read, token, settings.consistency_timeout_seconds)
+) -> Response:
+    if consistency_token is not None:  # then straight from the read model, as by id
+        await wait_until_visible(read, parse_token(consistency_token),
+                                 settings.consistency_timeout_seconds)
+        return Response(await _listing_body(read, query), media_type=JSON,
+                        headers={"X-Cache": "BYPASS"})
+    generation = int(await read.cache.get(LISTING_GENERATION) or 0)
+    key = listing_key(generation, hashlib.sha256(query.model_dump_json().encode()).hexdigest())
+    if (body := untag(await read.cache.get(key), generation)) is not None:
+        return Response(body, media_type=JSON, headers={"X-Cache": "HIT"})
+    body = await _listing_body(read, query)
+    await read.cache.set(key, tagged(generation, body), settings.cache_ttl_listing_seconds)
+    return Response(body, media_type=JSON, headers={"X-Cache": "MISS"})
+
+
+async def _listing_body(read: ReadSide, query: ProductListQuery) -> bytes:
     documents: list[ProductDocument] = []
     total = 0
     category_id = await _category_id(read, query.category) if query.category else None
     if query.category is None or category_id is not None:  # an unknown category has none
         documents, total = await read.models.products.page(query, category_id)
-    return Page[ProductView](
-        data=[d.view() for d in documents],
-        pagination=Pagination.of(query.page, query.limit, total),
-    )
+    page = Page[ProductView](data=[d.view() for d in documents],
+                             pagination=Pagination.of(query.page, query.limit, total))
+    return page.model_dump_json().encode()
 
 
 async def _category_id(read: ReadSide, id_or_slug: str) -> UUID | None:
@@ -62,18 +81,25 @@ async def get_product(
     settings: SettingsDep,
     consistency_token: ConsistencyHeader = None,
 ) -> Response:
-    key = product_key(product_id)
-    must_be_fresh = False
     if consistency_token is not None:
-        token = parse_token(consistency_token)
-        await wait_until_visible(read, token, settings.consistency_timeout_seconds)
-        # The cache may still hold an older version of this very product.
-        must_be_fresh = token.aggregate_id == product_id
-    if not must_be_fresh and (cached := await read.cache.get(key)) is not None:
-        return Response(cached, media_type=JSON, headers={"X-Cache": "HIT"})
+        # Reads the read model itself: the projector bumps cache generations only after
+        # it has written, so right after the wait the cache may not know yet.
+        await wait_until_visible(read, parse_token(consistency_token),
+                                 settings.consistency_timeout_seconds)
+        return Response(await _product_body(read, product_id), media_type=JSON,
+                        headers={"X-Cache": "BYPASS"})
+    key = product_key(product_id)
+    cached, generation_text = await read.cache.get_many(key, product_generation(product_id))
+    generation = int(generation_text or 0)
+    if (body := untag(cached, generation)) is not None:
+        return Response(body, media_type=JSON, headers={"X-Cache": "HIT"})
+    body = await _product_body(read, product_id)
+    await read.cache.set(key, tagged(generation, body), settings.cache_ttl_product_seconds)
+    return Response(body, media_type=JSON, headers={"X-Cache": "MISS"})
+
+
+async def _product_body(read: ReadSide, product_id: UUID) -> bytes:
     document = await read.models.products.get(product_id)
     if document is None:
         raise ProblemError(404, "not-found", f"Product {product_id} not found")
-    body = document.view().model_dump_json().encode()
-    await read.cache.set(key, body, settings.cache_ttl_product_seconds)
-    return Response(body, media_type=JSON, headers={"X-Cache": "MISS"})
+    return document.view().model_dump_json().encode()

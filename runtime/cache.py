@@ -1,4 +1,10 @@
-"""The response cache: Redis in server mode, process memory when embedded."""
+"""The response cache: Redis in server mode, process memory when embedded.
+
+Cached reads are tagged with a generation that the projector bumps after every change it
+writes (one per product, one for all listings). A reader reads the generation before the
+read model, so a value it caches from an older read model carries an older generation
+and is never served once the change is written.
+"""
 
 import time
 from typing import Protocol
@@ -9,13 +15,44 @@ from redis.asyncio import Redis
 KEY_PREFIX = "tanqory:"
 
 
+LISTING_GENERATION = "products:listings:generation"
+
+
 def product_key(product_id: object) -> str:
     return f"product:{product_id}"
 
 
+def product_generation(product_id: object) -> str:
+    return f"product:{product_id}:generation"
+
+
+def listing_key(generation: int, fingerprint: str) -> str:
+    return f"products:listing:{generation}:{fingerprint}"
+
+
+def tagged(generation: int, body: bytes) -> bytes:
+    return b"%d\n%s" % (generation, body)
+
+
+def untag(value: bytes | None, generation: int) -> bytes | None:
+    """The body cached at `generation`, or None (absent, or cached at another one)."""
+    if value is None:
+        return None
+    tag, _, body = value.partition(b"\n")
+    return body if tag == b"%d" % generation else None
+
+
 class Cache(Protocol):
     async def get(self, key: str) -> bytes | None: ...
+    async def get_many(self, *keys: str) -> list[bytes | None]: ...
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None: ...
+
+    async def incr(self, key: str, ttl_seconds: int) -> None:
+        """Adds one to the counter at `key` (from 0), which lives `ttl_seconds` longer."""
+
+    async def add(self, key: str, value: bytes, ttl_seconds: int) -> bool:
+        """Sets `key` only if it is absent; True if it did."""
+
     async def delete(self, *keys: str) -> None: ...
     async def ping(self) -> None: ...
     async def close(self) -> None: ...
@@ -29,8 +66,21 @@ class RedisCache:
         value = await self._redis.get(KEY_PREFIX + key)
         return value.encode() if isinstance(value, str) else value
 
+    async def get_many(self, *keys: str) -> list[bytes | None]:
+        values = await self._redis.mget([KEY_PREFIX + k for k in keys])
+        return [v.encode() if isinstance(v, str) else v for v in values]
+
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
         await self._redis.set(KEY_PREFIX + key, value, ex=ttl_seconds)
+
+    async def incr(self, key: str, ttl_seconds: int) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(KEY_PREFIX + key)
+            pipe.expire(KEY_PREFIX + key, ttl_seconds)
+            await pipe.execute()
+
+    async def add(self, key: str, value: bytes, ttl_seconds: int) -> bool:
+        return bool(await self._redis.set(KEY_PREFIX + key, value, ex=ttl_seconds, nx=True))
 
     async def delete(self, *keys: str) -> None:
         if keys:
@@ -55,8 +105,20 @@ class MemoryCache:
         entry = self._entries.get(key)
         return entry[1] if entry else None
 
+    async def get_many(self, *keys: str) -> list[bytes | None]:
+        return [await self.get(k) for k in keys]
+
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
         self._entries[key] = (time.monotonic() + ttl_seconds, value)
+
+    async def incr(self, key: str, ttl_seconds: int) -> None:
+        await self.set(key, b"%d" % (int(await self.get(key) or 0) + 1), ttl_seconds)
+
+    async def add(self, key: str, value: bytes, ttl_seconds: int) -> bool:
+        if self._entries.get(key) is not None:
+            return False
+        await self.set(key, value, ttl_seconds)
+        return True
 
     async def delete(self, *keys: str) -> None:
         for key in keys:

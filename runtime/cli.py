@@ -41,7 +41,7 @@ def serve(
 
     settings = _settings(mode=Mode.EMBEDDED, port=port, host=host)
     api = build_embedded_api(settings, on_ready=announce_and_seed(settings, demo))
-    uvicorn.run(api, host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(api, host=settings.host, port=settings.port, log_level="warning", lifespan="on")
 
 
 @app.command("command-api")
@@ -51,7 +51,7 @@ def command_api(port: PortOption = None, host: HostOption = None) -> None:
 
     settings = _settings(mode=Mode.SERVER, command_api_port=port, host=host)
     uvicorn.run(build_command_api(settings), host=settings.host, port=settings.command_api_port,
-                log_level="warning")
+                log_level="warning", lifespan="on")
 
 
 @app.command("read-api")
@@ -61,7 +61,7 @@ def read_api(port: PortOption = None, host: HostOption = None) -> None:
 
     settings = _settings(mode=Mode.SERVER, read_api_port=port, host=host)
     uvicorn.run(build_read_api(settings), host=settings.host, port=settings.read_api_port,
-                log_level="warning")
+                log_level="warning", lifespan="on")
 
 
 @app.command()

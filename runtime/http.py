@@ -15,6 +15,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runtime.body_limit import BodyLimitMiddleware
+from runtime.cache import Cache
+from runtime.idempotency import IdempotencyMiddleware
 from runtime.problems import install_problem_handlers
 from runtime.rate_limit import RateLimitMiddleware
 from runtime.secure_headers import SecureHeadersMiddleware
@@ -99,13 +101,15 @@ def create_api(
     checks: dict[str, ReadinessCheck],
     *,
     rate_limit_storage_uri: str,
+    idempotency_cache: Cache | None = None,
     **kwargs: object,
 ) -> FastAPI:
     """A FastAPI app with the conventions every Tanqory API follows.
 
     `rate_limit_storage_uri` is where the per-client request counts live: a `limits`
     async storage URI, `async+redis://...` when several processes share the budget,
-    `async+memory://` in a single process.
+    `async+memory://` in a single process. `idempotency_cache` keeps the responses of
+    commands sent with an `Idempotency-Key` (an API without commands needs none).
     """
     app = FastAPI(
         title=title,
@@ -119,6 +123,8 @@ def create_api(
     # Added innermost first: a request passes request id, secure headers, CORS, body
     # limit, rate limit and gzip, in that order, so even a 413 or a 429 carries an
     # X-Request-ID, the security headers and the CORS headers.
+    if idempotency_cache is not None:  # innermost: it keeps the body the endpoint wrote
+        app.add_middleware(IdempotencyMiddleware, settings=settings, cache=idempotency_cache)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     if settings.rate_limit_per_minute > 0:
         app.add_middleware(

@@ -59,7 +59,7 @@ def _storage(uri: str, key_prefix: str) -> StorageTypes:
     return storage_from_string(uri)
 
 
-def _identity(scope: Scope, settings: Settings) -> str:
+def client_identity(scope: Scope, settings: Settings) -> str:
     """`sub:<subject>` for a bearer token that verifies, else `ip:<peer address>`."""
     authorization = Headers(scope=scope).get("authorization", "")
     scheme, _, token = authorization.partition(" ")
@@ -145,7 +145,7 @@ class RateLimitMiddleware:
         """Counts the request; None when the storage cannot be used right now."""
         if time.monotonic() < self._paused_until:
             return None
-        identity = _identity(scope, self.settings)
+        identity = client_identity(scope, self.settings)
         try:
             allowed = await self.limiter.hit(self.item, identity)
             stats = await self.limiter.get_window_stats(self.item, identity)

@@ -71,7 +71,8 @@ class Settings(BaseSettings):
     clickhouse_password: SecretStr = SecretStr("")
 
     redis_url: str = "redis://127.0.0.1:56379/0"
-    cache_ttl_product_seconds: int = Field(default=600, ge=0)
+    cache_ttl_product_seconds: int = Field(default=600, ge=0, le=86_400)
+    cache_ttl_listing_seconds: int = Field(default=300, ge=0, le=86_400)
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> "Settings":

@@ -108,6 +108,7 @@ def build_command_api(settings: Settings) -> FastAPI:
 
     app = create_api("Tanqory Command API", settings, {"event_store": event_store},
                      rate_limit_storage_uri=redis_storage_uri(settings.redis_url),
+                     idempotency_cache=RedisCache(_redis(settings)),
                      lifespan=lifespan)
     for router in COMMAND_ROUTERS:
         app.include_router(router)
@@ -142,7 +143,7 @@ def build_read_api(settings: Settings) -> FastAPI:
 class Embedded:
     """The embedded platform's parts, shared by the HTTP app and the in-process relay."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, cache: MemoryCache) -> None:
         from projections.stores.chdb import ChdbEventArchive
         from projections.stores.sqlite import sqlite_read_models
 
@@ -151,7 +152,7 @@ class Embedded:
         self.settings = settings
         self.catalog = build_catalog(settings)
         self.read = ReadSide(
-            sqlite_read_models(data / "read_models.sqlite3"), MemoryCache(), LocalSignals()
+            sqlite_read_models(data / "read_models.sqlite3"), cache, LocalSignals()
         )
         self.handler = ProjectionHandler(
             self.read.models, ChdbEventArchive(data / "analytics.chdb"), self.read.cache,
@@ -177,11 +178,12 @@ def build_embedded_api(
     settings: Settings, on_ready: Callable[[Embedded], Any] | None = None
 ) -> FastAPI:
     """Command and read API in one app, with the relay feeding the projectors in-process."""
+    cache = MemoryCache()
     holder: dict[str, Any] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        parts = holder["parts"] = Embedded(settings)
+        parts = holder["parts"] = Embedded(settings, cache)
         app.state.settings = settings
         app.state.catalog = parts.catalog
         app.state.read_side = parts.read
@@ -214,7 +216,7 @@ def build_embedded_api(
     app = create_api(
         "Tanqory Commerce Platform (embedded)", settings,
         {"event_store": event_store, "read_store": read_store, "projector": projector},
-        rate_limit_storage_uri=MEMORY_STORAGE_URI, lifespan=lifespan,
+        rate_limit_storage_uri=MEMORY_STORAGE_URI, idempotency_cache=cache, lifespan=lifespan,
     )
     for router in (*COMMAND_ROUTERS, *QUERY_ROUTERS):
         app.include_router(router)

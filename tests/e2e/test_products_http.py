@@ -10,6 +10,7 @@ import pytest
 
 from runtime.auth import Role
 from tests.support.platform import Platform
+from tests.support.waiting import wait_until
 
 PROBLEM = "application/problem+json"
 
@@ -75,15 +76,38 @@ def test_create_then_read_your_write_by_id_and_in_the_listing(platform: Platform
                                        "has_next_page", "has_prev_page"}
 
 
-def test_the_by_id_read_is_cached_after_the_first_read(platform: Platform) -> None:
+def test_the_by_id_read_is_cached_until_the_product_changes(platform: Platform) -> None:
     created = create(platform, new_product())
     token = created.headers["X-Consistency-Token"]
-    path = f"/api/v1/products/{created.json()['id']}"
-    first = read(platform, path, token)
-    assert first.headers["X-Cache"] == "MISS"
-    second = read(platform, path)
-    assert second.headers["X-Cache"] == "HIT"
-    assert second.json() == first.json()
+    product_id = created.json()["id"]
+    path = f"/api/v1/products/{product_id}"
+    fresh = read(platform, path, token)
+    assert fresh.headers["X-Cache"] == "BYPASS"  # a token read goes to the read model
+    assert read(platform, path).headers["X-Cache"] == "MISS"
+    cached = read(platform, path)
+    assert cached.headers["X-Cache"] == "HIT" and cached.json() == fresh.json()
+
+    changed = httpx.patch(f"{platform.command_url}{path}", json={"name": "Changed"},
+                          headers=platform.auth(Role.ADMIN), timeout=15)
+    assert read(platform, path, changed.headers["X-Consistency-Token"]).json()["name"] == "Changed"
+    after = wait_until(lambda: (r := read(platform, path)).json()["name"] == "Changed" and r,
+                       10, "the cache to let the change through")
+    assert after.headers["X-Cache"] == "MISS"
+
+
+def test_listings_are_cached_until_any_product_changes(platform: Platform) -> None:
+    query = {"sort": "name", "order": "asc", "limit": 7}
+    warm = create(platform, new_product())
+    read(platform, "/api/v1/products", warm.headers["X-Consistency-Token"], **query)
+    wait_until(lambda: read(platform, "/api/v1/products", **query).headers["X-Cache"] == "HIT",
+               10, "a cached listing")
+    created = create(platform, new_product(name="  AAAA first by name"))
+    fresh = read(platform, "/api/v1/products", created.headers["X-Consistency-Token"], **query)
+    assert fresh.json()["data"][0]["id"] == created.json()["id"]
+    listed = wait_until(
+        lambda: (r := read(platform, "/api/v1/products", **query)).json() == fresh.json() and r,
+        10, "the listing cache to let the new product through")
+    assert listed.headers["X-Cache"] == "MISS"
 
 
 def test_request_id_flows_back(platform: Platform) -> None:
