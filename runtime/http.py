@@ -24,7 +24,8 @@ from runtime.settings import Settings
 
 REQUEST_ID_HEADER = "x-request-id"
 request_id_var: ContextVar[str] = ContextVar("request_id", default="")
-ReadinessCheck = Callable[[], Awaitable[None]]
+# A check raises when not ready; it may return details to show (with a "status" key).
+ReadinessCheck = Callable[[], Awaitable[dict[str, object] | None]]
 _STARTED = time.monotonic()
 
 try:
@@ -73,16 +74,16 @@ def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
             "version": VERSION,
         }
 
-    @router.get("/ready", summary="Readiness of every dependency")
+    @router.get("/ready", summary="Readiness of every dependency, and projection lag")
     async def ready() -> JSONResponse:
-        results: dict[str, str] = {}
+        results: dict[str, object] = {}
+        ok = True
         for name, check in checks.items():
             try:
-                await check()
-                results[name] = "ok"
+                results[name] = await check() or "ok"
             except Exception as error:  # noqa: BLE001 - any failure means not ready
                 results[name] = f"error: {type(error).__name__}: {error}"[:300]
-        ok = all(v == "ok" for v in results.values())
+                ok = False
         return JSONResponse(
             {"status": "ready" if ok else "not ready", "checks": results},
             status_code=200 if ok else 503,

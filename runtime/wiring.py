@@ -24,6 +24,7 @@ from read_api.deps import ReadSide
 from read_api.routers import ROUTERS as QUERY_ROUTERS
 from runtime.cache import MemoryCache, RedisCache
 from runtime.http import ReadinessCheck, create_api
+from runtime.progress import RedisProgress, lag_report
 from runtime.rate_limit import MEMORY_STORAGE_URI, redis_storage_uri
 from runtime.settings import Settings
 from runtime.signals import LocalSignals, RedisSignals
@@ -32,6 +33,8 @@ from streams.projection_sink import ProjectionSink
 from streams.relay import Relay
 
 log = logging.getLogger(__name__)
+# Longer than the worker's heartbeat (5 s) plus a rebalance: quieter than this, it is gone.
+PROJECTOR_SILENCE_SECONDS = 60.0
 
 
 def build_catalog(settings: Settings) -> CatalogApplication:
@@ -79,8 +82,17 @@ def build_server_handler(settings: Settings) -> ProjectionHandler:
     )
 
 
-def _read_checks(read: ReadSide) -> dict[str, ReadinessCheck]:
-    return {"read_store": read.models.ping, "cache": read.cache.ping}
+def _progress(settings: Settings, redis: Redis) -> RedisProgress:
+    return RedisProgress(redis, settings.kafka_topic_prefix)
+
+
+def _read_checks(settings: Settings, read: ReadSide) -> dict[str, ReadinessCheck]:
+    progress = _progress(settings, _redis(settings))
+
+    async def projection() -> dict[str, object]:
+        return lag_report(await progress.read(), stale_after=PROJECTOR_SILENCE_SECONDS)
+
+    return {"read_store": read.models.ping, "cache": read.cache.ping, "projection": projection}
 
 
 def _catalog_check(catalog: CatalogApplication) -> ReadinessCheck:
@@ -129,7 +141,7 @@ def build_read_api(settings: Settings) -> FastAPI:
         await read.models.close()
         await read.cache.close()
 
-    app = create_api("Tanqory Read API", settings, _read_checks(read),
+    app = create_api("Tanqory Read API", settings, _read_checks(settings, read),
                      rate_limit_storage_uri=redis_storage_uri(settings.redis_url),
                      lifespan=lifespan)
     for router in QUERY_ROUTERS:
@@ -208,10 +220,13 @@ def build_embedded_api(
     async def read_store() -> None:
         await holder["parts"].read.models.ping()
 
-    async def projector() -> None:
-        task = holder["relay"]
-        if task.done():
+    async def projector() -> dict[str, object]:
+        parts: Embedded = holder["parts"]
+        if holder["relay"].done():
             raise RuntimeError("the in-process projector has stopped")
+        stored = await asyncio.to_thread(parts.catalog.recorder.max_notification_id) or 0
+        projected = await parts.relay.position()
+        return {"status": "ok", "lag_events": stored - projected}
 
     app = create_api(
         "Tanqory Commerce Platform (embedded)", settings,
@@ -239,7 +254,7 @@ async def run_relay(settings: Settings) -> None:
     await producer.start()
     positions = PostgresPositions(settings.postgres_dsn, "kafka-relay")
     relay = Relay("kafka-relay", catalog, positions, KafkaSink(producer, topics),
-                  settings.relay_batch_size)
+                  settings.relay_batch_size, _progress(settings, _redis(settings)))
     try:
         await relay.run(settings.relay_poll_seconds)
     finally:
@@ -262,5 +277,5 @@ def run_worker(settings: Settings) -> None:
         await projection_handler.setup()
         return projection_handler
 
-    app = build_faust_app(settings, topics, handler)
+    app = build_faust_app(settings, topics, handler, _progress(settings, _redis(settings)))
     faust.Worker(app, loglevel=settings.log_level.lower()).execute_from_commandline()

@@ -15,6 +15,7 @@ from typing import Protocol
 from eventsourcing.persistence import Notification
 from prometheus_client import Counter, Gauge
 
+from runtime.progress import Progress
 from schemas.envelope import EventEnvelope
 from streams.positions import PositionStore
 
@@ -41,12 +42,14 @@ class Relay:
         positions: PositionStore,
         sink: Sink,
         batch_size: int = 500,
+        progress: Progress | None = None,
     ) -> None:
         self.name = name
         self._source = source
         self._positions = positions
         self._sink = sink
         self._batch_size = batch_size
+        self._progress = progress
         self._position: int | None = None
         self.wakeup = asyncio.Event()
 
@@ -71,6 +74,8 @@ class Relay:
         self._position = last
         RELAYED.labels(self.name).inc(len(envelopes))
         POSITION.labels(self.name).set(last)
+        if self._progress is not None:
+            await self._progress.record("relay", last)
         return len(notifications)
 
     async def run(self, poll_seconds: float) -> None:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from tenacity import AsyncRetrying, stop_after_delay, wait_exponential
 
 from projections.handler import ProjectionHandler
+from runtime.progress import Progress
 from runtime.settings import Settings
 from schemas.envelope import EventEnvelope
 from streams import codec
@@ -25,10 +26,11 @@ from streams.topics import Topics
 
 log = logging.getLogger(__name__)
 HandlerFactory = Callable[[], Awaitable[ProjectionHandler]]
+HEARTBEAT_SECONDS = 5.0
 
 
 def build_faust_app(
-    settings: Settings, topics: Topics, handler_factory: HandlerFactory
+    settings: Settings, topics: Topics, handler_factory: HandlerFactory, progress: Progress
 ) -> faust.App:
     app = faust.App(
         settings.worker_id,
@@ -60,14 +62,24 @@ def build_faust_app(
         async for batch in stream.take_events(
             settings.worker_batch_size, within=settings.worker_batch_seconds
         ):
-            await _project_batch(handler, batch, dead_letters)
+            highest = await _project_batch(handler, batch, dead_letters)
+            reached["position"] = max(reached["position"], highest)
+            await progress.record("projector", reached["position"])
+
+    reached = {"position": 0}
+
+    @app.timer(interval=HEARTBEAT_SECONDS)
+    async def heartbeat() -> None:
+        """Reports even when idle, so /ready can tell a quiet worker from a dead one."""
+        await progress.record("projector", reached["position"])
 
     return app
 
 
 async def _project_batch(
     handler: ProjectionHandler, batch: Sequence[EventT], dead_letters: faust.TopicT
-) -> None:
+) -> int:
+    """Projects one batch; returns the highest store position in it (0 if none decoded)."""
     envelopes: list[EventEnvelope] = []
     for event in batch:
         try:
@@ -83,6 +95,7 @@ async def _project_batch(
     for item in rejected:
         value = codec.encode(item.event).value
         await _dead_letter(dead_letters, str(item.event.aggregate_id).encode(), value, item.reason)
+    return max((e.position for e in envelopes), default=0)
 
 
 async def _dead_letter(topic: faust.TopicT, key: Any, value: Any, reason: str) -> None:

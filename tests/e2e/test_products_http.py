@@ -226,3 +226,6 @@ def test_health_ready_and_docs(platform: Platform) -> None:
         assert ready.status_code == 200, ready.text
         assert httpx.get(f"{base}/api/docs").status_code == 200
         assert "/api/v1/products" in httpx.get(f"{base}/api/openapi.json").json()["paths"]
+    checks = httpx.get(f"{platform.read_url}/ready").json()["checks"]
+    lags = [c for c in checks.values() if isinstance(c, dict) and "lag_events" in c]
+    assert len(lags) == 1 and lags[0]["status"] == "ok" and lags[0]["lag_events"] >= 0

@@ -1,0 +1,68 @@
+"""How far each mover of events has got, for /ready: the relay's position in the event
+store, and the projector's (the highest position it has applied), with when each last
+reported. Redis in server mode (each is its own process), memory when embedded."""
+
+import json
+import time
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+KEY = "tanqory:progress"
+
+
+class Progress(Protocol):
+    async def record(self, name: str, position: int) -> None: ...
+    async def read(self) -> dict[str, tuple[int, float]]:
+        """name -> (position, seconds since it last reported)."""
+
+
+class MemoryProgress:
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[int, float]] = {}
+
+    async def record(self, name: str, position: int) -> None:
+        self._seen[name] = (position, time.time())
+
+    async def read(self) -> dict[str, tuple[int, float]]:
+        now = time.time()
+        return {name: (position, now - at) for name, (position, at) in self._seen.items()}
+
+
+class RedisProgress:
+    def __init__(self, client: Redis, prefix: str) -> None:
+        self._redis = client
+        self._key = f"{KEY}:{prefix}"
+
+    async def record(self, name: str, position: int) -> None:
+        value = json.dumps({"position": position, "at": time.time()})
+        await self._redis.hset(self._key, name, value)  # type: ignore[misc]
+
+    async def read(self) -> dict[str, tuple[int, float]]:
+        found = await self._redis.hgetall(self._key)  # type: ignore[misc]
+        now = time.time()
+        seen = {}
+        for name, value in found.items():
+            data = json.loads(value)
+            seen[name.decode() if isinstance(name, bytes) else name] = (
+                int(data["position"]), now - float(data["at"]))
+        return seen
+
+
+def lag_report(seen: dict[str, tuple[int, float]], stale_after: float | None) -> dict[str, object]:
+    """The projector's lag behind the relay; raises if the projector went quiet.
+
+    `stale_after` is how long a projector may stay silent (None when it cannot go
+    silent unnoticed, as in one process).
+    """
+    relay = seen.get("relay", (0, 0.0))
+    projector = seen.get("projector")
+    if projector is None:
+        if relay[0] == 0:
+            return {"status": "ok", "lag_events": 0}
+        raise RuntimeError("the projector has not reported yet")
+    if stale_after is not None and projector[1] > stale_after:
+        raise RuntimeError(f"the projector last reported {projector[1]:.0f}s ago")
+    return {"status": "ok", "lag_events": max(relay[0] - projector[0], 0),
+            "relay_position": relay[0], "projector_position": projector[0],
+            "projector_reported_seconds_ago": round(projector[1], 1)}
