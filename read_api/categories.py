@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from read_api.consistency import parse_token, wait_until_visible
 from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep
 from runtime.deps import SettingsDep
-from runtime.problems import PROBLEM_RESPONSES, ProblemError
+from runtime.problems import ProblemError, problems
 from runtime.settings import Settings
 from schemas.categories import (
     CategoryDocument,
@@ -38,7 +38,7 @@ async def _visible(read: ReadSide, settings: Settings, token: str | None) -> Non
 
 
 @router.get("", response_model=list[CategoryNode],
-            responses={k: v for k, v in PROBLEM_RESPONSES.items() if k in (400, 503)},
+            responses=problems(400, 503),
             summary="The category tree (archived categories left out)")
 async def category_tree_view(read: ReadSideDep, settings: SettingsDep,
                              consistency_token: ConsistencyHeader = None) -> list[CategoryNode]:
@@ -47,7 +47,7 @@ async def category_tree_view(read: ReadSideDep, settings: SettingsDep,
 
 
 @router.get("/{id_or_slug}", response_model=CategoryView,
-            responses={k: v for k, v in PROBLEM_RESPONSES.items() if k in (400, 404, 503)},
+            responses=problems(400, 404, 503),
             summary="One category, by id or by slug")
 async def get_category(id_or_slug: str, read: ReadSideDep, settings: SettingsDep,
                        consistency_token: ConsistencyHeader = None) -> CategoryView:

@@ -18,7 +18,7 @@ from runtime.cache import (
     untag,
 )
 from runtime.deps import SettingsDep
-from runtime.problems import PROBLEM_RESPONSES, ProblemError
+from runtime.problems import ProblemError, problems
 from schemas.api import Page, Pagination
 from schemas.catalog import ProductDocument, ProductListQuery, ProductView
 
@@ -29,7 +29,7 @@ JSON = "application/json"
 @router.get(
     "",
     response_model=Page[ProductView],
-    responses={k: v for k, v in PROBLEM_RESPONSES.items() if k in (400, 422, 503)},
+    responses=problems(400, 422, 503),
     summary="List products, a page at a time (cached 5 minutes)",
 )
 async def list_products(
@@ -72,7 +72,7 @@ async def _category_id(read: ReadSide, id_or_slug: str) -> UUID | None:
     "/{product_id}",
     name="get_product",
     response_model=ProductView,
-    responses={k: v for k, v in PROBLEM_RESPONSES.items() if k in (400, 404, 422, 503)},
+    responses=problems(400, 404, 422, 503),
     summary="One product by id (cached)",
 )
 async def get_product(

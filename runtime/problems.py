@@ -99,5 +99,16 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {MEDIA_TYPE: {}}, "description": HTTPStatus(status).phrase}
-    for status in (400, 401, 403, 404, 409, 422, 503)
+    for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The documented problem responses for these statuses."""
+    return {k: v for k, v in PROBLEM_RESPONSES.items() if k in statuses}
+
+
+# What the HTTP layer itself may answer on any /api/ route: bodies too large, rate limit;
+# commands also: Idempotency-Key refusals (400, 409, 422) and its store being away (503).
+QUERY_PROBLEMS = problems(413, 429)
+COMMAND_PROBLEMS = problems(400, 409, 413, 422, 429, 503)

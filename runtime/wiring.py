@@ -24,6 +24,7 @@ from read_api.deps import ReadSide
 from read_api.routers import ROUTERS as QUERY_ROUTERS
 from runtime.cache import MemoryCache, RedisCache
 from runtime.http import ReadinessCheck, create_api
+from runtime.problems import COMMAND_PROBLEMS, QUERY_PROBLEMS
 from runtime.progress import RedisProgress, lag_report
 from runtime.rate_limit import MEMORY_STORAGE_URI, redis_storage_uri
 from runtime.settings import Settings
@@ -123,7 +124,7 @@ def build_command_api(settings: Settings) -> FastAPI:
                      idempotency_cache=RedisCache(_redis(settings)),
                      lifespan=lifespan)
     for router in COMMAND_ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=COMMAND_PROBLEMS)
     install_domain_errors(app)
     return app
 
@@ -145,7 +146,7 @@ def build_read_api(settings: Settings) -> FastAPI:
                      rate_limit_storage_uri=redis_storage_uri(settings.redis_url),
                      lifespan=lifespan)
     for router in QUERY_ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=QUERY_PROBLEMS)
     return app
 
 
@@ -233,8 +234,10 @@ def build_embedded_api(
         {"event_store": event_store, "read_store": read_store, "projector": projector},
         rate_limit_storage_uri=MEMORY_STORAGE_URI, idempotency_cache=cache, lifespan=lifespan,
     )
-    for router in (*COMMAND_ROUTERS, *QUERY_ROUTERS):
-        app.include_router(router)
+    for router in COMMAND_ROUTERS:
+        app.include_router(router, responses=COMMAND_PROBLEMS)
+    for router in QUERY_ROUTERS:
+        app.include_router(router, responses=QUERY_PROBLEMS)
     install_domain_errors(app)
     return app
 

@@ -3,12 +3,16 @@
 from typing import Generic, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
 
 class Pagination(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "current_page": 2, "per_page": 20, "total_items": 45, "total_pages": 3,
+        "has_next_page": True, "has_prev_page": True}]})
+
     current_page: int
     per_page: int
     total_items: int
@@ -37,6 +41,10 @@ class Page(BaseModel, Generic[T]):
 class CommandAccepted(BaseModel):
     """What a successful command returns: the aggregate it touched and how to read it back."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "3374b305-9fbd-4c09-945f-10a1351a4341", "version": 2,
+        "consistency_token": "v1.Product.3374b3059fbd4c09945f10a1351a4341.2"}]})
+
     id: UUID
     version: int
     consistency_token: str = Field(
@@ -52,6 +60,12 @@ class FieldError(BaseModel):
 
 class Problem(BaseModel):
     """RFC 9457 problem details."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "type": "urn:problem:tanqory:validation-error", "title": "Unprocessable Content",
+        "status": 422, "detail": "The request is not valid", "instance": "/api/v1/products",
+        "errors": [{"field": "price", "message": "Input should be greater than or equal to 0",
+                    "type": "greater_than_equal"}]}]})
 
     type: str
     title: str

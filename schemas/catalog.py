@@ -197,7 +197,20 @@ class CategoryRef(BaseModel):
     slug: str | None
 
 
+PRODUCT_VIEW_EXAMPLE: dict[str, Any] = {
+    "id": "3374b305-9fbd-4c09-945f-10a1351a4341", "name": "Espresso cup",
+    "description": "Porcelain, 80 ml", "sku": "CUP-ESP-80", "price": "12.50",
+    "sale_price": "9.90",
+    "category": {"id": "0b7e8a52-56a4-4d8e-9c1e-5d7f0d2b8a11", "name": "Cups", "slug": "cups"},
+    "images": ["https://example.com/cup.jpg"], "attributes": {"colour": "white"},
+    "stock_quantity": 40, "is_active": True, "average_rating": 4.5, "review_count": 2,
+    "created_at": "2026-11-25T10:00:00Z", "updated_at": "2026-11-25T10:05:00Z", "version": 3,
+}
+
+
 class ProductView(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [PRODUCT_VIEW_EXAMPLE]})
+
     """A product as the read API returns it (the standards' transformProduct)."""
 
     id: UUID
@@ -264,9 +277,9 @@ class ProductListQuery(BaseModel):
     limit: int = Field(default=20, ge=1, le=100)
     sort: ProductSort = "created_at"
     order: SortOrder = "desc"
-    category: str | None = Field(default=None, max_length=100,
+    category: str | None = Field(default=None, max_length=100, examples=["cups"],
                                  description="A category id or slug")
-    search: str | None = Field(default=None, max_length=200,
+    search: str | None = Field(default=None, max_length=200, examples=["espresso cup"],
                                description="Words (or word beginnings) that must all match")
     min_price: Money | None = None
     max_price: Money | None = None

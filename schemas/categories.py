@@ -116,6 +116,11 @@ class CategoryDocument(BaseModel):
 
 
 class CategoryView(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "0b7e8a52-56a4-4d8e-9c1e-5d7f0d2b8a11", "name": "Cups", "slug": "cups",
+        "parent_id": None, "archived": False, "created_at": "2026-11-25T10:00:00Z",
+        "updated_at": "2026-11-25T10:00:00Z", "version": 1}]})
+
     id: UUID
     name: str
     slug: str
@@ -128,6 +133,12 @@ class CategoryView(BaseModel):
 
 class CategoryNode(BaseModel):
     """One category in the tree, with its children."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "0b7e8a52-56a4-4d8e-9c1e-5d7f0d2b8a11", "name": "Coffee gear",
+        "slug": "coffee-gear", "children": [{
+            "id": "5d1c3f7e-2a4b-4c6d-8e9f-0a1b2c3d4e5f", "name": "Grinders",
+            "slug": "grinders", "children": []}]}]})
 
     id: UUID
     name: str

@@ -11,7 +11,8 @@ from commands.api.deps import (
     RequestIdDep,
     event_metadata,
 )
-from commands.api.responses import ExpectedVersion, accepted, problems
+from commands.api.responses import ExpectedVersion, accepted
+from runtime.problems import problems
 from schemas.api import CommandAccepted
 from schemas.categories import CreateCategory, MoveCategory, RenameCategory
 

@@ -1,11 +1,11 @@
-"""What every command endpoint shares: If-Match, the accepted response, documented problems."""
+"""What every command endpoint shares: If-Match and the accepted response."""
 
 from typing import Annotated
 
 from fastapi import Depends, Header, Response
 
 from commands.catalog.application import CommandResult
-from runtime.problems import PROBLEM_RESPONSES, ProblemError
+from runtime.problems import ProblemError
 from schemas import consistency
 from schemas.api import CommandAccepted
 
@@ -24,10 +24,6 @@ def expected_version(
 
 
 ExpectedVersion = Annotated[int | None, Depends(expected_version)]
-
-
-def problems(*statuses: int) -> dict[int | str, dict[str, object]]:
-    return {k: v for k, v in PROBLEM_RESPONSES.items() if k in statuses}
 
 
 def accepted(result: CommandResult, response: Response) -> CommandAccepted:
