@@ -11,7 +11,7 @@ from uuid import UUID
 
 from prometheus_client import Counter
 
-from projections import categories, products
+from projections import categories, inventory, products
 from projections.stores.base import EventArchive, ReadModels
 from runtime.cache import LISTING_GENERATION, Cache, product_generation
 from runtime.signals import Signals
@@ -89,6 +89,7 @@ class ProjectionHandler:
     async def _products(self, events: Sequence[EventEnvelope],
                         touched: set[UUID]) -> list[tuple[EventEnvelope, str]]:
         mine = [e for e in events if e.aggregate_type == products.AGGREGATE_TYPE]
+        await self._inventory(mine)  # first: a product's version then vouches for it too
         store = self.read_models.products
         current = await store.get_many({e.aggregate_id for e in mine})
         category_docs = await self.read_models.categories.get_many(
@@ -102,6 +103,15 @@ class ProjectionHandler:
             touched.update(await store.refresh_category(category))
         PROJECTED.labels("products").inc(len(changed))
         return rejected
+
+    async def _inventory(self, product_events: list[EventEnvelope]) -> None:
+        """Every product starts an inventory record (the catalog's fan-out to inventory).
+        Its rejections are the products fold's too, which reports them."""
+        store = self.read_models.inventory
+        current = await store.get_many({e.aggregate_id for e in product_events})
+        changed, _ = inventory.fold_inventory(current, product_events)
+        await store.write(changed)
+        PROJECTED.labels("inventory").inc(len(changed))
 
     async def close(self) -> None:
         await self.read_models.close()

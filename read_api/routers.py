@@ -2,6 +2,6 @@
 
 from fastapi import APIRouter
 
-from read_api import categories, products
+from read_api import categories, inventory, products
 
-ROUTERS: list[APIRouter] = [products.router, categories.router]
+ROUTERS: list[APIRouter] = [products.router, categories.router, inventory.router]

@@ -294,3 +294,32 @@ class ProductListQuery(BaseModel):
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.limit
+
+
+class InventoryDocument(BaseModel):
+    """The inventory read model: one record per product, started when it is created.
+
+    The catalog owns stock for now; the inventory context takes it over later.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: UUID  # the product's id
+    sku: str
+    quantity: int
+    deleted: bool = False
+    updated_at: datetime
+    version: int = Field(ge=1)  # the product version it reflects
+    position: int = Field(ge=1)
+
+
+class InventoryView(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "product_id": "3374b305-9fbd-4c09-945f-10a1351a4341", "sku": "CUP-ESP-80",
+        "quantity": 40, "updated_at": "2026-11-25T10:00:00Z", "version": 1}]})
+
+    product_id: UUID
+    sku: str
+    quantity: int
+    updated_at: datetime
+    version: int

@@ -6,7 +6,7 @@ from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from projections.folding import Changes
-from schemas.catalog import ProductDocument, ProductListQuery
+from schemas.catalog import InventoryDocument, ProductDocument, ProductListQuery
 from schemas.categories import CategoryDocument
 from schemas.envelope import EventEnvelope
 
@@ -53,18 +53,24 @@ class CategoryStore(DocumentStore[CategoryDocument], Protocol):
     async def all(self) -> list[CategoryDocument]: ...
 
 
+class InventoryStore(DocumentStore[InventoryDocument], Protocol):
+    async def get(self, product_id: UUID) -> InventoryDocument | None: ...
+
+
 @dataclass(frozen=True)
 class ReadModels:
     """The read models of one backend, sharing its connection."""
 
     products: ProductStore
     categories: CategoryStore
+    inventory: InventoryStore
     ping: Callable[[], Awaitable[None]]
     close: Callable[[], Awaitable[None]]
 
     async def setup(self) -> None:
         await self.products.setup()
         await self.categories.setup()
+        await self.inventory.setup()
 
     async def version_of(self, aggregate_type: str, aggregate_id: UUID) -> int | None:
         """The read-model version of an aggregate; None for a type without a read model."""

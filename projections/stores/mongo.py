@@ -14,13 +14,13 @@ from pymongo.errors import BulkWriteError
 from projections.folding import Changes
 from projections.search import query_terms, search_terms
 from projections.stores.base import SORT_FIELDS, ReadModels
-from schemas.catalog import ProductDocument, ProductListQuery
+from schemas.catalog import InventoryDocument, ProductDocument, ProductListQuery
 from schemas.categories import CategoryDocument
 from schemas.money import to_minor_units
 
 DUPLICATE_KEY = 11000
 Document = dict[str, Any]
-M = TypeVar("M", ProductDocument, CategoryDocument)
+M = TypeVar("M", ProductDocument, CategoryDocument, InventoryDocument)
 
 
 class MongoDocuments(Generic[M]):
@@ -167,6 +167,17 @@ class MongoCategoryStore(MongoDocuments[CategoryDocument]):
         return await self.find({})
 
 
+class MongoInventoryStore(MongoDocuments[InventoryDocument]):
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        super().__init__(collection, InventoryDocument, ("updated_at",))
+
+    async def setup(self) -> None:
+        await self.collection.create_index([("sku", ASCENDING)])
+
+    async def get(self, product_id: UUID) -> InventoryDocument | None:
+        return (await self.get_many([product_id])).get(product_id)
+
+
 def mongo_read_models(client: AsyncMongoClient[Document], database: str) -> ReadModels:
     db = client[database]
 
@@ -177,4 +188,4 @@ def mongo_read_models(client: AsyncMongoClient[Document], database: str) -> Read
         await client.close()
 
     return ReadModels(MongoProductStore(db["products"]), MongoCategoryStore(db["categories"]),
-                      ping, close)
+                      MongoInventoryStore(db["inventory"]), ping, close)

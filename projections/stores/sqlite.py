@@ -12,13 +12,13 @@ import aiosqlite
 from projections.folding import Changes
 from projections.search import query_terms, search_terms
 from projections.stores.base import SORT_FIELDS, ReadModels
-from schemas.catalog import ProductDocument, ProductListQuery
+from schemas.catalog import InventoryDocument, ProductDocument, ProductListQuery
 from schemas.categories import CategoryDocument
 from schemas.money import to_minor_units
 
 # Bump when the tables change: the read models are then dropped, with the projector's
 # position kept in the same file, and rebuilt from the event store.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS products (
     id TEXT PRIMARY KEY,
@@ -51,8 +51,14 @@ CREATE TABLE IF NOT EXISTS categories (
     doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS categories_slug ON categories (slug);
+CREATE TABLE IF NOT EXISTS inventory (
+    id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    sku TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
 """
-M = TypeVar("M", ProductDocument, CategoryDocument)
+M = TypeVar("M", ProductDocument, CategoryDocument, InventoryDocument)
 Columns = Callable[[Any], dict[str, Any]]
 
 
@@ -246,6 +252,15 @@ class SqliteCategoryStore(SqliteDocuments[CategoryDocument]):
         return await self.select("1 = 1")
 
 
+class SqliteInventoryStore(SqliteDocuments[InventoryDocument]):
+    def __init__(self, db: SqliteDatabase) -> None:
+        super().__init__(db, "inventory", InventoryDocument, lambda doc: {"sku": doc.sku})
+
+    async def get(self, product_id: UUID) -> InventoryDocument | None:
+        return (await self.get_many([product_id])).get(product_id)
+
+
 def sqlite_read_models(path: Path) -> ReadModels:
     db = SqliteDatabase(path)
-    return ReadModels(SqliteProductStore(db), SqliteCategoryStore(db), db.ping, db.close)
+    return ReadModels(SqliteProductStore(db), SqliteCategoryStore(db), SqliteInventoryStore(db),
+                      db.ping, db.close)

@@ -156,3 +156,24 @@ def test_commands_on_an_unknown_product_are_not_found(platform: Platform) -> Non
         assert_problem(command(platform, method, path, Role.ADMIN, body=body), 404, "not-found")
     assert_problem(command(platform, "POST", f"{missing}/ratings", Role.CUSTOMER,
                            body={"rating": 1}), 404, "not-found")
+
+
+def test_every_product_starts_an_inventory_record(platform: Platform) -> None:
+    product_id, created = new(platform, stock_quantity=12)
+    path = f"/api/v1/inventory/{product_id}"
+    token = created.headers["X-Consistency-Token"]
+    anonymous = read(platform, path, token)
+    assert_problem(anonymous, 401, "unauthorized")
+
+    def inventory(response: httpx.Response, role: Role = Role.ANALYST) -> httpx.Response:
+        return httpx.get(f"{platform.read_url}{path}", timeout=15, headers={
+            **platform.auth(role), "X-Consistency-Token": response.headers["X-Consistency-Token"]})
+
+    assert_problem(inventory(created, Role.CUSTOMER), 403, "forbidden")
+    record = inventory(created).json()
+    assert (record["product_id"], record["quantity"]) == (product_id, 12)
+    restocked = command(platform, "PATCH", f"/{product_id}", Role.ADMIN,
+                        body={"stock_quantity": 30})
+    assert inventory(restocked).json()["quantity"] == 30
+    deleted = command(platform, "DELETE", f"/{product_id}", Role.ADMIN)
+    assert_problem(inventory(deleted), 404, "not-found")
