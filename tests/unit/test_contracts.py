@@ -69,3 +69,13 @@ def test_tokens_carry_subject_and_roles_and_need_our_secret() -> None:
     other = Settings(jwt_secret=SecretStr("x" * 40))
     with pytest.raises(InvalidToken):
         verify_token(other, issue_token(settings, "bob", [Role.ADMIN]))
+
+
+def test_listing_queries_are_bounded() -> None:
+    from schemas.catalog import ProductListQuery
+
+    assert ProductListQuery(limit=100).limit == 100
+    for bad in ({"limit": 101}, {"limit": 0}, {"page": 0}, {"sort": "$natural"},
+                {"min_price": "3", "max_price": "2"}, {"search": "x" * 201}):
+        with pytest.raises(ValidationError):
+            ProductListQuery.model_validate(bad)
