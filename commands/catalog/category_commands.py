@@ -7,7 +7,7 @@ from eventsourcing.domain import Aggregate
 from commands.catalog.category import Category
 from commands.catalog.keys import SlugIndex
 from commands.catalog.store import CatalogStore, CommandResult, meta_of
-from commands.errors import CategoryCycle, DuplicateSlug, NotFound, UnknownCategory
+from commands.errors import CategoryCycle, DuplicateSlug
 from schemas.categories import CreateCategory, MoveCategory, RenameCategory
 from schemas.envelope import EventMetadata
 
@@ -16,7 +16,7 @@ CATEGORY = Category.published.aggregate_type
 
 class CategoryCommands(CatalogStore):
     def create_category(self, command: CreateCategory, meta: EventMetadata) -> CommandResult:
-        self._live_parent(command.parent_id)
+        self._check_live_category(command.parent_id)
         slug = command.effective_slug
         category = Category(name=command.name, slug=slug, parent_id=command.parent_id,
                             meta=meta_of(meta))
@@ -36,7 +36,7 @@ class CategoryCommands(CatalogStore):
     def move_category(self, category_id: UUID, command: MoveCategory,
                       expected_version: int | None, meta: EventMetadata) -> CommandResult:
         category = self._load(Category, category_id, expected_version)
-        self._live_parent(command.parent_id)
+        self._check_live_category(command.parent_id)
         self._check_no_cycle(category_id, command.parent_id)
         category.move(command.parent_id, meta_of(meta))
         return self._save(CATEGORY, category)
@@ -47,16 +47,6 @@ class CategoryCommands(CatalogStore):
         category = self._load(Category, category_id, expected_version)
         category.archive(meta_of(meta))
         return self._save(CATEGORY, category)
-
-    def _live_parent(self, parent_id: UUID | None) -> None:
-        if parent_id is None:
-            return
-        try:
-            parent = self._load(Category, parent_id)
-        except NotFound:
-            raise UnknownCategory(parent_id) from None
-        if parent.archived:
-            raise UnknownCategory(parent_id)
 
     def _check_no_cycle(self, category_id: UUID, parent_id: UUID | None) -> None:
         """Walks up from the new parent: meeting the category itself would close a loop."""

@@ -5,11 +5,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from commands.catalog.category import Category
 from commands.catalog.keys import SkuIndex
 from commands.catalog.product import Product, ProductIsDeleted
 from commands.catalog.store import CatalogStore, CommandResult, meta_of
-from commands.errors import DuplicateSku, NotDeleted, NotFound, UnknownCategory
+from commands.errors import DuplicateSku, NotDeleted, NotFound
 from schemas.catalog import ChangePrice, CreateProduct, RateProduct, UpdateProduct
 from schemas.envelope import EventMetadata
 
@@ -18,7 +17,7 @@ PRODUCT = Product.published.aggregate_type
 
 class ProductCommands(CatalogStore):
     def create_product(self, command: CreateProduct, meta: EventMetadata) -> CommandResult:
-        self._check_category(command.category_id)
+        self._check_live_category(command.category_id)
         product = Product(**command.model_dump(), meta=meta_of(meta))
         index = self._reserve(SkuIndex, command.sku, product.id, DuplicateSku)
         return self._save(PRODUCT, product, index, conflict=lambda: DuplicateSku(command.sku))
@@ -28,7 +27,7 @@ class ProductCommands(CatalogStore):
         product = self._product(product_id, expected_version)
         changes = command.changes()
         if "category_id" in changes:
-            self._check_category(changes["category_id"])
+            self._check_live_category(changes["category_id"])
         indexes: list[Aggregate] = []
         new_sku = changes.get("sku")
         if new_sku is not None and SkuIndex.create_id(new_sku) != SkuIndex.create_id(product.sku):
@@ -86,16 +85,6 @@ class ProductCommands(CatalogStore):
         if product.deleted and not deleted_ok:
             raise NotFound("Product", product_id)
         return product
-
-    def _check_category(self, category_id: UUID | None) -> None:
-        if category_id is None:
-            return
-        try:
-            category = self._load(Category, category_id)
-        except NotFound:
-            raise UnknownCategory(category_id) from None
-        if category.archived:
-            raise UnknownCategory(category_id)
 
     @staticmethod
     def _call(product: Product, command: Callable[[], None]) -> None:

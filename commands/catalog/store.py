@@ -10,8 +10,15 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Notification, Recording
 
+from commands.catalog.category import Category
 from commands.catalog.keys import KeyIndex
-from commands.errors import ConcurrentModification, DomainError, NotFound, VersionConflict
+from commands.errors import (
+    ConcurrentModification,
+    DomainError,
+    NotFound,
+    UnknownCategory,
+    VersionConflict,
+)
 from commands.publishing import to_envelope
 from schemas.consistency import ConsistencyToken
 from schemas.envelope import EventEnvelope, EventMetadata
@@ -52,6 +59,17 @@ class CatalogStore(Application[UUID]):
         if expected_version is not None and aggregate.version != expected_version:
             raise VersionConflict(expected_version, aggregate.version)
         return aggregate
+
+    def _check_live_category(self, category_id: UUID | None) -> None:
+        """A product or a category may only hang from a category that exists, unarchived."""
+        if category_id is None:
+            return
+        try:
+            category = self._load(Category, category_id)
+        except NotFound:
+            raise UnknownCategory(category_id) from None
+        if category.archived:
+            raise UnknownCategory(category_id)
 
     def _reserve(self, index: type[K], key: str, owner_id: UUID,
                  taken: Callable[[str], DomainError]) -> K:
