@@ -10,6 +10,7 @@ from runtime.deps import SettingsDep
 from runtime.problems import ProblemError, problems
 from runtime.settings import Settings
 from schemas.categories import (
+    SLUG,
     CategoryDocument,
     CategoryNode,
     CategoryView,
@@ -21,14 +22,16 @@ router = APIRouter(prefix="/api/v1/categories", tags=["categories (queries)"])
 
 
 async def find_category(read: ReadSide, id_or_slug: str) -> CategoryDocument | None:
-    """By id first; else by slug (a slug may look like an id)."""
+    """By id first; else by slug (a slug may look like an id). Text that cannot be a slug
+    never reaches the store (PostgreSQL under FerretDB refuses a NUL, for one)."""
     found = None
     try:
         found = await read.models.categories.get(UUID(id_or_slug))
     except ValueError:
         pass
-    if found is None:
-        found = await read.models.categories.by_slug(id_or_slug.strip().lower())
+    slug = id_or_slug.strip().lower()
+    if found is None and SLUG.fullmatch(slug):
+        found = await read.models.categories.by_slug(slug)
     return found
 
 
@@ -38,7 +41,7 @@ async def _visible(read: ReadSide, settings: Settings, token: str | None) -> Non
 
 
 @router.get("", response_model=list[CategoryNode],
-            responses=problems(400, 503),
+            responses=problems(400, 422, 503),
             summary="The category tree (archived categories left out)")
 async def category_tree_view(read: ReadSideDep, settings: SettingsDep,
                              consistency_token: ConsistencyHeader = None) -> list[CategoryNode]:
@@ -47,7 +50,7 @@ async def category_tree_view(read: ReadSideDep, settings: SettingsDep,
 
 
 @router.get("/{id_or_slug}", response_model=CategoryView,
-            responses=problems(400, 404, 503),
+            responses=problems(400, 404, 422, 503),
             summary="One category, by id or by slug")
 async def get_category(id_or_slug: str, read: ReadSideDep, settings: SettingsDep,
                        consistency_token: ConsistencyHeader = None) -> CategoryView:

@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from schemas.catalog import Name
 
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 Slug = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=100,
-                           pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$"),
+    str, StringConstraints(strip_whitespace=True, max_length=100, pattern=rf"^{SLUG.pattern}$"),
 ]
 CategoryName = Annotated[Name, StringConstraints(max_length=100)]
 
