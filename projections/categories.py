@@ -4,7 +4,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
-from projections.folding import Appliers, Changes, existing, fold, new
+from projections.folding import Appliers, Changes, existing, fold, moment, new
 from schemas.categories import CategoryCreated, CategoryDocument, CategoryMoved, CategoryRenamed
 from schemas.envelope import EventEnvelope
 
@@ -15,15 +15,15 @@ def _created(current: CategoryDocument | None, event: EventEnvelope) -> Category
     new(current, event)
     payload = CategoryCreated.model_validate(event.payload)
     return CategoryDocument(
-        **payload.model_dump(), id=event.aggregate_id, created_at=event.occurred_at,
-        updated_at=event.occurred_at, version=event.aggregate_version, position=event.position,
+        **payload.model_dump(), id=event.aggregate_id, created_at=moment(event),
+        updated_at=moment(event), version=event.aggregate_version, position=event.position,
     )
 
 
 def _changed(current: CategoryDocument | None, event: EventEnvelope,
              **fields: Any) -> CategoryDocument:
     return existing(current, event).model_copy(update={
-        **fields, "updated_at": event.occurred_at, "version": event.aggregate_version,
+        **fields, "updated_at": moment(event), "version": event.aggregate_version,
         "position": event.position,
     })
 

@@ -1,6 +1,7 @@
 """Folding events over read-model documents: idempotent, order-aware, strict about gaps."""
 
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Protocol, TypeVar
 from uuid import UUID
 
@@ -82,3 +83,11 @@ def existing(current: D | None, event: EventEnvelope) -> D:
 def new(current: D | None, event: EventEnvelope) -> None:
     if current is not None:
         raise PoisonEvent(f"{event.aggregate_type} {event.aggregate_id} is created twice")
+
+
+def moment(event: EventEnvelope) -> datetime:
+    """When `event` happened, to the millisecond: what every read-model store keeps (BSON
+    dates hold milliseconds), so a document reads back as it was written and a replay
+    compares equal."""
+    at = event.occurred_at
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)

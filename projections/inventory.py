@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
-from projections.folding import Appliers, Changes, existing, fold, new
+from projections.folding import Appliers, Changes, existing, fold, moment, new
 from schemas.catalog import InventoryDocument, ProductCreated, ProductUpdated
 from schemas.envelope import EventEnvelope
 
@@ -17,7 +17,7 @@ def _created(current: InventoryDocument | None, event: EventEnvelope) -> Invento
     new(current, event)
     payload = ProductCreated.model_validate(event.payload)
     return InventoryDocument(id=event.aggregate_id, sku=payload.sku,
-                             quantity=payload.stock_quantity, updated_at=event.occurred_at,
+                             quantity=payload.stock_quantity, updated_at=moment(event),
                              version=event.aggregate_version, position=event.position)
 
 
@@ -25,7 +25,7 @@ def _stamped(current: InventoryDocument | None, event: EventEnvelope,
              **fields: Any) -> InventoryDocument:
     return existing(current, event).model_copy(update={
         **fields, "version": event.aggregate_version, "position": event.position,
-        **({"updated_at": event.occurred_at} if fields else {}),
+        **({"updated_at": moment(event)} if fields else {}),
     })
 
 

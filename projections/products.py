@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
-from projections.folding import Appliers, Changes, existing, fold, new
+from projections.folding import Appliers, Changes, existing, fold, moment, new
 from schemas.catalog import (
     ProductCreated,
     ProductDocument,
@@ -39,14 +39,14 @@ def appliers(categories: Categories) -> Appliers[ProductDocument]:
         payload = ProductCreated.model_validate(event.payload)
         return ProductDocument(
             **payload.model_dump(), **category_fields(payload.category_id, categories),
-            id=event.aggregate_id, created_at=event.occurred_at, updated_at=event.occurred_at,
+            id=event.aggregate_id, created_at=moment(event), updated_at=moment(event),
             version=event.aggregate_version, position=event.position,
         )
 
     def changed(current: ProductDocument | None, event: EventEnvelope,
                 **fields: Any) -> ProductDocument:
         merged = {**existing(current, event).model_dump(), **fields,
-                  "updated_at": event.occurred_at, "version": event.aggregate_version,
+                  "updated_at": moment(event), "version": event.aggregate_version,
                   "position": event.position}
         return ProductDocument.model_validate(merged)
 
@@ -76,7 +76,7 @@ def appliers(categories: Categories) -> Appliers[ProductDocument]:
         ("ProductPriceChanged", 1): price_changed,
         ("ProductActivated", 1): lambda doc, e: changed(doc, e, is_active=True),
         ("ProductDeactivated", 1): lambda doc, e: changed(doc, e, is_active=False),
-        ("ProductDeleted", 1): lambda doc, e: changed(doc, e, deleted_at=e.occurred_at),
+        ("ProductDeleted", 1): lambda doc, e: changed(doc, e, deleted_at=moment(e)),
         ("ProductRestored", 1): lambda doc, e: changed(doc, e, deleted_at=None),
         ("ProductRated", 1): rated,
     }

@@ -84,6 +84,20 @@ def worker() -> None:
 
 
 @app.command()
+def verify() -> None:
+    """Compare every read model with a fresh replay of the event store (exit 1 if they differ)."""
+    from runtime.wiring import verify_projections
+
+    differences = asyncio.run(verify_projections(_settings()))
+    for difference in differences[:100]:
+        typer.echo(difference.describe())
+    if differences:
+        typer.echo(f"{len(differences)} document(s) differ from a replay", err=True)
+        raise typer.Exit(1)
+    typer.echo("every read model equals a replay of the event store")
+
+
+@app.command()
 def token(
     role: Annotated[list[Role], typer.Option("--role", help="A role; repeat for several")],
     sub: Annotated[str, typer.Option("--sub", help="The subject (user id)")] = "dev-user",

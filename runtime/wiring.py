@@ -20,6 +20,7 @@ from commands.api.routers import ROUTERS as COMMAND_ROUTERS
 from commands.catalog.application import CatalogApplication
 from projections.handler import ProjectionHandler
 from projections.stores.base import EventArchive, ReadModels
+from projections.verify import Difference, compare, live, replay
 from read_api.deps import ReadSide
 from read_api.routers import ROUTERS as QUERY_ROUTERS
 from runtime.cache import MemoryCache, RedisCache
@@ -27,8 +28,9 @@ from runtime.http import ReadinessCheck, create_api
 from runtime.problems import COMMAND_PROBLEMS, QUERY_PROBLEMS
 from runtime.progress import RedisProgress, lag_report
 from runtime.rate_limit import MEMORY_STORAGE_URI, redis_storage_uri
-from runtime.settings import Settings
+from runtime.settings import Mode, Settings
 from runtime.signals import LocalSignals, RedisSignals
+from schemas.envelope import EventEnvelope
 from streams.positions import SqlitePositions
 from streams.projection_sink import ProjectionSink
 from streams.relay import Relay
@@ -282,3 +284,27 @@ def run_worker(settings: Settings) -> None:
 
     app = build_faust_app(settings, topics, handler, _progress(settings, _redis(settings)))
     faust.Worker(app, loglevel=settings.log_level.lower()).execute_from_commandline()
+
+
+# --- operations -----------------------------------------------------------------------
+
+
+async def verify_projections(settings: Settings) -> list[Difference]:
+    """Compares the mode's live read models with a fresh replay of the event store."""
+    if settings.mode is Mode.EMBEDDED:
+        from projections.stores.sqlite import sqlite_read_models
+
+        models = sqlite_read_models(settings.data_dir / "read_models.sqlite3")
+    else:
+        models = _mongo_read_models(settings)
+    catalog = await asyncio.to_thread(build_catalog, settings)
+    try:
+        events: list[EventEnvelope] = []
+        after = 0
+        while batch := await asyncio.to_thread(catalog.notifications, after, 10_000):
+            events += [e for n in batch if (e := catalog.envelope(n)) is not None]
+            after = batch[-1].id
+        return compare(await live(models), replay(events))
+    finally:
+        await models.close()
+        catalog.close()

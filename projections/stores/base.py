@@ -32,6 +32,9 @@ class DocumentStore(Protocol[D]):
     async def drop(self) -> None:
         """Removes every document (for rebuilding from history)."""
 
+    async def documents(self) -> list[D]:
+        """Every document, deleted ones included (for comparing with a rebuild)."""
+
 
 class ProductStore(DocumentStore[ProductDocument], Protocol):
     async def get(self, product_id: UUID) -> ProductDocument | None:

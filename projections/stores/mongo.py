@@ -75,6 +75,9 @@ class MongoDocuments(Generic[M]):
         data = await self.collection.find_one({"_id": str(aggregate_id)}, {"version": 1})
         return int(data["version"]) if data else 0
 
+    async def documents(self) -> list[M]:
+        return await self.find({})
+
     async def drop(self) -> None:
         await self.collection.delete_many({})
 

@@ -145,6 +145,9 @@ class SqliteDocuments(Generic[M]):
             row = await rows.fetchone()
         return int(row[0]) if row else 0
 
+    async def documents(self) -> list[M]:
+        return await self.select("1 = 1")
+
     async def drop(self) -> None:
         db = await self._db.conn()
         await db.execute(f"DELETE FROM {self._table}")

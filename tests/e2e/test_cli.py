@@ -5,8 +5,13 @@ import subprocess
 
 import jwt
 
-from tests.support.platform import TEST_SECRET
+from runtime.auth import Role
+from tests.e2e.test_categories_http import category_command, new_category
+from tests.e2e.test_product_lifecycle import command, new
+from tests.e2e.test_products_http import read
+from tests.support.platform import TEST_SECRET, Platform
 from tests.support.processes import TANQORY
+from tests.support.waiting import wait_until
 
 
 def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -35,3 +40,26 @@ def test_the_default_secret_is_refused_outside_development() -> None:
     assert result.returncode == 2 and "at least 32 characters" in result.stderr
     result = run("token", "--role", "admin", TANQORY_ENV="production")
     assert result.returncode == 2 and "TANQORY_JWT_SECRET" in result.stderr
+
+
+def test_verify_finds_every_read_model_equal_to_a_replay(platform: Platform) -> None:
+    """After products and categories change in every way, the live read models equal a
+    fresh replay of the event store (waiting out anything still in flight)."""
+    category = new_category(platform, "Verify")
+    product_id, _ = new(platform, category_id=category.json()["id"])
+    renamed = category_command(platform, "PATCH", f"/{category.json()['id']}",
+                               {"name": "Verified"})
+    command(platform, "POST", f"/{product_id}/ratings", Role.CUSTOMER, body={"rating": 4})
+    last = command(platform, "DELETE", f"/{product_id}", Role.ADMIN)
+    for response in (renamed, last):
+        assert read(platform, "/api/v1/categories", response.headers["X-Consistency-Token"]
+                    ).status_code == 200
+    env = {k: v for k, v in next(iter(platform.processes.values())).env.items()
+           if k.startswith("TANQORY_")}
+
+    def verified() -> bool:
+        result = run("verify", **env)
+        assert result.returncode in (0, 1), result.stderr
+        return result.returncode == 0 and "equals a replay" in result.stdout
+
+    wait_until(verified, 60, "the read models to equal a replay")

@@ -15,6 +15,7 @@ from commands.catalog.application import CatalogApplication
 from commands.publishing import event_id_for
 from projections.stores.clickhouse import ClickHouseEventArchive
 from runtime.auth import Role
+from tests.e2e.test_cli import run
 from tests.support.platform import Platform, server_platform
 from tests.support.waiting import wait_until
 
@@ -108,3 +109,8 @@ def test_every_event_lands_exactly_once_after_sigkills(tmp_path: Path) -> None:
         assert counts == {event_id: 1 for event_id in published}
         assert set(published) >= {str(event_id_for(uuid.UUID(i), 1)) for i in created}
         asyncio.run(archive.close())
+
+        env = {k: v for k, v in platform.processes["relay"].env.items()
+               if k.startswith("TANQORY_")}
+        verified = run("verify", **env)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
