@@ -18,7 +18,7 @@ from schemas.money import to_minor_units
 
 # Bump when the tables change: the read models are then dropped, with the projector's
 # position kept in the same file, and rebuilt from the event store.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS products (
     id TEXT PRIMARY KEY,
