@@ -25,9 +25,10 @@ def app_with(handler: object) -> tuple[IdempotencyMiddleware, list[bytes]]:
 
 
 async def test_a_repeat_while_the_first_runs_is_409_and_the_body_reaches_the_app() -> None:
-    release = asyncio.Event()
+    release, entered = asyncio.Event(), asyncio.Event()
 
     async def slow(_: Request) -> JSONResponse:
+        entered.set()
         await release.wait()
         return JSONResponse({"ok": True}, status_code=201)
 
@@ -36,7 +37,7 @@ async def test_a_repeat_while_the_first_runs_is_409_and_the_body_reaches_the_app
                                  base_url="http://t") as client:
         headers = {"Idempotency-Key": "k1"}
         first = asyncio.create_task(client.post("/api/x", content=b"abc", headers=headers))
-        await asyncio.wait_for(_until(lambda: len(seen) == 1), 5)
+        await asyncio.wait_for(entered.wait(), 5)
         racing = await client.post("/api/x", content=b"abc", headers=headers)
         assert racing.status_code == 409
         release.set()
@@ -60,7 +61,3 @@ async def test_server_errors_are_not_kept_so_a_retry_runs_again() -> None:
         assert (await client.post("/api/x", content=b"a", headers=headers)).status_code == 201
     assert len(seen) == 2
 
-
-async def _until(condition: object) -> None:
-    while not condition():  # type: ignore[operator]
-        await asyncio.sleep(0)
