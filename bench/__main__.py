@@ -1,19 +1,37 @@
-"""`python -m bench [N]`: run every benchmark; the ratio lines come last."""
+"""`python -m bench`: run every benchmark; a table first, then one line per figure.
 
-import sys
+Needs the real services (`scripts/services.sh up`, then `eval "$(scripts/services.sh env)"`);
+each benchmark works in fresh databases and topics of its own and drops them after.
+"""
 
-from bench import command_write
+import argparse
+import importlib
+from collections.abc import Sequence
+
+from bench.timing import Result, Scale
+
+# Module names under bench/, each with `run(scale: Scale) -> list[Result]`.
+BENCHMARKS = ("command_write", "relay", "projection", "analytics_sink", "read_by_id",
+              "end_to_end", "rebuild")
 
 
-def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2_000
-    figures = [command_write.run(n)]
-    print(f"{'figure':<28}{'ours/s':>12}{'baseline/s':>14}{'ratio':>8}")
-    for f in figures:
-        print(f"{f.name:<28}{f.ours_per_second:>12,.0f}{f.baseline_per_second:>14,.0f}"
-              f"{f.ratio:>8.2f}")
-    for f in figures:
-        print(f.line())
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--n", type=int, default=2_000, help="items per timed run")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of ours (A/B/A)")
+    parser.add_argument("--smoke", action="store_true", help="tiny volume: does each one run?")
+    parser.add_argument("--only", choices=BENCHMARKS, action="append", help="repeatable")
+    args = parser.parse_args(argv)
+    scale = Scale(n=20, rounds=1) if args.smoke else Scale(n=args.n, rounds=args.rounds)
+    results: list[Result] = []
+    for name in args.only or BENCHMARKS:
+        module = importlib.import_module(f"bench.{name}")
+        results += module.run(scale)
+    print(f"{'figure':<34}{'ours/s':>12}{'baseline/s':>14}{'ratio':>8}")
+    for result in results:
+        print(result.row())
+    for result in results:
+        print(result.line())
 
 
 if __name__ == "__main__":

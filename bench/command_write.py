@@ -9,7 +9,7 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
-from bench.timing import Figure, compare
+from bench.timing import Figure, Scale, compare
 from commands.catalog.application import CatalogApplication
 from commands.catalog.product import Product
 from schemas.catalog import CreateProduct
@@ -24,7 +24,7 @@ def _command() -> CreateProduct:
                          price=Decimal("10.00"), stock_quantity=1)
 
 
-def run(n: int) -> Figure:
+def run(scale: Scale) -> list[Figure]:
     with tempfile.TemporaryDirectory() as tmp:
         ours_app = CatalogApplication(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
                                            "SQLITE_DBNAME": str(Path(tmp) / "ours.sqlite3")})
@@ -40,7 +40,7 @@ def run(n: int) -> Figure:
                 fields = _command().model_dump()
                 base_app.save(Product(**fields, meta=META.model_dump(mode="json")))
 
-        figure = compare("command write (sqlite)", ours, baseline, n)
+        figure = compare("command write (sqlite)", ours, baseline, scale.n, scale.rounds)
         ours_app.close()
         base_app.close()
-    return figure
+    return [figure]

@@ -2,12 +2,14 @@
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class Figure:
+    """A throughput of ours against a baseline measured in the same run."""
+
     name: str
     ours_per_second: float
     baseline_per_second: float
@@ -16,9 +18,41 @@ class Figure:
     def ratio(self) -> float:
         return self.ours_per_second / self.baseline_per_second
 
+    def row(self) -> str:
+        return (f"{self.name:<34}{self.ours_per_second:>12,.0f}{self.baseline_per_second:>14,.0f}"
+                f"{self.ratio:>8.2f}")
+
     def line(self) -> str:
         return (f"{self.name}: ours {self.ours_per_second:,.0f}/s, "
                 f"baseline {self.baseline_per_second:,.0f}/s, ratio {self.ratio:.2f}")
+
+
+@dataclass(frozen=True)
+class Absolute:
+    """A figure with no baseline (latency percentiles, rebuild speed, peak memory)."""
+
+    name: str
+    values: dict[str, float]  # label → value, e.g. {"p50": 12.3}
+    unit: str  # "ms", "events/s", "MiB"
+
+    def row(self) -> str:
+        shown = ", ".join(f"{k} {v:,.1f}" for k, v in self.values.items())
+        return f"{self.name:<34}{shown} {self.unit}"
+
+    def line(self) -> str:
+        return f"{self.name}: " + ", ".join(
+            f"{k} {v:,.1f} {self.unit}" for k, v in self.values.items())
+
+
+Result = Figure | Absolute
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How much each benchmark does: `n` items per timed run, `rounds` runs of ours."""
+
+    n: int
+    rounds: int
 
 
 def rate(run: Callable[[int], None], n: int) -> float:
@@ -35,4 +69,21 @@ def compare(name: str, ours: Callable[[int], None], baseline: Callable[[int], No
     for _ in range(rounds):
         ours_rates.append(rate(ours, n))
         base_rates.append(rate(baseline, n))
+    return Figure(name, statistics.median(ours_rates), statistics.median(base_rates))
+
+
+async def arate(run: Callable[[int], Awaitable[None]], n: int) -> float:
+    start = time.perf_counter()
+    await run(n)
+    return n / (time.perf_counter() - start)
+
+
+async def acompare(name: str, ours: Callable[[int], Awaitable[None]],
+                   baseline: Callable[[int], Awaitable[None]], n: int, rounds: int = 3) -> Figure:
+    """`compare` for coroutines: baseline, ours, baseline, ...; medians of each side."""
+    ours_rates, base_rates = [], []
+    base_rates.append(await arate(baseline, n))
+    for _ in range(rounds):
+        ours_rates.append(await arate(ours, n))
+        base_rates.append(await arate(baseline, n))
     return Figure(name, statistics.median(ours_rates), statistics.median(base_rates))

@@ -9,7 +9,7 @@ dead-letter topic with the reason, and the worker goes on.
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import faust
 from faust.types import EventT
@@ -17,7 +17,7 @@ from mode import CrashingSupervisor
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, stop_after_delay, wait_exponential
 
-from projections.handler import ProjectionHandler
+from projections.handler import Rejected
 from runtime.progress import Progress
 from runtime.settings import Settings
 from schemas.envelope import EventEnvelope
@@ -25,7 +25,15 @@ from streams import codec
 from streams.topics import Topics
 
 log = logging.getLogger(__name__)
-HandlerFactory = Callable[[], Awaitable[ProjectionHandler]]
+
+
+class BatchHandler(Protocol):
+    """What the worker feeds: the projection handler, or any one sink of it (benchmarks)."""
+
+    async def handle(self, events: Sequence[EventEnvelope]) -> list[Rejected]: ...
+
+
+HandlerFactory = Callable[[], Awaitable[BatchHandler]]
 HEARTBEAT_SECONDS = 5.0
 
 
@@ -77,7 +85,7 @@ def build_faust_app(
 
 
 async def _project_batch(
-    handler: ProjectionHandler, batch: Sequence[EventT], dead_letters: faust.TopicT
+    handler: BatchHandler, batch: Sequence[EventT], dead_letters: faust.TopicT
 ) -> int:
     """Projects one batch; returns the highest store position in it (0 if none decoded)."""
     envelopes: list[EventEnvelope] = []
