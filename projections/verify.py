@@ -1,19 +1,23 @@
-"""Does every read model equal a fresh replay of its events? (operators' and tests' check)
+"""Does every projection equal a rebuild from history? (operators' and tests' check)
 
-Folds the whole history into empty documents with the same projectors the live handler
-uses, and compares the result with the live read models, document by document.
-Positions, versions and times all come from the events, so they must match too. Left out:
-a product's `category_version`, bookkeeping of which category version its category name
-came from (a replay takes the final one; the live model the last rename's).
+Feeds the whole history, in store order, through the same handler the live pipeline
+uses, into fresh empty stores; then compares the fresh stores with the live ones document
+by document (read models) and row by row (the event archive). Positions, versions and
+times all come from the events, so they must match too. Left out: a product's
+`category_version`, bookkeeping of which category version its category name came from
+(it depends on how events were batched, not on what they say).
 """
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from projections import categories, inventory, products
-from projections.stores.base import ReadModels
+from projections.handler import ProjectionHandler, Rejected
+from projections.stores.base import EventArchive, ReadModels
 from schemas.envelope import EventEnvelope
+
+Snapshot = dict[str, dict[str, dict[str, Any]]]  # model → id → document
+BOOKKEEPING = {"products": {"category_version"}}
 
 
 @dataclass(frozen=True)
@@ -21,37 +25,38 @@ class Difference:
     model: str
     id: str
     live: dict[str, Any] | None
-    replayed: dict[str, Any] | None
+    rebuilt: dict[str, Any] | None
 
     def describe(self) -> str:
         if self.live is None:
-            return f"{self.model} {self.id}: missing from the live read model"
-        if self.replayed is None:
-            return f"{self.model} {self.id}: in the live read model, not in the history"
-        fields = sorted(k for k in self.live.keys() | self.replayed.keys()
-                        if self.live.get(k) != self.replayed.get(k))
+            return f"{self.model} {self.id}: missing from the live store"
+        if self.rebuilt is None:
+            return f"{self.model} {self.id}: in the live store, not in the history"
+        fields = sorted(k for k in self.live.keys() | self.rebuilt.keys()
+                        if self.live.get(k) != self.rebuilt.get(k))
         return f"{self.model} {self.id}: differs in {', '.join(fields)}"
 
 
-def replay(events: Iterable[EventEnvelope]) -> dict[str, dict[str, Any]]:
-    """Every read model, folded from nothing; categories first, as products show them."""
-    history = list(events)
-    category_docs, _ = categories.fold_categories({}, [
-        e for e in history if e.aggregate_type == categories.AGGREGATE_TYPE])
-    final_categories = {i: doc for i, (doc, _) in category_docs.items()}
-    product_events = [e for e in history if e.aggregate_type == products.AGGREGATE_TYPE]
-    product_docs, _ = products.fold_products({}, product_events, final_categories)
-    inventory_docs, _ = inventory.fold_inventory({}, product_events)
-    return {
-        "categories": {str(i): d.model_dump(mode="json") for i, d in final_categories.items()},
-        "products": {str(i): doc.model_dump(mode="json") for i, (doc, _) in product_docs.items()},
-        "inventory": {str(i): doc.model_dump(mode="json")
-                      for i, (doc, _) in inventory_docs.items()},
-    }
+@dataclass(frozen=True)
+class Verdict:
+    events: int
+    documents: dict[str, int]  # model → how many the rebuild holds
+    differences: list[Difference]
+    rejected: list[Rejected]  # history the projectors refuse (the live ones did too)
 
 
-async def live(models: ReadModels) -> dict[str, dict[str, Any]]:
-    return {
+async def rebuild(handler: ProjectionHandler, events: Sequence[EventEnvelope],
+                  batch_size: int = 500) -> list[Rejected]:
+    """Projects `events` into the handler's (fresh) stores, in batches as the live path does."""
+    rejected: list[Rejected] = []
+    for start in range(0, len(events), batch_size):
+        rejected += await handler.handle(events[start:start + batch_size])
+    return rejected
+
+
+async def snapshot(models: ReadModels, archive: EventArchive | None) -> Snapshot:
+    """Every document of every read model (and every archived event, if given) by id."""
+    taken: Snapshot = {
         "categories": {str(d.id): d.model_dump(mode="json")
                        for d in await models.categories.documents()},
         "products": {str(d.id): d.model_dump(mode="json")
@@ -59,22 +64,35 @@ async def live(models: ReadModels) -> dict[str, dict[str, Any]]:
         "inventory": {str(d.id): d.model_dump(mode="json")
                       for d in await models.inventory.documents()},
     }
+    if archive is not None:
+        rows: dict[str, dict[str, Any]] = {}
+        for row in await archive.rows():
+            seen = rows.get(row["event_id"])
+            rows[row["event_id"]] = {**row, "copies": seen["copies"] + 1 if seen else 1}
+        taken["analytics"] = rows
+    return taken
 
 
-BOOKKEEPING = {"products": {"category_version"}}
-
-
-def compare(live_models: dict[str, dict[str, Any]],
-            replayed: dict[str, dict[str, Any]]) -> list[Difference]:
+def compare(live: Snapshot, rebuilt: Snapshot) -> list[Difference]:
     differences = []
-    for model, expected in replayed.items():
-        found = live_models.get(model, {})
+    for model, expected in rebuilt.items():
+        found = live.get(model, {})
         skip = BOOKKEEPING.get(model, set())
         for key in sorted(found.keys() | expected.keys()):
             have, want = _without(found.get(key), skip), _without(expected.get(key), skip)
             if have != want:
                 differences.append(Difference(model, key, have, want))
     return differences
+
+
+async def verify(live: ReadModels, live_archive: EventArchive | None,
+                 fresh: ProjectionHandler, events: Sequence[EventEnvelope]) -> Verdict:
+    """Rebuilds `events` through `fresh` (a handler over empty stores), then compares its
+    stores with the live ones; the archives only if `live_archive` is given."""
+    rejected = await rebuild(fresh, events)
+    rebuilt = await snapshot(fresh.read_models, fresh.archive if live_archive else None)
+    differences = compare(await snapshot(live, live_archive), rebuilt)
+    return Verdict(len(events), {m: len(d) for m, d in rebuilt.items()}, differences, rejected)
 
 
 def _without(document: dict[str, Any] | None, fields: set[str]) -> dict[str, Any] | None:

@@ -7,9 +7,12 @@ imported only by the mode that uses them.
 import asyncio
 import contextlib
 import logging
+import tempfile
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
@@ -20,7 +23,7 @@ from commands.api.routers import ROUTERS as COMMAND_ROUTERS
 from commands.catalog.application import CatalogApplication
 from projections.handler import ProjectionHandler
 from projections.stores.base import EventArchive, ReadModels
-from projections.verify import Difference, compare, live, replay
+from projections.verify import Verdict, verify
 from read_api.deps import ReadSide
 from read_api.routers import ROUTERS as QUERY_ROUTERS
 from runtime.cache import MemoryCache, RedisCache
@@ -35,6 +38,9 @@ from streams.positions import SqlitePositions
 from streams.projection_sink import ProjectionSink
 from streams.relay import Relay
 
+if TYPE_CHECKING:
+    from clickhouse_driver import Client as ClickHouseClient
+
 log = logging.getLogger(__name__)
 # Longer than the worker's heartbeat (5 s) plus a rebalance: quieter than this, it is gone.
 PROJECTOR_SILENCE_SECONDS = 60.0
@@ -44,28 +50,32 @@ def build_catalog(settings: Settings) -> CatalogApplication:
     return CatalogApplication(env=settings.event_store_env)
 
 
+def _mongo_client(settings: Settings) -> AsyncMongoClient[dict[str, Any]]:
+    return AsyncMongoClient(settings.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000)
+
+
 def _mongo_read_models(settings: Settings) -> ReadModels:
     from projections.stores.mongo import mongo_read_models
 
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        settings.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000
-    )
-    return mongo_read_models(client, settings.mongo_db)
+    return mongo_read_models(_mongo_client(settings), settings.mongo_db)
 
 
-def _clickhouse_archive(settings: Settings) -> EventArchive:
+def _clickhouse_client(settings: Settings) -> "ClickHouseClient":
     from clickhouse_driver import Client
 
-    from projections.stores.clickhouse import ClickHouseEventArchive
-
-    client = Client(
+    return Client(
         host=settings.clickhouse_host,
         port=settings.clickhouse_port,
         user=settings.clickhouse_user,
         password=settings.clickhouse_password.get_secret_value(),
         connect_timeout=5,
     )
-    return ClickHouseEventArchive(client, settings.clickhouse_db)
+
+
+def _clickhouse_archive(settings: Settings) -> EventArchive:
+    from projections.stores.clickhouse import ClickHouseEventArchive
+
+    return ClickHouseEventArchive(_clickhouse_client(settings), settings.clickhouse_db)
 
 
 def _redis(settings: Settings) -> "Redis":
@@ -289,22 +299,70 @@ def run_worker(settings: Settings) -> None:
 # --- operations -----------------------------------------------------------------------
 
 
-async def verify_projections(settings: Settings) -> list[Difference]:
-    """Compares the mode's live read models with a fresh replay of the event store."""
+async def verify_projections(settings: Settings) -> Verdict:
+    """Rebuilds every projection from the event store into fresh stores (dropped after) and
+    compares them with the mode's live ones. Embedded mode compares the read models only:
+    its chDB archive is held by the serving process."""
+    events = await asyncio.to_thread(_history, settings)
     if settings.mode is Mode.EMBEDDED:
         from projections.stores.sqlite import sqlite_read_models
 
-        models = sqlite_read_models(settings.data_dir / "read_models.sqlite3")
+        live, archive = sqlite_read_models(settings.data_dir / "read_models.sqlite3"), None
     else:
-        models = _mongo_read_models(settings)
-    catalog = await asyncio.to_thread(build_catalog, settings)
+        live, archive = _mongo_read_models(settings), _clickhouse_archive(settings)
+    try:
+        async with _fresh_projection(settings) as fresh:
+            return await verify(live, archive, fresh, events)
+    finally:
+        await live.close()
+        if archive is not None:
+            await archive.close()
+
+
+def _history(settings: Settings) -> list[EventEnvelope]:
+    """Every public event in the store, in store order."""
+    catalog = build_catalog(settings)
     try:
         events: list[EventEnvelope] = []
         after = 0
-        while batch := await asyncio.to_thread(catalog.notifications, after, 10_000):
+        while batch := catalog.notifications(after, 10_000):
             events += [e for n in batch if (e := catalog.envelope(n)) is not None]
             after = batch[-1].id
-        return compare(await live(models), replay(events))
+        return events
     finally:
-        await models.close()
         catalog.close()
+
+
+@asynccontextmanager
+async def _fresh_projection(settings: Settings) -> AsyncIterator[ProjectionHandler]:
+    """A projection handler over new, empty stores of the mode's kind, removed afterwards.
+    Its cache and signals are its own, so nothing it does reaches live readers."""
+    if settings.mode is Mode.EMBEDDED:
+        from projections.stores.chdb import ChdbEventArchive
+        from projections.stores.sqlite import sqlite_read_models
+
+        with tempfile.TemporaryDirectory(prefix="tanqory-verify-") as tmp:
+            handler = ProjectionHandler(
+                sqlite_read_models(Path(tmp) / "read_models.sqlite3"),
+                ChdbEventArchive(Path(tmp) / "analytics.chdb"), MemoryCache(), LocalSignals())
+            await handler.setup()
+            try:
+                yield handler
+            finally:
+                await handler.close()
+        return
+    from projections.stores.clickhouse import ClickHouseEventArchive
+    from projections.stores.mongo import mongo_read_models
+
+    name = f"{settings.mongo_db}_verify_{uuid.uuid4().hex[:8]}"
+    mongo, clickhouse = _mongo_client(settings), _clickhouse_client(settings)
+    handler = ProjectionHandler(mongo_read_models(mongo, name),
+                                ClickHouseEventArchive(clickhouse, name), MemoryCache(),
+                                LocalSignals())
+    try:
+        await handler.setup()
+        yield handler
+    finally:
+        await mongo.drop_database(name)
+        await asyncio.to_thread(clickhouse.execute, f"DROP DATABASE IF EXISTS {name}")
+        await handler.close()

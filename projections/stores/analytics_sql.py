@@ -68,10 +68,16 @@ class SqlEventArchive(ABC):
         return len(fresh)
 
     async def history(self, aggregate_id: UUID) -> list[dict[str, Any]]:
+        return await self._select(f"WHERE aggregate_id = {_quote(str(aggregate_id))}")
+
+    async def rows(self) -> list[dict[str, Any]]:
+        return await self._select("")
+
+    async def _select(self, where: str) -> list[dict[str, Any]]:
         rows = await self._run(
             self._execute,
-            f"SELECT {', '.join(COLUMNS)} FROM {self.database}.{TABLE} "
-            f"WHERE aggregate_id = {_quote(str(aggregate_id))} ORDER BY aggregate_version",
+            f"SELECT {', '.join(COLUMNS)} FROM {self.database}.{TABLE} {where} "
+            "ORDER BY aggregate_id, aggregate_version",
         )
         return [self._decode(dict(zip(COLUMNS, row, strict=True))) for row in rows]
 

@@ -93,6 +93,9 @@ class EventArchive(Protocol):
     async def history(self, aggregate_id: UUID) -> list[dict[str, Any]]:
         """One aggregate's rows, oldest first, as `projections.analytics.to_row` makes them."""
 
+    async def rows(self) -> list[dict[str, Any]]:
+        """Every row, by aggregate and version (for comparing with a rebuild)."""
+
     async def event_counts(self) -> dict[str, int]:
         """How many rows each event id has (1 everywhere when nothing is duplicated)."""
 

@@ -37,6 +37,13 @@ async def test_rows_keep_the_envelope(event_archive: EventArchive) -> None:
     assert await event_archive.history(uuid4()) == []
 
 
+async def test_rows_are_every_event_by_aggregate_and_version(event_archive: EventArchive) -> None:
+    appended = events(4)
+    await event_archive.append(appended)
+    by_aggregate = sorted(appended, key=lambda e: (str(e.aggregate_id), e.aggregate_version))
+    assert await event_archive.rows() == [to_row(e) for e in by_aggregate]
+
+
 async def test_drop_empties_the_archive(event_archive: EventArchive) -> None:
     await event_archive.append(events(2))
     await event_archive.drop()
