@@ -3,8 +3,9 @@
 import asyncio
 import subprocess
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
@@ -14,6 +15,7 @@ from runtime.auth import Role, issue_token
 from runtime.logs import configure_logging
 from runtime.settings import Mode, Settings
 
+T = TypeVar("T")
 app = typer.Typer(help="Tanqory Commerce Platform", no_args_is_help=True)
 PortOption = Annotated[int | None, typer.Option(help="Port to listen on (default from settings)")]
 HostOption = Annotated[str | None, typer.Option(help="Interface to bind (default from settings)")]
@@ -100,6 +102,56 @@ def verify() -> None:
         typer.echo(f"{len(verdict.differences)} document(s) differ from the rebuild", err=True)
         raise typer.Exit(1)
     typer.echo("every projection equals a rebuild from the event store")
+
+
+dlq = typer.Typer(help="Dead letters: events the worker could not apply (server mode).",
+                  no_args_is_help=True)
+app.add_typer(dlq, name="dlq")
+
+
+def _server_settings() -> Settings:
+    settings = _settings()
+    if settings.mode is not Mode.SERVER:
+        typer.echo("Dead letters are kept in Kafka, in server mode (TANQORY_MODE=server); "
+                   "embedded mode logs the events it cannot apply.", err=True)
+        raise typer.Exit(2)
+    return settings
+
+
+def _or_exit(job: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(job)
+    except LookupError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+
+
+@dlq.command("list")
+def dlq_list(
+    pending: Annotated[bool, typer.Option("--pending", help="Only those not yet retried")] = False,
+) -> None:
+    """Show each dead letter: where it is, whether it was retried, the event and the error."""
+    from runtime.wiring import list_dead_letters
+
+    letters = _or_exit(list_dead_letters(_server_settings()))
+    shown = [d for d in letters if not (pending and d.retried)]
+    for d in shown:
+        status = "retried" if d.retried else "pending"
+        typer.echo(f"{d.topic}:{d.partition}:{d.offset}  {d.at:%Y-%m-%d %H:%M:%S}Z  {status}  "
+                   f"from {d.source or '?'}\n    {d.event()}\n    error: {d.error}")
+    waiting = sum(not d.retried for d in letters)
+    typer.echo(f"{len(letters)} dead letter(s), {waiting} not yet retried")
+
+
+@dlq.command("retry")
+def dlq_retry() -> None:
+    """Re-publish every dead letter not yet retried to its events topic (once each)."""
+    from runtime.wiring import retry_dead_letters
+
+    retried = _or_exit(retry_dead_letters(_server_settings()))
+    for d in retried:
+        typer.echo(f"re-drove {d.topic}:{d.partition}:{d.offset}: {d.event()}")
+    typer.echo(f"re-drove {len(retried)} dead letter(s)")
 
 
 @app.command()

@@ -46,12 +46,12 @@ class Settings(BaseSettings):
     hsts_enabled: bool = True
 
     postgres_host: str = "127.0.0.1"
-    postgres_port: int = 55432
+    postgres_port: int = 15432
     postgres_user: str = "tanqory"
     postgres_password: SecretStr = SecretStr("tanqory")
     postgres_db: str = "tanqory"
 
-    kafka_bootstrap: str = "127.0.0.1:59092"
+    kafka_bootstrap: str = "127.0.0.1:19092"
     kafka_partitions: int = Field(default=3, ge=1)
     kafka_topic_prefix: str = Field(default="tanqory", pattern=r"^[A-Za-z0-9._-]{1,100}$")
     relay_batch_size: int = Field(default=500, ge=1)
@@ -61,16 +61,16 @@ class Settings(BaseSettings):
     worker_batch_seconds: float = Field(default=0.05, gt=0)
     worker_session_timeout_seconds: float = Field(default=10.0, ge=6, le=300)
 
-    mongo_uri: str = "mongodb://127.0.0.1:57017/"
+    mongo_uri: str = "mongodb://127.0.0.1:17017/"
     mongo_db: str = "tanqory"
 
     clickhouse_host: str = "127.0.0.1"
-    clickhouse_port: int = 59000
+    clickhouse_port: int = 19000
     clickhouse_db: str = "tanqory"
     clickhouse_user: str = "default"
     clickhouse_password: SecretStr = SecretStr("")
 
-    redis_url: str = "redis://127.0.0.1:56379/0"
+    redis_url: str = "redis://127.0.0.1:16379/0"
     cache_ttl_product_seconds: int = Field(default=600, ge=0, le=86_400)
     cache_ttl_listing_seconds: int = Field(default=300, ge=0, le=86_400)
 

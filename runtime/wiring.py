@@ -41,6 +41,8 @@ from streams.relay import Relay
 if TYPE_CHECKING:
     from clickhouse_driver import Client as ClickHouseClient
 
+    from streams.dead_letters import DeadLetter
+
 log = logging.getLogger(__name__)
 # Longer than the worker's heartbeat (5 s) plus a rebalance: quieter than this, it is gone.
 PROJECTOR_SILENCE_SECONDS = 60.0
@@ -258,15 +260,14 @@ def build_embedded_api(
 
 
 async def run_relay(settings: Settings) -> None:
-    from streams.kafka_sink import KafkaSink, build_producer
+    from streams.kafka_sink import KafkaSink, start_producer
     from streams.positions import PostgresPositions
     from streams.topics import Topics, ensure_topics
 
     topics = Topics(settings.kafka_topic_prefix)
     await ensure_topics(settings.kafka_bootstrap, topics, settings.kafka_partitions)
     catalog = await asyncio.to_thread(build_catalog, settings)
-    producer = build_producer(settings.kafka_bootstrap)
-    await producer.start()
+    producer = await start_producer(settings.kafka_bootstrap)
     positions = PostgresPositions(settings.postgres_dsn, "kafka-relay")
     relay = Relay("kafka-relay", catalog, positions, KafkaSink(producer, topics),
                   settings.relay_batch_size, _progress(settings, _redis(settings)))
@@ -297,6 +298,31 @@ def run_worker(settings: Settings) -> None:
 
 
 # --- operations -----------------------------------------------------------------------
+
+
+async def list_dead_letters(settings: Settings) -> list["DeadLetter"]:
+    """Every dead letter of every context (server mode), oldest first per context."""
+    from streams import dead_letters
+    from streams.topics import CONTEXTS, Topics
+
+    topics, group = Topics(settings.kafka_topic_prefix), dead_letters.retry_group(settings.worker_id)
+    found: list[DeadLetter] = []
+    for context in CONTEXTS:
+        found += await dead_letters.read(settings.kafka_bootstrap, topics.dead_letters(context),
+                                         group)
+    return found
+
+
+async def retry_dead_letters(settings: Settings) -> list["DeadLetter"]:
+    """Re-drives every dead letter not yet retried, of every context (server mode)."""
+    from streams import dead_letters
+    from streams.topics import CONTEXTS, Topics
+
+    topics, group = Topics(settings.kafka_topic_prefix), dead_letters.retry_group(settings.worker_id)
+    retried: list[DeadLetter] = []
+    for context in CONTEXTS:
+        retried += await dead_letters.retry(settings.kafka_bootstrap, topics, context, group)
+    return retried
 
 
 async def verify_projections(settings: Settings) -> Verdict:

@@ -7,6 +7,7 @@ from aiokafka import AIOKafkaProducer
 
 from schemas.envelope import EventEnvelope
 from streams import codec
+from streams.patience import patiently
 from streams.topics import Topics
 
 
@@ -20,6 +21,19 @@ def build_producer(bootstrap: str) -> AIOKafkaProducer:
         max_batch_size=256 * 1024,
         request_timeout_ms=30_000,
     )
+
+
+async def start_producer(bootstrap: str) -> AIOKafkaProducer:
+    """A started producer, once the broker answers (see `streams.patience`)."""
+    async for attempt in patiently():
+        with attempt:
+            producer = build_producer(bootstrap)
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+    return producer
 
 
 class KafkaSink:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from streams.patience import patiently
+
 CONTEXTS = ("catalog",)
 log = logging.getLogger(__name__)
 
@@ -26,10 +28,17 @@ class Topics:
 
 
 async def ensure_topics(bootstrap: str, topics: Topics, partitions: int) -> None:
-    """Creates every topic that is missing (auto-creation is off, and unreliable on Kafka 4).
+    """Creates every topic that is missing (auto-creation is off, and unreliable on Kafka 4),
+    waiting for the broker if it is not up yet.
 
     Event topics keep their history forever: they are the replayable log.
     """
+    async for attempt in patiently():
+        with attempt:
+            await _create_missing(bootstrap, topics, partitions)
+
+
+async def _create_missing(bootstrap: str, topics: Topics, partitions: int) -> None:
     forever = {"retention.ms": "-1", "retention.bytes": "-1"}
     wanted = [NewTopic(topics.events(c), partitions, 1, topic_configs=forever) for c in CONTEXTS]
     wanted += [NewTopic(topics.dead_letters(c), 1, 1, topic_configs=forever) for c in CONTEXTS]

@@ -8,8 +8,9 @@ dead-letter topic with the reason, and the worker goes on.
 """
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
+from uuid import UUID
 
 import faust
 from faust.types import EventT
@@ -22,6 +23,7 @@ from runtime.progress import Progress
 from runtime.settings import Settings
 from schemas.envelope import EventEnvelope
 from streams import codec
+from streams.dead_letters import ERROR_HEADER, SOURCE_HEADER
 from streams.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -89,11 +91,15 @@ async def _project_batch(
 ) -> int:
     """Projects one batch; returns the highest store position in it (0 if none decoded)."""
     envelopes: list[EventEnvelope] = []
+    messages: dict[UUID, EventT] = {}
     for event in batch:
         try:
-            envelopes.append(codec.decode(event.value))
+            envelope = codec.decode(event.value)
         except ValidationError as error:
-            await _dead_letter(dead_letters, event.key, event.value, f"undecodable: {error}")
+            await _dead_letter(dead_letters, event, f"undecodable: {error}")
+            continue
+        envelopes.append(envelope)
+        messages[envelope.event_id] = event
     # Whatever the handler raises is about its stores, not the events: retry, then crash.
     async for attempt in AsyncRetrying(
         stop=stop_after_delay(60), wait=wait_exponential(multiplier=0.1, max=5), reraise=True
@@ -101,12 +107,23 @@ async def _project_batch(
         with attempt:
             rejected = await handler.handle(envelopes)
     for item in rejected:
-        value = codec.encode(item.event).value
-        await _dead_letter(dead_letters, str(item.event.aggregate_id).encode(), value, item.reason)
+        await _dead_letter(dead_letters, messages[item.event.event_id], item.reason)
     return max((e.position for e in envelopes), default=0)
 
 
-async def _dead_letter(topic: faust.TopicT, key: Any, value: Any, reason: str) -> None:
-    log.error("dead-lettering an event: %s", reason)
-    fut = await topic.send(key=key, value=value, headers={"error": reason.encode()[:10_000]})
+async def _dead_letter(topic: faust.TopicT, event: EventT, reason: str) -> None:
+    """Sends the message as it came, with the reason and where it came from."""
+    source = event.message
+    log.error("dead-lettering %s:%d:%d: %s", source.topic, source.partition, source.offset,
+              reason)
+    headers = [(k, v) for k, v in _headers(source.headers)
+               if k not in (ERROR_HEADER, SOURCE_HEADER)]
+    headers += [(ERROR_HEADER, reason.encode()[:10_000]),
+                (SOURCE_HEADER, f"{source.topic}:{source.partition}:{source.offset}".encode())]
+    fut = await topic.send(key=event.key, value=event.value, headers=headers)
     await fut
+
+
+def _headers(headers: Any) -> list[tuple[str, bytes]]:
+    items = headers.items() if isinstance(headers, Mapping) else headers or []
+    return [(str(k), bytes(v)) for k, v in items]

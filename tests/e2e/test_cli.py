@@ -1,8 +1,5 @@
 """The `tanqory` command line as a user runs it."""
 
-import os
-import subprocess
-
 import jwt
 
 from runtime.auth import Role
@@ -10,15 +7,8 @@ from tests.e2e.test_categories_http import category_command, new_category
 from tests.e2e.test_product_lifecycle import command, new
 from tests.e2e.test_products_http import read
 from tests.support.platform import TEST_SECRET, Platform
-from tests.support.processes import TANQORY
+from tests.support.processes import run_cli as run
 from tests.support.waiting import wait_until
-
-
-def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """Runs the CLI with only `env` for settings (none inherited from the caller)."""
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("TANQORY_")}
-    return subprocess.run([*TANQORY, *args], env={**inherited, **env}, capture_output=True,
-                          text=True, timeout=60, check=False)
 
 
 def test_token_prints_a_signed_token_for_the_configured_secret() -> None:
@@ -54,11 +44,8 @@ def test_verify_finds_every_read_model_equal_to_a_replay(platform: Platform) -> 
     for response in (renamed, last):
         assert read(platform, "/api/v1/categories", response.headers["X-Consistency-Token"]
                     ).status_code == 200
-    env = {k: v for k, v in next(iter(platform.processes.values())).env.items()
-           if k.startswith("TANQORY_")}
-
     def verified() -> bool:
-        result = run("verify", **env)
+        result = platform.cli("verify")
         assert result.returncode in (0, 1), result.stderr
         return result.returncode == 0 and "equals a rebuild" in result.stdout
 

@@ -1,6 +1,7 @@
 """Running the platform for tests: embedded in one process, or server mode in four."""
 
 import asyncio
+import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,9 +12,11 @@ import httpx
 import psycopg
 from pydantic import SecretStr
 
+from commands.catalog.application import CatalogApplication
 from runtime.auth import Role, issue_token
 from runtime.settings import Environment, Mode, Settings
-from tests.support.processes import PlatformProcess, free_port
+from schemas.envelope import EventEnvelope
+from tests.support.processes import PlatformProcess, free_port, run_cli
 from tests.support.waiting import wait_until
 
 TEST_SECRET = "tanqory-test-secret-0123456789abcdef"
@@ -32,6 +35,16 @@ class Platform:
 
     def auth(self, *roles: Role) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(*roles)}"}
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The TANQORY_* settings the platform's processes run with."""
+        first = next(iter(self.processes.values()))
+        return {k: v for k, v in first.env.items() if k.startswith("TANQORY_")}
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`tanqory *args` with the platform's settings."""
+        return run_cli(*args, **self.env)
 
 
 def settings_for_tests(**overrides: object) -> Settings:
@@ -116,6 +129,15 @@ async def _delete_topics(bootstrap: str, names: list[str]) -> None:
         await admin.close()
 
 
+def store_events(platform: Platform) -> list[EventEnvelope]:
+    """Every public event in the platform's event store, in store order."""
+    catalog = CatalogApplication(env=platform.settings.event_store_env)
+    try:
+        return [e for n in catalog.notifications(0, 1_000_000) if (e := catalog.envelope(n))]
+    finally:
+        catalog.close()
+
+
 def wait_for_pipeline(platform: Platform, timeout: float = 120) -> None:
     """Returns once a write flows through relay, Kafka and worker into the read API."""
     created = httpx.post(
@@ -137,11 +159,14 @@ def wait_for_pipeline(platform: Platform, timeout: float = 120) -> None:
 
 
 @contextmanager
-def server_platform(tmp: Path) -> Iterator[Platform]:
+def server_platform(tmp: Path, **extra_env: str) -> Iterator[Platform]:
+    """The four server processes in a fresh namespace; `extra_env` (TANQORY_* variables)
+    overrides the rest."""
     namespace = server_namespace()
     command_port, read_port = free_port(), free_port()
     env = _env(settings_for_tests(), **namespace, TANQORY_MODE="server",
-               TANQORY_COMMAND_API_PORT=str(command_port), TANQORY_READ_API_PORT=str(read_port))
+               TANQORY_COMMAND_API_PORT=str(command_port), TANQORY_READ_API_PORT=str(read_port),
+               **extra_env)
     settings = Settings(**{k.removeprefix("TANQORY_").lower(): v for k, v in env.items()})
     create_postgres_database(settings)
     processes = {

@@ -14,6 +14,13 @@ from tests.support.waiting import wait_until
 TANQORY = [sys.executable, "-m", "runtime.cli"]
 
 
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Runs `tanqory *args` with only `env` for settings (none inherited from the caller)."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("TANQORY_")}
+    return subprocess.run([*TANQORY, *args], env={**inherited, **env}, capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -353,7 +353,7 @@ def test_the_hardening_settings_come_from_the_environment(
 
 
 @pytest.mark.parametrize(("redis_url", "uri"), [
-    ("redis://127.0.0.1:56379/0", "async+redis://127.0.0.1:56379/0"),
+    ("redis://127.0.0.1:16379/0", "async+redis://127.0.0.1:16379/0"),
     ("rediss://:secret@cache:6380/1", "async+rediss://:secret@cache:6380/1"),
     ("unix:///run/redis.sock?db=0", "async+redis+unix:///run/redis.sock?db=0"),
 ])

@@ -6,7 +6,6 @@ from projections.verify import Snapshot, compare
 from schemas.catalog import CreateProduct
 from tests.unit.test_products_projector import created
 
-
 EVENT = created(CreateProduct(name="n", sku="S-1", price=Decimal(1)))
 
 
