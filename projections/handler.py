@@ -33,6 +33,16 @@ class Rejected:
     reason: str
 
 
+def _continued(events: Sequence[EventEnvelope]) -> set[UUID]:
+    """The aggregates whose stored documents the fold starts from: those whose first event
+    here is not their creation. One created here is folded from nothing, whole, and the
+    store writes it over any older version it holds (a redelivery): no read needed."""
+    first: dict[UUID, int] = {}
+    for event in events:
+        first.setdefault(event.aggregate_id, event.aggregate_version)
+    return {aggregate_id for aggregate_id, version in first.items() if version > 1}
+
+
 class ProjectionHandler:
     def __init__(self, read_models: ReadModels, archive: EventArchive, cache: Cache,
                  signals: Signals) -> None:
@@ -76,7 +86,7 @@ class ProjectionHandler:
         document does, so a reader who waits for the category sees its products right."""
         mine = [e for e in events if e.aggregate_type == categories.AGGREGATE_TYPE]
         store = self.read_models.categories
-        current = await store.get_many({e.aggregate_id for e in mine})
+        current = await store.get_many(_continued(mine))
         changed, rejected = categories.fold_categories(current, mine)
         renamed = [doc for i, (doc, _) in changed.items()
                    if i not in current or (current[i].name, current[i].slug) != (doc.name, doc.slug)]
@@ -91,7 +101,7 @@ class ProjectionHandler:
         mine = [e for e in events if e.aggregate_type == products.AGGREGATE_TYPE]
         await self._inventory(mine)  # first: a product's version then vouches for it too
         store = self.read_models.products
-        current = await store.get_many({e.aggregate_id for e in mine})
+        current = await store.get_many(_continued(mine))
         category_docs = await self.read_models.categories.get_many(
             products.referenced_categories(mine))
         changed, rejected = products.fold_products(current, mine, category_docs)
@@ -108,7 +118,7 @@ class ProjectionHandler:
         """Every product starts an inventory record (the catalog's fan-out to inventory).
         Its rejections are the products fold's too, which reports them."""
         store = self.read_models.inventory
-        current = await store.get_many({e.aggregate_id for e in product_events})
+        current = await store.get_many(_continued(product_events))
         changed, _ = inventory.fold_inventory(current, product_events)
         await store.write(changed)
         PROJECTED.labels("inventory").inc(len(changed))

@@ -34,6 +34,9 @@ class Sink(Protocol):
         """Returns once every envelope is durably handed over, in order."""
 
 
+Batch = tuple[Sequence[Notification], list[EventEnvelope]]
+
+
 class Relay:
     def __init__(
         self,
@@ -51,6 +54,7 @@ class Relay:
         self._batch_size = batch_size
         self._progress = progress
         self._position: int | None = None
+        self._ahead: tuple[int, asyncio.Task[Batch]] | None = None
         self.wakeup = asyncio.Event()
 
     async def position(self) -> int:
@@ -61,15 +65,13 @@ class Relay:
     async def run_once(self) -> int:
         """Relays the next batch; returns how many notifications it consumed."""
         after = await self.position()
-        notifications = await asyncio.to_thread(
-            self._source.notifications, after, self._batch_size
-        )
+        notifications, envelopes = await self._batch_after(after)
         if not notifications:
             return 0
-        envelopes = [e for n in notifications if (e := self._source.envelope(n)) is not None]
+        last = notifications[-1].id
+        self._read_ahead(last)
         if envelopes:
             await self._sink.publish(envelopes)
-        last = notifications[-1].id
         await self._positions.save(last)
         self._position = last
         RELAYED.labels(self.name).inc(len(envelopes))
@@ -78,9 +80,39 @@ class Relay:
             await self._progress.record("relay", last)
         return len(notifications)
 
+    def _read(self, after: int) -> Batch:
+        """The notifications after `after` and their public envelopes (in a worker thread:
+        decoding them is most of the relay's work, and keeps no event loop waiting)."""
+        notifications = self._source.notifications(after, self._batch_size)
+        return notifications, [e for n in notifications
+                               if (e := self._source.envelope(n)) is not None]
+
+    def _read_ahead(self, after: int) -> None:
+        """Starts reading the batch after `after` while this one is being published."""
+        self._ahead = (after, asyncio.create_task(asyncio.to_thread(self._read, after)))
+
+    async def _batch_after(self, after: int) -> Batch:
+        """The batch read ahead, if it starts at `after` and found something; otherwise
+        (the previous batch was not saved, or the store had nothing more then) a fresh
+        read, so that nothing is skipped and nothing committed since is left waiting."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            started_after, task = ahead
+            if started_after == after and (batch := await task)[0]:
+                return batch
+            _discard(task)
+        return await asyncio.to_thread(self._read, after)
+
     async def run(self, poll_seconds: float) -> None:
         """Relays until cancelled; idles on a wake-up (same process) or a poll timer."""
         log.info("relay %s starting after position %d", self.name, await self.position())
+        try:
+            await self._relay_forever(poll_seconds)
+        finally:
+            if self._ahead is not None:
+                _discard(self._ahead[1])
+
+    async def _relay_forever(self, poll_seconds: float) -> None:
         backoff = poll_seconds
         while True:
             try:
@@ -97,3 +129,10 @@ class Relay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wakeup.wait(), poll_seconds)
             self.wakeup.clear()
+
+
+def _discard(task: "asyncio.Task[Batch]") -> None:
+    """Drops a read ahead that will not be used; a failure of it does not matter."""
+    task.cancel()  # no-op once done
+    if task.done() and not task.cancelled():
+        task.exception()

@@ -24,7 +24,9 @@ class DocumentStore(Protocol[D]):
 
     async def write(self, changes: Changes[Any]) -> None:
         """Writes each document only if the store still holds the version it replaces,
-        so a redelivered or concurrent batch changes nothing twice."""
+        so a redelivered or concurrent batch changes nothing twice. A new document (it
+        replaces version 0) is folded from the aggregate's creation on, so it is whole:
+        it is written unless the store holds that version or a newer one."""
 
     async def version_of(self, aggregate_id: UUID) -> int:
         """The version the read model reflects, 0 if it has never seen the aggregate."""

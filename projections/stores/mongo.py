@@ -55,21 +55,34 @@ class MongoDocuments(Generic[M]):
         return [self.from_mongo(d) async for d in self.collection.find(query)]
 
     async def write(self, changes: Changes[Any]) -> None:
-        operations: list[InsertOne[Document] | ReplaceOne[Document]] = [
-            InsertOne(self.to_mongo(doc)) if replaced == 0
-            else ReplaceOne({"_id": str(doc.id), "version": replaced},
-                            self.to_mongo(doc))
-            for doc, replaced in changes.values()
+        new: list[Document] = [self.to_mongo(doc) for doc, replaced in changes.values()
+                               if replaced == 0]
+        replacements: list[ReplaceOne[Document]] = [
+            ReplaceOne({"_id": str(doc.id), "version": replaced}, self.to_mongo(doc))
+            for doc, replaced in changes.values() if replaced
         ]
+        held = await self._bulk_write([*(InsertOne(data) for data in new), *replacements])
+        # A new document that meets one already there is whole from the aggregate's
+        # creation on (a redelivery): it replaces an older version, never a newer one.
+        await self._bulk_write([
+            ReplaceOne({"_id": new[i]["_id"], "version": {"$lt": new[i]["version"]}}, new[i])
+            for i in held
+        ])
+
+    async def _bulk_write(self, operations: list[InsertOne[Document] | ReplaceOne[Document]]
+                          ) -> list[int]:
+        """Runs `operations` in any order; returns the indexes of the inserts that met a
+        document already there."""
         if not operations:
-            return
+            return []
         try:
             await self.collection.bulk_write(operations, ordered=False)
         except BulkWriteError as error:
-            # An insert that meets the document already there is a redelivery: a no-op.
-            others = [e for e in error.details["writeErrors"] if e["code"] != DUPLICATE_KEY]
-            if others:
+            errors = error.details["writeErrors"]
+            if any(e["code"] != DUPLICATE_KEY for e in errors):
                 raise
+            return [e["index"] for e in errors]
+        return []
 
     async def version_of(self, aggregate_id: UUID) -> int:
         data = await self.collection.find_one({"_id": str(aggregate_id)}, {"version": 1})

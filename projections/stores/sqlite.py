@@ -127,10 +127,12 @@ class SqliteDocuments(Generic[M]):
         for doc, replaced in changes.values():
             row: dict[str, Any] = {"id": str(doc.id), "version": doc.version, **self._columns(doc),
                    "doc": doc.model_dump_json()}
-            if replaced == 0:
+            if replaced == 0:  # whole from the creation on: replaces an older version
                 names = ", ".join(row)
                 marks = ", ".join("?" * len(row))
-                sql = f"INSERT OR IGNORE INTO {self._table} ({names}) VALUES ({marks})"
+                sets = ", ".join(f"{name} = excluded.{name}" for name in row)
+                sql = (f"INSERT INTO {self._table} ({names}) VALUES ({marks}) ON CONFLICT (id) "
+                       f"DO UPDATE SET {sets} WHERE {self._table}.version < excluded.version")
                 await db.execute(sql, tuple(row.values()))
             else:
                 sets = ", ".join(f"{name} = ?" for name in row)

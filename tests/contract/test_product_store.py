@@ -43,6 +43,20 @@ async def test_writing_the_same_new_document_twice_is_a_no_op(product_store: Pro
     assert await product_store.get(doc.id) == doc
 
 
+async def test_a_new_document_replaces_an_older_version_never_a_newer_one(
+    product_store: ProductStore,
+) -> None:
+    """A batch redelivered from a product's creation on is folded whole, from nothing."""
+    doc = document(1)
+    await put(product_store, doc)
+    v3 = doc.model_copy(update={"name": "Renamed", "version": 3})
+    await put(product_store, v3)
+    await put(product_store, doc.model_copy(update={"name": "Stale", "version": 2}))
+    assert await product_store.get(doc.id) == v3
+    found, total = await product_store.page(ProductListQuery(search="renamed"))
+    assert (found, total) == ([v3], 1)
+
+
 async def test_a_replacement_applies_only_over_the_version_it_replaces(
     product_store: ProductStore,
 ) -> None:

@@ -1,0 +1,94 @@
+"""The projection handler over real (SQLite) read models: redeliveries change nothing twice,
+including a product created in the batch, which the handler folds without reading it."""
+
+from collections.abc import AsyncIterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from commands.catalog.application import CatalogApplication
+from projections.handler import ProjectionHandler
+from projections.stores.sqlite import sqlite_read_models
+from runtime.cache import MemoryCache
+from runtime.signals import LocalSignals
+from schemas.catalog import ChangePrice, CreateProduct
+from schemas.envelope import Actor, EventEnvelope, EventMetadata
+
+META = EventMetadata(correlation_id="c", causation_id="c", actor=Actor(subject="s"))
+
+
+class NoHistory:
+    """An event archive that keeps nothing: these tests are about the read models."""
+
+    async def setup(self) -> None:
+        return None
+
+    async def append(self, events: Sequence[EventEnvelope]) -> int:
+        return 0
+
+    async def history(self, aggregate_id: UUID) -> list[dict[str, Any]]:
+        return []
+
+    async def rows(self) -> list[dict[str, Any]]:
+        return []
+
+    async def event_counts(self) -> dict[str, int]:
+        return {}
+
+    async def drop(self) -> None:
+        return None
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+@pytest.fixture
+async def handler(tmp_path: Path) -> AsyncIterator[ProjectionHandler]:
+    projection = ProjectionHandler(sqlite_read_models(tmp_path / "read.sqlite3"), NoHistory(),
+                                   MemoryCache(), LocalSignals())
+    await projection.setup()
+    yield projection
+    await projection.close()
+
+
+def price_changes(tmp_path: Path) -> list[EventEnvelope]:
+    """A product created (version 1), then priced twice (versions 2 and 3)."""
+    catalog = CatalogApplication(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                                      "SQLITE_DBNAME": str(tmp_path / "events.sqlite3")})
+    try:
+        product = catalog.create_product(
+            CreateProduct(name="Jug", sku="JUG-1", price=Decimal("10.00"), stock_quantity=3), META
+        ).aggregate_id
+        for price in ("11.00", "12.00"):
+            catalog.change_price(product, ChangePrice(price=Decimal(price)), None, META)
+        return [e for n in catalog.notifications(0, 100) if (e := catalog.envelope(n))]
+    finally:
+        catalog.close()
+
+
+async def test_a_redelivery_from_the_creation_on_catches_up_over_what_is_stored(
+    handler: ProjectionHandler, tmp_path: Path,
+) -> None:
+    v1, v2, v3 = price_changes(tmp_path)
+    await handler.handle([v1])
+    assert await handler.handle([v1, v2, v3]) == []
+    product = await handler.read_models.products.get(v1.aggregate_id)
+    assert product is not None and (product.version, product.price) == (3, Decimal("12.00"))
+    inventory = await handler.read_models.inventory.get(v1.aggregate_id)
+    assert inventory is not None and (inventory.version, inventory.quantity) == (3, 3)
+
+
+async def test_an_older_redelivery_from_the_creation_on_changes_nothing(
+    handler: ProjectionHandler, tmp_path: Path,
+) -> None:
+    v1, v2, v3 = price_changes(tmp_path)
+    await handler.handle([v1, v2, v3])
+    assert await handler.handle([v1, v2]) == []
+    product = await handler.read_models.products.get(v1.aggregate_id)
+    assert product is not None and (product.version, product.price) == (3, Decimal("12.00"))
