@@ -42,10 +42,13 @@ HEARTBEAT_SECONDS = 5.0
 def build_faust_app(
     settings: Settings, topics: Topics, handler_factory: HandlerFactory, progress: Progress
 ) -> faust.App:
+    datadir = settings.data_dir / "faust"  # Faust's own files, out of the working directory
+    datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.worker_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
+        datadir=str(datadir),
         web_enabled=False,
         topic_allow_declare=False,  # topics are created explicitly at start-up
         topic_disable_leader=True,
