@@ -1,8 +1,9 @@
 """A/B/A timing: the baseline runs before and after ours, and medians are compared."""
 
+import math
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -87,3 +88,32 @@ async def acompare(name: str, ours: Callable[[int], Awaitable[None]],
         ours_rates.append(await arate(ours, n))
         base_rates.append(await arate(baseline, n))
     return Figure(name, statistics.median(ours_rates), statistics.median(base_rates))
+
+
+async def acompare_timed(name: str, ours: Callable[[int], Awaitable[float]],
+                         baseline: Callable[[int], Awaitable[float]], n: int,
+                         rounds: int = 3) -> Figure:
+    """`acompare` for runs that time themselves and return the seconds they measured, so
+    that what each run sets up around its timed part (a fresh topic, a consumer group
+    joining) is left out; baseline, ours, baseline, ...; medians of each side."""
+    ours_rates, base_rates = [], []
+    base_rates.append(n / await baseline(n))
+    for _ in range(rounds):
+        ours_rates.append(n / await ours(n))
+        base_rates.append(n / await baseline(n))
+    return Figure(name, statistics.median(ours_rates), statistics.median(base_rates))
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The `p`th percentile (0-100) of `values`, interpolated between closest ranks."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * p / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def percentiles(values: Sequence[float], ps: Iterable[float]) -> dict[str, float]:
+    """`{"p50": ..., "p99": ...}` for an `Absolute`."""
+    return {f"p{p:g}": percentile(values, p) for p in ps}

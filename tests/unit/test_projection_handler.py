@@ -1,16 +1,15 @@
 """The projection handler over real (SQLite) read models: redeliveries change nothing twice,
 including a product created in the batch, which the handler folds without reading it."""
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
-from uuid import UUID
 
 import pytest
 
 from commands.catalog.application import CatalogApplication
 from projections.handler import ProjectionHandler
+from projections.stores.no_archive import NoArchive
 from projections.stores.sqlite import sqlite_read_models
 from runtime.cache import MemoryCache
 from runtime.signals import LocalSignals
@@ -20,37 +19,9 @@ from schemas.envelope import Actor, EventEnvelope, EventMetadata
 META = EventMetadata(correlation_id="c", causation_id="c", actor=Actor(subject="s"))
 
 
-class NoHistory:
-    """An event archive that keeps nothing: these tests are about the read models."""
-
-    async def setup(self) -> None:
-        return None
-
-    async def append(self, events: Sequence[EventEnvelope]) -> int:
-        return 0
-
-    async def history(self, aggregate_id: UUID) -> list[dict[str, Any]]:
-        return []
-
-    async def rows(self) -> list[dict[str, Any]]:
-        return []
-
-    async def event_counts(self) -> dict[str, int]:
-        return {}
-
-    async def drop(self) -> None:
-        return None
-
-    async def ping(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
-
 @pytest.fixture
 async def handler(tmp_path: Path) -> AsyncIterator[ProjectionHandler]:
-    projection = ProjectionHandler(sqlite_read_models(tmp_path / "read.sqlite3"), NoHistory(),
+    projection = ProjectionHandler(sqlite_read_models(tmp_path / "read.sqlite3"), NoArchive(),
                                    MemoryCache(), LocalSignals())
     await projection.setup()
     yield projection

@@ -1,0 +1,52 @@
+"""Rebuild: re-projecting a topic of `n` ProductCreated envelopes from its start.
+
+The production worker and handler (MongoDB read models, ClickHouse archive, Redis cache
+generations and signals), each run a fresh consumer group, database and archive over
+the same topic, timed from its first batch to its last written (see bench.pipeline).
+"""
+
+import asyncio
+import statistics
+from collections.abc import Sequence
+
+from redis import Redis
+
+from bench.pipeline import (
+    Namespace,
+    check_archive,
+    check_read_models,
+    drop_stores,
+    fill_topic,
+    namespace,
+    product_envelopes,
+    time_worker,
+)
+from bench.timing import Absolute, Scale
+from runtime.cache import KEY_PREFIX, product_generation
+from schemas.envelope import EventEnvelope
+
+NAME = "rebuild: full handler"
+
+
+def run(scale: Scale) -> list[Absolute]:
+    envelopes = product_envelopes(scale.n)
+    with namespace() as space:
+        asyncio.run(fill_topic(space.settings, envelopes))
+        rates = [scale.n / _rebuild(space.round(i), envelopes) for i in range(scale.rounds)]
+    return [Absolute(NAME, {"median": statistics.median(rates), "min": min(rates),
+                            "max": max(rates)}, "events/s")]
+
+
+def _rebuild(space: Namespace, envelopes: Sequence[EventEnvelope]) -> float:
+    """One rebuild's seconds; its read models, archive and cache entries dropped after."""
+    settings = space.settings
+    try:
+        elapsed = time_worker(space, "full", len(envelopes))
+        check_read_models(settings, len(envelopes))
+        check_archive(settings, len(envelopes))
+        return elapsed
+    finally:
+        drop_stores(settings)
+        with Redis.from_url(settings.redis_url) as redis:
+            redis.delete(*{KEY_PREFIX + product_generation(e.aggregate_id) for e in envelopes})
+

@@ -1,0 +1,97 @@
+"""`python -m bench.worker_process HANDLER MARKS`: the projection worker, for benchmarks.
+
+The Faust worker of `tanqory worker` (settings from TANQORY_*), fed one of these handlers:
+
+- `full`: the production ProjectionHandler (MongoDB read models, ClickHouse archive,
+  Redis cache generations and signals);
+- `read-models`: the same handler with no archive, and cache and signals in memory;
+- `archive`: the ClickHouse event archive alone.
+
+After each batch it writes to MARKS how many events the handler has taken and the seconds
+since the first batch reached it, so that a benchmark leaves the group's joining out.
+"""
+
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+import faust
+from redis.asyncio import Redis
+
+from bench.marks import write_marks
+from projections.handler import ProjectionHandler, Rejected
+from projections.stores.base import EventArchive
+from projections.stores.no_archive import NoArchive
+from runtime.cache import MemoryCache
+from runtime.progress import RedisProgress
+from runtime.settings import Settings
+from runtime.signals import LocalSignals
+from runtime.wiring import build_server_handler
+from schemas.envelope import EventEnvelope
+from streams.topics import Topics
+from streams.worker import BatchHandler, build_faust_app
+
+
+class ArchiveHandler:
+    """The archive as the worker's only sink."""
+
+    def __init__(self, archive: EventArchive) -> None:
+        self.archive = archive
+
+    async def setup(self) -> None:
+        await self.archive.setup()
+
+    async def handle(self, events: Sequence[EventEnvelope]) -> list[Rejected]:
+        await self.archive.append(events)
+        return []
+
+
+class Marked:
+    """Passes batches on and writes the marks after each."""
+
+    def __init__(self, handler: BatchHandler, marks: Path) -> None:
+        self._handler = handler
+        self._marks = marks
+        self._first: float | None = None
+        self._handled = 0
+
+    async def handle(self, events: Sequence[EventEnvelope]) -> list[Rejected]:
+        if self._first is None:
+            self._first = time.perf_counter()
+        rejected = await self._handler.handle(events)
+        self._handled += len(events)
+        write_marks(self._marks, self._handled, time.perf_counter() - self._first)
+        return rejected
+
+
+def _handler(kind: str, settings: Settings) -> ProjectionHandler | ArchiveHandler:
+    full = build_server_handler(settings)
+    if kind == "full":
+        return full
+    if kind == "read-models":
+        return ProjectionHandler(full.read_models, NoArchive(), MemoryCache(), LocalSignals())
+    if kind == "archive":
+        return ArchiveHandler(full.archive)
+    raise SystemExit(f"unknown handler {kind!r}: full, read-models or archive")
+
+
+def _factory(kind: str, settings: Settings, marks: Path) -> Callable[[], Awaitable[Marked]]:
+    async def factory() -> Marked:
+        handler = _handler(kind, settings)
+        await handler.setup()
+        return Marked(handler, marks)
+
+    return factory
+
+
+def main(kind: str, marks: Path) -> None:
+    settings = Settings()
+    topics = Topics(settings.kafka_topic_prefix)
+    progress = RedisProgress(Redis.from_url(settings.redis_url), settings.kafka_topic_prefix)
+    app = build_faust_app(settings, topics, _factory(kind, settings, marks), progress)
+    faust.Worker(app, loglevel="warning").execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], Path(sys.argv[2]))
