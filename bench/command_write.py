@@ -1,46 +1,105 @@
-"""Command write in SQLite: the catalog's create command against a bare eventsourcing save.
+"""Command write over HTTP: `POST /api/v1/products` to a real server, against a bare
+eventsourcing `Application.save` of the same aggregate, in SQLite and in PostgreSQL.
 
-Ours validates the command, records the product and its SKU reservation atomically and
-builds event metadata; the baseline saves the same Product aggregate alone.
+Ours: one keep-alive httpx client sends the creates one after another (no concurrency) to
+a server on loopback, and each must be answered 201. The server authenticates the token,
+counts the request against the rate limit, validates the command, reserves the SKU and
+records the product and the reservation atomically. PostgreSQL: `tanqory command-api`.
+SQLite: `tanqory serve --no-demo`, the only HTTP path to a SQLite event store, which also
+projects every write in-process (SQLite read models, chDB history) on the same cores.
+Baseline: the same payload validated and the same Product aggregate saved alone by an
+eventsourcing Application in this process, in a fresh store of the same kind.
 """
 
 import tempfile
 import uuid
-from decimal import Decimal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import httpx
+import psycopg
+
+from bench.http_servers import editor_headers, embedded_server, server_platform
 from bench.timing import Figure, Scale, compare
 from commands.catalog.application import CatalogApplication
 from commands.catalog.product import Product
+from runtime.settings import Settings
 from schemas.catalog import CreateProduct
 from schemas.envelope import Actor, EventMetadata
+from tests.support.platform import Platform, create_postgres_database
 
 META = EventMetadata(correlation_id="bench", causation_id="bench",
-                     actor=Actor(subject="bench", roles=("admin",)))
+                     actor=Actor(subject="bench", roles=("product_manager",)))
 
 
-def _command() -> CreateProduct:
-    return CreateProduct(name="Bench product", description="d", sku=f"B-{uuid.uuid4().hex[:16]}",
-                         price=Decimal("10.00"), stock_quantity=1)
+def product_payload() -> dict[str, Any]:
+    """The create command both sides record, with a SKU of its own."""
+    return {"name": "Bench product", "description": "Created by the benchmark",
+            "sku": f"B-{uuid.uuid4().hex[:16]}", "price": "10.00", "stock_quantity": 1}
+
+
+def http_creates(platform: Platform, client: httpx.Client) -> Callable[[int], None]:
+    url = f"{platform.command_url}/api/v1/products"
+    headers = editor_headers(platform)
+
+    def ours(count: int) -> None:
+        for _ in range(count):
+            response = client.post(url, json=product_payload(), headers=headers)
+            if response.status_code != 201:
+                raise RuntimeError(f"create answered {response.status_code}: {response.text}")
+
+    return ours
+
+
+def bare_saves(app: CatalogApplication) -> Callable[[int], None]:
+    def baseline(count: int) -> None:
+        for _ in range(count):
+            fields = CreateProduct.model_validate(product_payload()).model_dump()
+            app.save(Product(**fields, meta=META.model_dump(mode="json")))
+
+    return baseline
+
+
+def _figure(name: str, platform: Platform, app: CatalogApplication, scale: Scale) -> Figure:
+    with httpx.Client(timeout=30) as client:
+        ours, baseline = http_creates(platform, client), bare_saves(app)
+        for side in (ours, baseline):  # warm-up: connections, pools, first-use imports
+            side(min(scale.n, 50))
+        return compare(name, ours, baseline, scale.n, scale.rounds)
+
+
+def sqlite_figure(scale: Scale) -> Figure:
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp, embedded_server() as platform:
+        app = CatalogApplication(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                                      "SQLITE_DBNAME": str(Path(tmp) / "baseline.sqlite3")})
+        try:
+            return _figure("command write (sqlite)", platform, app, scale)
+        finally:
+            app.close()
+
+
+@contextmanager
+def baseline_postgres(settings: Settings) -> Iterator[CatalogApplication]:
+    """An Application on a fresh PostgreSQL database of its own, dropped after."""
+    own = Settings(**{**settings.model_dump(), "postgres_db": f"{settings.postgres_db}_baseline"})
+    create_postgres_database(own)
+    app = CatalogApplication(env=own.event_store_env)
+    try:
+        yield app
+    finally:
+        app.close()
+        admin_dsn = own.postgres_dsn.rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{own.postgres_db}" WITH (FORCE)')
+
+
+def postgres_figure(scale: Scale) -> Figure:
+    with server_platform(["command-api"]) as platform, \
+            baseline_postgres(platform.settings) as app:
+        return _figure("command write (postgres)", platform, app, scale)
 
 
 def run(scale: Scale) -> list[Figure]:
-    with tempfile.TemporaryDirectory() as tmp:
-        ours_app = CatalogApplication(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                                           "SQLITE_DBNAME": str(Path(tmp) / "ours.sqlite3")})
-        base_app = CatalogApplication(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                                           "SQLITE_DBNAME": str(Path(tmp) / "base.sqlite3")})
-
-        def ours(count: int) -> None:
-            for _ in range(count):
-                ours_app.create_product(_command(), META)
-
-        def baseline(count: int) -> None:
-            for _ in range(count):
-                fields = _command().model_dump()
-                base_app.save(Product(**fields, meta=META.model_dump(mode="json")))
-
-        figure = compare("command write (sqlite)", ours, baseline, scale.n, scale.rounds)
-        ours_app.close()
-        base_app.close()
-    return [figure]
+    return [sqlite_figure(scale), postgres_figure(scale)]

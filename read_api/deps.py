@@ -20,7 +20,7 @@ class ReadSide:
     signals: Signals
 
 
-def get_read_side(request: Request) -> ReadSide:
+async def get_read_side(request: Request) -> ReadSide:
     return request.app.state.read_side  # type: ignore[no-any-return]
 
 

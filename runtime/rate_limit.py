@@ -1,6 +1,7 @@
 """Rate limiting of `/api/` per client, with the IETF draft `RateLimit-*` headers.
 
-A fixed window of one minute per client (the `limits` library's fixed-window strategy),
+A fixed window of one minute per client (counted as the `limits` library's fixed-window
+strategy counts: one counter per client and window, created with the window's expiry),
 counted in Redis in server mode, so every API process of the platform shares one budget
 per client, and in process memory in embedded mode. The client is the subject of a bearer
 token that verifies, else the peer address. Over the limit: 429 problem+json with
@@ -13,9 +14,10 @@ import math
 import time
 from typing import Any, NamedTuple
 
+from cachetools import TLRUCache
 from limits import RateLimitItemPerMinute
-from limits.aio.strategies import FixedWindowRateLimiter
-from limits.storage import StorageTypes, storage_from_string
+from limits.aio.storage import Storage
+from limits.storage import storage_from_string
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,6 +36,7 @@ KEY_PREFIX = "tanqory-rate-limit"
 # After a storage failure, requests pass unchecked for this long before the storage is
 # tried again: an outage costs one slow request and one warning per pause, not one each.
 FAILURE_PAUSE_SECONDS = 5.0
+RESETS_KEPT = 10_000  # clients whose window end a process remembers
 # Redis is asked with short timeouts and a single immediate retry (for a pooled
 # connection that went stale): a slow limiter must not hold requests up.
 _REDIS_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
@@ -46,17 +49,20 @@ def redis_storage_uri(redis_url: str) -> str:
     return f"async+{redis_url}"
 
 
-def _storage(uri: str, key_prefix: str) -> StorageTypes:
+def _storage(uri: str, key_prefix: str) -> Storage:
+    options: dict[str, Any] = {}
     if uri.startswith("async+redis"):
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
 
-        options: dict[str, Any] = {
+        options = {
             **_REDIS_OPTIONS, "retry": Retry(NoBackoff(), 1),
             "implementation": "redispy", "key_prefix": key_prefix,
         }
-        return storage_from_string(uri, **options)
-    return storage_from_string(uri)
+    storage = storage_from_string(uri, **options)
+    if not isinstance(storage, Storage):
+        raise TypeError(f"not an async storage URI (async+...): {uri}")
+    return storage
 
 
 def client_identity(scope: Scope, settings: Settings) -> str:
@@ -102,7 +108,10 @@ class RateLimitMiddleware:
         self.settings = settings
         self.item = RateLimitItemPerMinute(per_minute)
         self.storage = _storage(storage_uri, key_prefix)
-        self.limiter = FixedWindowRateLimiter(self.storage)
+        # When each client's current window ends, as far as this process knows.
+        self._resets: TLRUCache[str, float] = TLRUCache(
+            maxsize=RESETS_KEPT, ttu=lambda _identity, reset_at, _now: reset_at, timer=time.time
+        )
         self._paused_until = 0.0
 
     def _limited(self, scope: Scope) -> bool:
@@ -147,8 +156,7 @@ class RateLimitMiddleware:
             return None
         identity = client_identity(scope, self.settings)
         try:
-            allowed = await self.limiter.hit(self.item, identity)
-            stats = await self.limiter.get_window_stats(self.item, identity)
+            count, reset_at = await self._count(identity)
         except Exception as error:  # noqa: BLE001 - fail open, whatever broke
             self._paused_until = time.monotonic() + FAILURE_PAUSE_SECONDS
             log.warning(
@@ -160,12 +168,29 @@ class RateLimitMiddleware:
             self._paused_until = 0.0
             log.info("rate limiter storage answers again; limiting requests again")
         return Decision(
-            allowed=allowed,
+            allowed=count <= self.item.amount,
             limit=self.item.amount,
-            remaining=max(0, stats.remaining),
-            reset_seconds=max(0, math.ceil(stats.reset_time - time.time())),
+            remaining=max(0, self.item.amount - count),
+            reset_seconds=max(0, math.ceil(reset_at - time.time())),
             window_seconds=self.item.get_expiry(),
         )
+
+    async def _count(self, identity: str) -> tuple[int, float]:
+        """Counts one request of `identity`; its count in the window, and when that ends.
+
+        One storage round trip in the steady state: the count comes back from the
+        increment, and the window's end is asked for only once per window and process
+        (a window's key expires when the window ends and is never extended).
+        """
+        key = self.item.key_for(identity)
+        count = await self.storage.incr(key, self.item.get_expiry())
+        reset_at = self._resets.get(identity)
+        if count == 1:  # this request opened the window
+            reset_at = time.time() + self.item.get_expiry()
+        elif reset_at is None:
+            reset_at = await self.storage.get_expiry(key)
+        self._resets[identity] = reset_at
+        return count, reset_at
 
     def _closing_on_shutdown(self, send: Send) -> Send:
         async def send_then_close(message: Message) -> None:

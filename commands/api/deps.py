@@ -10,7 +10,7 @@ from runtime.deps import RequestIdDep, require_roles
 from schemas.envelope import EventMetadata
 
 
-def get_catalog(request: Request) -> CatalogApplication:
+async def get_catalog(request: Request) -> CatalogApplication:
     return request.app.state.catalog  # type: ignore[no-any-return]
 
 

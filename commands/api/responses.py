@@ -10,7 +10,7 @@ from schemas import consistency
 from schemas.api import CommandAccepted
 
 
-def expected_version(
+async def expected_version(
     if_match: Annotated[str | None, Header(
         alias="If-Match", description="The version you read (ETag); 409 if it changed since",
     )] = None,

@@ -178,9 +178,11 @@ def server_platform(tmp: Path, **extra_env: str) -> Iterator[Platform]:
         settings, processes,
     )
     try:
-        for process in processes.values():
-            process.start()
-        processes["command-api"].wait_healthy(platform.command_url)
+        # The command API first: it creates the event store's tables, which the relay
+        # would otherwise race it to create in a fresh database.
+        processes["command-api"].start().wait_healthy(platform.command_url)
+        for name in ("relay", "worker", "read-api"):
+            processes[name].start()
         processes["read-api"].wait_healthy(platform.read_url)
         wait_for_pipeline(platform)
         yield platform
