@@ -68,9 +68,9 @@ class ProjectionHandler:
             touched.update(await self.read_models.products.refresh_category(category))
         ARCHIVED.inc(await self.archive.append(events))
         if touched or renamed:
-            for product_id in touched:
-                await self.cache.incr(product_generation(product_id), GENERATION_TTL_SECONDS)
-            await self.cache.incr(LISTING_GENERATION, GENERATION_TTL_SECONDS)
+            generations = [product_generation(product_id) for product_id in touched]
+            await self.cache.incr_many([*generations, LISTING_GENERATION],
+                                       GENERATION_TTL_SECONDS)
             await self.signals.publish()
         for event, reason in rejected:
             log.error("rejected event %s (%s v%d of %s): %s", event.event_id, event.event_type,

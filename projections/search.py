@@ -14,6 +14,12 @@ _WORD = re.compile(r"\w+")
 
 def words(text: str) -> list[str]:
     """Lower-case words without accents: 'Café Crème' -> ['cafe', 'creme']."""
+    if text.isascii():  # nothing to decompose or strip, and casefold() is lower() there
+        return _WORD.findall(text.lower())
+    return _unaccented_words(text)
+
+
+def _unaccented_words(text: str) -> list[str]:
     folded = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(c for c in folded if not unicodedata.combining(c))
     return _WORD.findall(plain)

@@ -7,6 +7,7 @@ and is never served once the change is written.
 """
 
 import time
+from collections.abc import Sequence
 from typing import Protocol
 
 from cachetools import TLRUCache
@@ -47,8 +48,9 @@ class Cache(Protocol):
     async def get_many(self, *keys: str) -> list[bytes | None]: ...
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None: ...
 
-    async def incr(self, key: str, ttl_seconds: int) -> None:
-        """Adds one to the counter at `key` (from 0), which lives `ttl_seconds` longer."""
+    async def incr_many(self, keys: Sequence[str], ttl_seconds: int) -> None:
+        """Adds one to the counter at each key (from 0), in order and all at once; each
+        then lives `ttl_seconds` longer."""
 
     async def add(self, key: str, value: bytes, ttl_seconds: int) -> bool:
         """Sets `key` only if it is absent; True if it did."""
@@ -73,10 +75,12 @@ class RedisCache:
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
         await self._redis.set(KEY_PREFIX + key, value, ex=ttl_seconds)
 
-    async def incr(self, key: str, ttl_seconds: int) -> None:
+    async def incr_many(self, keys: Sequence[str], ttl_seconds: int) -> None:
+        """One round trip, one MULTI/EXEC: a reader sees all of the keys bumped or none."""
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(KEY_PREFIX + key)
-            pipe.expire(KEY_PREFIX + key, ttl_seconds)
+            for key in keys:
+                pipe.incr(KEY_PREFIX + key)
+                pipe.expire(KEY_PREFIX + key, ttl_seconds)
             await pipe.execute()
 
     async def add(self, key: str, value: bytes, ttl_seconds: int) -> bool:
@@ -111,8 +115,9 @@ class MemoryCache:
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
         self._entries[key] = (time.monotonic() + ttl_seconds, value)
 
-    async def incr(self, key: str, ttl_seconds: int) -> None:
-        await self.set(key, b"%d" % (int(await self.get(key) or 0) + 1), ttl_seconds)
+    async def incr_many(self, keys: Sequence[str], ttl_seconds: int) -> None:
+        for key in keys:
+            await self.set(key, b"%d" % (int(await self.get(key) or 0) + 1), ttl_seconds)
 
     async def add(self, key: str, value: bytes, ttl_seconds: int) -> bool:
         if self._entries.get(key) is not None:

@@ -55,10 +55,10 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(default=3, ge=1)
     kafka_topic_prefix: str = Field(default="tanqory", pattern=r"^[A-Za-z0-9._-]{1,100}$")
     relay_batch_size: int = Field(default=500, ge=1)
-    relay_poll_seconds: float = Field(default=0.05, gt=0)
+    relay_poll_seconds: float = Field(default=0.02, gt=0)
     worker_id: str = "tanqory-projector"
     worker_batch_size: int = Field(default=500, ge=1)
-    worker_batch_seconds: float = Field(default=0.05, gt=0)
+    worker_batch_seconds: float = Field(default=0.02, gt=0)
     worker_session_timeout_seconds: float = Field(default=10.0, ge=6, le=300)
 
     mongo_uri: str = "mongodb://127.0.0.1:17017/"

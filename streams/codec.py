@@ -14,13 +14,16 @@ class Record:
     headers: Headers
 
 
+_SERIALIZER = EventEnvelope.__pydantic_serializer__  # model_dump_json's, without a str between
+
+
 def encode(envelope: EventEnvelope) -> Record:
     return Record(
         key=str(envelope.aggregate_id).encode(),
-        value=envelope.model_dump_json().encode(),
+        value=_SERIALIZER.to_json(envelope),
         headers=[
             ("event_type", envelope.event_type.encode()),
-            ("schema_version", str(envelope.schema_version).encode()),
+            ("schema_version", b"%d" % envelope.schema_version),
             ("correlation_id", envelope.correlation_id.encode()),
             ("content-type", b"application/json"),
         ],

@@ -13,7 +13,10 @@ class ProjectionSink:
     def __init__(self, handler: ProjectionHandler) -> None:
         self._handler = handler
 
-    async def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
+    def prepare(self, envelopes: Sequence[EventEnvelope]) -> Sequence[EventEnvelope]:
+        return envelopes
+
+    async def deliver(self, envelopes: Sequence[EventEnvelope]) -> None:
         # Rejected events are logged and counted by the handler; with no broker there
         # is no dead-letter topic to route them to.
         await self._handler.handle(envelopes)

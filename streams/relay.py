@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from eventsourcing.persistence import Notification
 from prometheus_client import Counter, Gauge
@@ -29,21 +30,32 @@ class EventSource(Protocol):
     def envelope(self, notification: Notification) -> EventEnvelope | None: ...
 
 
-class Sink(Protocol):
-    async def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
+Prepared = TypeVar("Prepared")
+
+
+class Sink(Protocol[Prepared]):
+    def prepare(self, envelopes: Sequence[EventEnvelope]) -> Prepared:
+        """What `deliver` needs of a batch (encoded records, say), made in the relay's
+        reading thread: that work then overlaps the delivery of the batch before."""
+
+    async def deliver(self, prepared: Prepared) -> None:
         """Returns once every envelope is durably handed over, in order."""
 
 
-Batch = tuple[Sequence[Notification], list[EventEnvelope]]
+@dataclass(frozen=True)
+class Batch(Generic[Prepared]):
+    notifications: Sequence[Notification]
+    public: int  # how many of them have an envelope
+    prepared: Prepared
 
 
-class Relay:
+class Relay(Generic[Prepared]):
     def __init__(
         self,
         name: str,
         source: EventSource,
         positions: PositionStore,
-        sink: Sink,
+        sink: Sink[Prepared],
         batch_size: int = 500,
         progress: Progress | None = None,
     ) -> None:
@@ -54,7 +66,7 @@ class Relay:
         self._batch_size = batch_size
         self._progress = progress
         self._position: int | None = None
-        self._ahead: tuple[int, asyncio.Task[Batch]] | None = None
+        self._ahead: tuple[int, asyncio.Task[Batch[Prepared]]] | None = None
         self.wakeup = asyncio.Event()
 
     async def position(self) -> int:
@@ -65,40 +77,41 @@ class Relay:
     async def run_once(self) -> int:
         """Relays the next batch; returns how many notifications it consumed."""
         after = await self.position()
-        notifications, envelopes = await self._batch_after(after)
-        if not notifications:
+        batch = await self._batch_after(after)
+        if not batch.notifications:
             return 0
-        last = notifications[-1].id
+        last = batch.notifications[-1].id
         self._read_ahead(last)
-        if envelopes:
-            await self._sink.publish(envelopes)
+        if batch.public:
+            await self._sink.deliver(batch.prepared)
         await self._positions.save(last)
         self._position = last
-        RELAYED.labels(self.name).inc(len(envelopes))
+        RELAYED.labels(self.name).inc(batch.public)
         POSITION.labels(self.name).set(last)
         if self._progress is not None:
             await self._progress.record("relay", last)
-        return len(notifications)
+        return len(batch.notifications)
 
-    def _read(self, after: int) -> Batch:
-        """The notifications after `after` and their public envelopes (in a worker thread:
-        decoding them is most of the relay's work, and keeps no event loop waiting)."""
+    def _read(self, after: int) -> Batch[Prepared]:
+        """The notifications after `after`, their public envelopes prepared for the sink
+        (in a worker thread: decoding and encoding them is most of the relay's work, and
+        keeps no event loop waiting)."""
         notifications = self._source.notifications(after, self._batch_size)
-        return notifications, [e for n in notifications
-                               if (e := self._source.envelope(n)) is not None]
+        envelopes = [e for n in notifications if (e := self._source.envelope(n)) is not None]
+        return Batch(notifications, len(envelopes), self._sink.prepare(envelopes))
 
     def _read_ahead(self, after: int) -> None:
         """Starts reading the batch after `after` while this one is being published."""
         self._ahead = (after, asyncio.create_task(asyncio.to_thread(self._read, after)))
 
-    async def _batch_after(self, after: int) -> Batch:
+    async def _batch_after(self, after: int) -> Batch[Prepared]:
         """The batch read ahead, if it starts at `after` and found something; otherwise
         (the previous batch was not saved, or the store had nothing more then) a fresh
         read, so that nothing is skipped and nothing committed since is left waiting."""
         ahead, self._ahead = self._ahead, None
         if ahead is not None:
             started_after, task = ahead
-            if started_after == after and (batch := await task)[0]:
+            if started_after == after and (batch := await task).notifications:
                 return batch
             _discard(task)
         return await asyncio.to_thread(self._read, after)
@@ -131,7 +144,7 @@ class Relay:
             self.wakeup.clear()
 
 
-def _discard(task: "asyncio.Task[Batch]") -> None:
+def _discard(task: "asyncio.Task[Batch[Prepared]]") -> None:
     """Drops a read ahead that will not be used; a failure of it does not matter."""
     task.cancel()  # no-op once done
     if task.done() and not task.cancelled():

@@ -11,7 +11,7 @@ from commands.catalog.application import CatalogApplication
 from projections.handler import ProjectionHandler
 from projections.stores.no_archive import NoArchive
 from projections.stores.sqlite import sqlite_read_models
-from runtime.cache import MemoryCache
+from runtime.cache import LISTING_GENERATION, MemoryCache, product_generation
 from runtime.signals import LocalSignals
 from schemas.catalog import ChangePrice, CreateProduct
 from schemas.envelope import Actor, EventEnvelope, EventMetadata
@@ -63,3 +63,14 @@ async def test_an_older_redelivery_from_the_creation_on_changes_nothing(
     assert await handler.handle([v1, v2]) == []
     product = await handler.read_models.products.get(v1.aggregate_id)
     assert product is not None and (product.version, product.price) == (3, Decimal("12.00"))
+
+
+async def test_each_batch_bumps_the_generations_of_what_it_touched(
+    handler: ProjectionHandler, tmp_path: Path,
+) -> None:
+    v1, v2, v3 = price_changes(tmp_path)
+    generation = product_generation(v1.aggregate_id)
+    await handler.handle([v1])
+    await handler.handle([v2, v3])
+    cache = handler.cache
+    assert await cache.get_many(generation, LISTING_GENERATION) == [b"2", b"2"]

@@ -64,11 +64,14 @@ class Topic:
         self.failing = failing
         self.calls = 0
 
-    async def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
+    def prepare(self, envelopes: Sequence[EventEnvelope]) -> list[int]:
+        return [e.position for e in envelopes]
+
+    async def deliver(self, positions: list[int]) -> None:
         self.calls += 1
         if self.calls == self.failing:
             raise ConnectionError("broker away")
-        self.positions += [e.position for e in envelopes]
+        self.positions += positions
 
 
 PUBLIC = [p for p in range(1, 11) if p % 3]
