@@ -20,9 +20,7 @@ from bench.pipeline import (
     check_archive,
     clickhouse,
     drop_stores,
-    fill_topic,
-    namespace,
-    product_envelopes,
+    filled_topic,
     time_worker,
 )
 from bench.timing import Figure, Scale, acompare_timed
@@ -34,9 +32,7 @@ NAME = "analytics: kafka -> clickhouse"
 
 
 def run(scale: Scale) -> list[Figure]:
-    envelopes = product_envelopes(scale.n)
-    with namespace() as space:
-        asyncio.run(fill_topic(space.settings, envelopes))
+    with filled_topic(scale.n) as (space, envelopes):
         return [asyncio.run(_compare(space, envelopes, scale))]
 
 

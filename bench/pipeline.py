@@ -181,6 +181,15 @@ async def ready_topics(settings: Settings, topics: Topics) -> None:
                         settings.kafka_partitions)
 
 
+@contextmanager
+def filled_topic(n: int) -> Iterator[tuple[Namespace, list[EventEnvelope]]]:
+    """A fresh namespace whose events topic holds `n` ProductCreated envelopes (and them)."""
+    envelopes = product_envelopes(n)
+    with namespace() as space:
+        asyncio.run(fill_topic(space.settings, envelopes))
+        yield space, envelopes
+
+
 async def fill_topic(settings: Settings, envelopes: Sequence[EventEnvelope]) -> None:
     """Creates the namespace's topics and publishes `envelopes` as the relay does."""
     topics = Topics(settings.kafka_topic_prefix)

@@ -24,9 +24,7 @@ from bench.pipeline import (
     batches_of,
     check_read_models,
     drop_stores,
-    fill_topic,
-    namespace,
-    product_envelopes,
+    filled_topic,
     time_worker,
 )
 from bench.timing import Figure, Scale, acompare_timed
@@ -40,9 +38,7 @@ Writes = list[tuple[list[InsertOne[Document]], list[InsertOne[Document]]]]
 
 
 def run(scale: Scale) -> list[Figure]:
-    envelopes = product_envelopes(scale.n)
-    with namespace() as space:
-        asyncio.run(fill_topic(space.settings, envelopes))
+    with filled_topic(scale.n) as (space, envelopes):
         return [asyncio.run(_compare(space, envelopes, scale))]
 
 

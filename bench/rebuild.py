@@ -5,7 +5,6 @@ generations and signals), each run a fresh consumer group, database and archive 
 the same topic, timed from its first batch to its last written (see bench.pipeline).
 """
 
-import asyncio
 import statistics
 from collections.abc import Sequence
 
@@ -16,9 +15,7 @@ from bench.pipeline import (
     check_archive,
     check_read_models,
     drop_stores,
-    fill_topic,
-    namespace,
-    product_envelopes,
+    filled_topic,
     time_worker,
 )
 from bench.timing import Absolute, Scale
@@ -29,9 +26,7 @@ NAME = "rebuild: full handler"
 
 
 def run(scale: Scale) -> list[Absolute]:
-    envelopes = product_envelopes(scale.n)
-    with namespace() as space:
-        asyncio.run(fill_topic(space.settings, envelopes))
+    with filled_topic(scale.n) as (space, envelopes):
         rates = [scale.n / _rebuild(space.round(i), envelopes) for i in range(scale.rounds)]
     return [Absolute(NAME, {"median": statistics.median(rates), "min": min(rates),
                             "max": max(rates)}, "events/s")]

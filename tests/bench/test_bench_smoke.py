@@ -1,4 +1,4 @@
-"""A smoke run of the HTTP benchmarks on the real services: each runs and prints its lines.
+"""A smoke run of every benchmark on the real services: each runs and prints its lines.
 
 `python -m bench --smoke` as a user runs it, with the services' TANQORY_* variables of
 this environment; the figures are only checked to be there and positive, not fast.
@@ -19,6 +19,9 @@ TIMEOUT_SECONDS = 180
 FIGURES = {
     "command_write": ["command write (sqlite)", "command write (postgres)"],
     "read_by_id": ["read by id (cache hit)", "read by id (cache miss)"],
+    "relay": ["relay: postgres -> kafka"],
+    "projection": ["projection: kafka -> mongo models"],
+    "analytics_sink": ["analytics: kafka -> clickhouse"],
 }
 ABSOLUTES = {  # line name: (unit, labels)
     "end_to_end": {
@@ -28,6 +31,7 @@ ABSOLUTES = {  # line name: (unit, labels)
         "end to end: resolution": ("ms", ["up to"]),
         "peak memory (VmHWM)": ("MiB", ["command-api", "relay", "worker", "read-api"]),
     },
+    "rebuild": {"rebuild: full handler": ("events/s", ["median", "min", "max"])},
 }
 
 
@@ -54,7 +58,7 @@ def absolute_pattern(name: str, unit: str, labels: list[str]) -> str:
 
 
 @pytest.mark.parametrize("benchmark", [*FIGURES, *ABSOLUTES])
-def test_each_http_benchmark_prints_its_lines(benchmark: str) -> None:
+def test_each_benchmark_prints_its_lines(benchmark: str) -> None:
     output = run_smoke(benchmark)
     patterns = [figure_pattern(name) for name in FIGURES.get(benchmark, [])]
     patterns += [absolute_pattern(name, unit, labels)
