@@ -246,8 +246,8 @@ pg_prepare_dirs() {
 }
 pg_up() {
   local t0 pid data run log rc
-  t0="$(now_ms)"
   pg_install
+  t0="$(now_ms)"  # readiness is timed from here: installing may take minutes
   data="$(pg_data)"
   if pid="$(pg_pid)"; then
     pg_setup_db
@@ -380,10 +380,10 @@ fdb_ready_check() { # PID T0MS
 }
 fdb_up() {
   local t0 pid rc=0 url
-  t0="$(now_ms)"
   # FerretDB stores everything in PostgreSQL (database "ferretdb").
   if pg_pid >/dev/null; then pg_install; pg_setup_db; else pg_up; fi
   ferretdb_install
+  t0="$(now_ms)"  # readiness is timed from here: building it may take minutes
   mkdir -p "$FDB_DIR/state"
   if pid="$(fdb_pid)"; then
     fdb_ready_check "$pid" "$t0" || fail_start ferretdb "$FDB_DIR/ferretdb.log" "$(wait_result_reason $?)"
@@ -419,8 +419,8 @@ redis_pid() { local pid; pid="$(pidfile_pid "$REDIS_DIR/redis.pid")"; pid_is_our
 redis_ping() { [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
 redis_up() {
   local t0 pid rc=0
-  t0="$(now_ms)"
   redis_install
+  t0="$(now_ms)"  # readiness is timed from here: installing may take minutes
   if pid="$(redis_pid)"; then
     wait_for $(( t0 + TIMEOUT * 1000 )) "$pid" redis_ping || fail_start redis "$REDIS_DIR/redis.log" "$(wait_result_reason $?)"
     report_running redis "127.0.0.1:$REDIS_PORT" "$t0" "$pid"; return 0
@@ -476,8 +476,8 @@ ch_query() { clickhouse-client --host 127.0.0.1 --port "$CH_PORT" -q "$1"; }
 ch_ping() { [ "$(ch_query 'SELECT 1' 2>/dev/null)" = 1 ]; }
 ch_up() {
   local t0 pid rc=0
-  t0="$(now_ms)"
   ch_install
+  t0="$(now_ms)"  # readiness is timed from here: installing may take minutes
   if pid="$(ch_pid)"; then
     wait_for $(( t0 + TIMEOUT * 1000 )) "$pid" ch_ping || fail_start clickhouse "$CH_DIR/log/clickhouse-server.err.log" "$(wait_result_reason $?)"
     ch_query "CREATE DATABASE IF NOT EXISTS \`$CH_DB\`" || die "clickhouse: CREATE DATABASE $CH_DB failed"
@@ -659,6 +659,7 @@ kafka_up() {
   require_port_free kafka "$KAFKA_PORT"
   require_port_free kafka "$KAFKA_CONTROLLER_PORT"
   kafka_install
+  t0="$(now_ms)"  # readiness is timed from here: fetching its jars may take minutes
   mkdir -p "$KAFKA_DATA" "$KAFKA_LOGS"
   sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" -e "s|@KAFKA_CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
       -e "s|@KAFKA_LOG_DIRS@|$KAFKA_DATA|g" "$SCRIPT_DIR/kafka/server.properties" >"$KAFKA_CONF"
