@@ -1,4 +1,5 @@
-# The platform's image: one image, four processes (command-api, relay, worker, read-api)
+# The platform's image: one image, five processes (command-api, relay, worker, sagas,
+# read-api)
 # in server mode, or `tanqory serve` for embedded mode.
 FROM python:3.11-slim
 WORKDIR /app
@@ -9,6 +10,7 @@ COPY streams streams
 COPY projections projections
 COPY read_api read_api
 COPY runtime runtime
+COPY tanqory tanqory
 COPY bench bench
 RUN pip install --no-cache-dir -c constraints.txt .
 ENV TANQORY_HOST=0.0.0.0

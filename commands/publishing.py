@@ -4,18 +4,20 @@ Only aggregates that declare `published` have public events; the others
 (such as the SKU index) are internal to the write side and never leave it.
 """
 
+import json
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from hashlib import sha1
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper, Notification
-from eventsourcing.utils import resolve_topic
-from pydantic import BaseModel
+from eventsourcing.utils import TopicError, resolve_topic
+from pydantic import BaseModel, ValidationError
 
-from schemas.envelope import EventEnvelope
+from schemas.envelope import Actor, EventEnvelope
 
 _ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic", "meta"}
 
@@ -39,13 +41,19 @@ def event_id_for(aggregate_id: UUID, version: int) -> UUID:
     return UUID(bytes=digest[:16], version=5)
 
 
-def to_envelope(mapper: Mapper[UUID], notification: Notification) -> EventEnvelope | None:
+def to_envelope(mapper: Mapper[UUID], notification: Notification, context: str
+                ) -> EventEnvelope | None:
     """The envelope of a stored event, or None for an internal event.
 
     Whether an event is public follows from its topic alone, so an internal event (half
-    of a product's creation is its SKU reservation) is never decoded.
+    of a product's creation is its SKU reservation) is never decoded. An event whose
+    class no code here has (a newer version wrote it) is published as it is, for its
+    consumers to refuse: the relay never stalls on it.
     """
-    event_class = resolve_topic(notification.topic)  # as the mapper resolves it
+    try:
+        event_class = resolve_topic(notification.topic)  # as the mapper resolves it
+    except TopicError:
+        return _foreign_envelope(notification, context)
     published = _published_by(event_class)
     if published is None:
         return None
@@ -79,3 +87,48 @@ def _published_by(event_class: type) -> Published | None:
     module = sys.modules[event_class.__module__]
     aggregate_class = getattr(module, event_class.__qualname__.split(".")[0])
     return getattr(aggregate_class, "published", None)
+
+
+def _foreign_envelope(notification: Notification, context: str) -> EventEnvelope:
+    """What can be said of a stored event whose class is unknown here: its type from its
+    topic (`module:Aggregate.Event`), its state as the payload, as far as it is JSON."""
+    qualname = notification.topic.partition(":")[2]
+    aggregate_type = qualname.split(".")[0] or "Unknown"
+    try:
+        state = json.loads(notification.state)
+    except ValueError:
+        state = {}
+    state = state if isinstance(state, dict) else {}
+    meta: dict[str, Any] = state["meta"] if isinstance(state.get("meta"), dict) else {}
+    originator_id = UUID(str(notification.originator_id))
+    return EventEnvelope(
+        event_id=event_id_for(originator_id, notification.originator_version),
+        event_type=qualname.replace(".", "") or "Unknown",
+        schema_version=1,
+        context=context,
+        aggregate_type=aggregate_type,
+        aggregate_id=originator_id,
+        aggregate_version=notification.originator_version,
+        position=notification.id,
+        occurred_at=_timestamp(state.get("timestamp")),
+        correlation_id=str(meta.get("correlation_id", "unknown")),
+        causation_id=str(meta.get("causation_id", "unknown")),
+        actor=_actor(meta.get("actor")),
+        payload={k: v for k, v in state.items() if k not in _ENVELOPE_FIELDS},
+    )
+
+
+def _timestamp(value: Any) -> datetime:
+    """The event's time as eventsourcing's transcoder writes it, else the epoch."""
+    text = value.get("_data_") if isinstance(value, dict) else value
+    try:
+        return datetime.fromisoformat(str(text))
+    except ValueError:
+        return datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _actor(value: Any) -> Actor:
+    try:
+        return Actor.model_validate(value)
+    except ValidationError:
+        return Actor(subject="unknown")

@@ -3,9 +3,9 @@
 Feeds the whole history, in store order, through the same handler the live pipeline
 uses, into fresh empty stores; then compares the fresh stores with the live ones document
 by document (read models) and row by row (the event archive). Positions, versions and
-times all come from the events, so they must match too. Left out: a product's
-`category_version`, bookkeeping of which category version its category name came from
-(it depends on how events were batched, not on what they say).
+times all come from the events, so they must match too. Left out: the fields each read
+model declares as bookkeeping (a product's `category_version`, which category version its
+category name came from, depends on how events were batched, not on what they say).
 """
 
 from collections.abc import Sequence
@@ -17,7 +17,6 @@ from projections.stores.base import EventArchive, ReadModels
 from schemas.envelope import EventEnvelope
 
 Snapshot = dict[str, dict[str, dict[str, Any]]]  # model → id → document
-BOOKKEEPING = {"products": {"category_version"}}
 
 
 @dataclass(frozen=True)
@@ -56,14 +55,11 @@ async def rebuild(handler: ProjectionHandler, events: Sequence[EventEnvelope],
 
 async def snapshot(models: ReadModels, archive: EventArchive | None) -> Snapshot:
     """Every document of every read model (and every archived event, if given) by id."""
-    taken: Snapshot = {
-        "categories": {str(d.id): d.model_dump(mode="json")
-                       for d in await models.categories.documents()},
-        "products": {str(d.id): d.model_dump(mode="json")
-                     for d in await models.products.documents()},
-        "inventory": {str(d.id): d.model_dump(mode="json")
-                      for d in await models.inventory.documents()},
-    }
+    taken: Snapshot = {}
+    for model in models.models:
+        documents = await models.store(model.name).documents()
+        taken[model.name] = {str(d.id): _without(d.model_dump(mode="json"), model.bookkeeping)
+                             for d in documents}
     if archive is not None:
         rows: dict[str, dict[str, Any]] = {}
         for row in await archive.rows():
@@ -77,9 +73,8 @@ def compare(live: Snapshot, rebuilt: Snapshot) -> list[Difference]:
     differences = []
     for model, expected in rebuilt.items():
         found = live.get(model, {})
-        skip = BOOKKEEPING.get(model, set())
         for key in sorted(found.keys() | expected.keys()):
-            have, want = _without(found.get(key), skip), _without(expected.get(key), skip)
+            have, want = found.get(key), expected.get(key)
             if have != want:
                 differences.append(Difference(model, key, have, want))
     return differences
@@ -90,10 +85,11 @@ async def verify(live: ReadModels, live_archive: EventArchive | None,
     """Rebuilds `events` through `fresh` (a handler over empty stores), then compares its
     stores with the live ones; the archives only if `live_archive` is given."""
     rejected = await rebuild(fresh, events)
-    rebuilt = await snapshot(fresh.read_models, fresh.archive if live_archive else None)
+    stores = fresh.stores
+    rebuilt = await snapshot(stores.read_models, stores.archive if live_archive else None)
     differences = compare(await snapshot(live, live_archive), rebuilt)
     return Verdict(len(events), {m: len(d) for m, d in rebuilt.items()}, differences, rejected)
 
 
-def _without(document: dict[str, Any] | None, fields: set[str]) -> dict[str, Any] | None:
-    return None if document is None else {k: v for k, v in document.items() if k not in fields}
+def _without(document: dict[str, Any], fields: frozenset[str]) -> dict[str, Any]:
+    return {k: v for k, v in document.items() if k not in fields}

@@ -4,6 +4,7 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
+from projections.catalog.read_models import CATEGORIES
 from read_api.consistency import parse_token, wait_until_visible
 from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep
 from runtime.deps import SettingsDep
@@ -26,12 +27,12 @@ async def find_category(read: ReadSide, id_or_slug: str) -> CategoryDocument | N
     never reaches the store (PostgreSQL under FerretDB refuses a NUL, for one)."""
     found = None
     try:
-        found = await read.models.categories.get(UUID(id_or_slug))
+        found = await read.models.get(CATEGORIES).get(UUID(id_or_slug))
     except ValueError:
         pass
     slug = id_or_slug.strip().lower()
     if found is None and SLUG.fullmatch(slug):
-        found = await read.models.categories.by_slug(slug)
+        found = await read.models.get(CATEGORIES).by_slug(slug)
     return found
 
 
@@ -46,7 +47,7 @@ async def _visible(read: ReadSide, settings: Settings, token: str | None) -> Non
 async def category_tree_view(read: ReadSideDep, settings: SettingsDep,
                              consistency_token: ConsistencyHeader = None) -> list[CategoryNode]:
     await _visible(read, settings, consistency_token)
-    return category_tree(await read.models.categories.all())
+    return category_tree(await read.models.get(CATEGORIES).all())
 
 
 @router.get("/{id_or_slug}", response_model=CategoryView,

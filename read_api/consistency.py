@@ -1,7 +1,9 @@
 """Read-your-writes: wait, bounded, until a read model reflects a consistency token."""
 
 import asyncio
+from typing import Any
 
+from projections.stores.base import ReadModel
 from read_api.deps import ReadSide
 from runtime.problems import ProblemError
 from schemas.consistency import ConsistencyToken
@@ -17,13 +19,15 @@ def parse_token(text: str) -> ConsistencyToken:
     return token
 
 
-async def wait_until_visible(read: ReadSide, token: ConsistencyToken, timeout: float) -> None:
-    """Returns once the read model of `token`'s aggregate holds its version; 503 after
-    `timeout`; 400 for an aggregate type no read model follows."""
+async def wait_until_visible(read: ReadSide, token: ConsistencyToken, timeout: float,
+                             model: ReadModel[Any] | None = None) -> None:
+    """Returns once the read model of `token`'s aggregate (or `model`, which the caller
+    knows to hold that aggregate's versions too) holds its version; 503 after `timeout`; 400 for an aggregate type no
+    read model follows."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        version = await read.models.version_of(token.aggregate_type, token.aggregate_id)
+        version = await _version(read, token, model)
         if version is None:
             raise ProblemError(400, "invalid-consistency-token",
                                "This read cannot wait for that token")
@@ -38,3 +42,10 @@ async def wait_until_visible(read: ReadSide, token: ConsistencyToken, timeout: f
                 headers={"Retry-After": "1"},
             )
         await read.signals.wait(min(remaining, RECHECK_SECONDS))
+
+
+async def _version(read: ReadSide, token: ConsistencyToken, model: ReadModel[Any] | None
+                   ) -> int | None:
+    if model is None:
+        return await read.models.version_of(token.aggregate_type, token.aggregate_id)
+    return await read.models.get(model).version_of(token.aggregate_id)

@@ -1,32 +1,76 @@
-"""GET /api/v1/inventory/{product_id}: a product's stock record (staff only)."""
+"""GET /api/v1/inventory: stock levels and their movements (staff only)."""
 
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
+from projections.inventory.read_models import MOVEMENTS, STOCK
 from read_api.consistency import parse_token, wait_until_visible
-from read_api.deps import ConsistencyHeader, ReadSideDep
+from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep
 from runtime.auth import Principal, Role
 from runtime.deps import SettingsDep, require_roles
 from runtime.problems import ProblemError, problems
-from schemas.catalog import InventoryView
+from runtime.settings import Settings
+from schemas.api import Page, Pagination
+from schemas.stock import (
+    MovementListQuery,
+    StockDocument,
+    StockListQuery,
+    StockMovementView,
+    StockView,
+)
 
 router = APIRouter(prefix="/api/v1/inventory", tags=["inventory (queries)"])
-Staff = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.PRODUCT_MANAGER,
-                                                   Role.ANALYST))]
+Staff = Annotated[Principal, Depends(require_roles(
+    Role.ADMIN, Role.PRODUCT_MANAGER, Role.INVENTORY_MANAGER, Role.ANALYST))]
 
 
-@router.get("/{product_id}", response_model=InventoryView,
+@router.get("", response_model=Page[StockView], responses=problems(401, 403, 422),
+            summary="Stock items, fewest available first; `available_below` lists low stock")
+async def list_stock(query: Annotated[StockListQuery, Query()], read: ReadSideDep,
+                     _: Staff) -> Page[StockView]:
+    documents, total = await read.models.get(STOCK).page(query)
+    return Page[StockView](data=[d.view() for d in documents],
+                           pagination=Pagination.of(query.page, query.limit, total))
+
+
+@router.get("/{product_id}", response_model=StockView,
             responses=problems(400, 401, 403, 404, 422, 503),
-            summary="A product's inventory record (admin, product_manager, analyst)")
-async def get_inventory(product_id: UUID, read: ReadSideDep, settings: SettingsDep,
-                        _: Staff, consistency_token: ConsistencyHeader = None) -> InventoryView:
-    if consistency_token is not None:
-        await wait_until_visible(read, parse_token(consistency_token),
-                                 settings.consistency_timeout_seconds)
-    record = await read.models.inventory.get(product_id)
-    if record is None or record.deleted:
-        raise ProblemError(404, "not-found", f"No inventory record for product {product_id}")
-    return InventoryView(product_id=record.id, sku=record.sku, quantity=record.quantity,
-                         updated_at=record.updated_at, version=record.version)
+            summary="A product's stock: on hand, reserved, available")
+async def get_stock(product_id: UUID, read: ReadSideDep, settings: SettingsDep, _: Staff,
+                    consistency_token: ConsistencyHeader = None) -> StockView:
+    await _visible(read, settings, consistency_token)
+    return (await _stock_item(read, product_id)).view()
+
+
+@router.get("/{product_id}/movements", response_model=Page[StockMovementView],
+            responses=problems(400, 401, 403, 404, 422, 503),
+            summary="A product's stock movements, newest first")
+async def list_movements(product_id: UUID, query: Annotated[MovementListQuery, Query()],
+                         read: ReadSideDep, settings: SettingsDep, _: Staff,
+                         consistency_token: ConsistencyHeader = None) -> Page[StockMovementView]:
+    await _visible(read, settings, consistency_token, waits_on_movements=True)
+    await _stock_item(read, product_id)
+    documents, total = await read.models.get(MOVEMENTS).page(product_id, query)
+    return Page[StockMovementView](data=[d.view() for d in documents],
+                                   pagination=Pagination.of(query.page, query.limit, total))
+
+
+async def _stock_item(read: ReadSide, product_id: UUID) -> StockDocument:
+    found = await read.models.get(STOCK).get(product_id)
+    if found is None:
+        raise ProblemError(404, "not-found", f"No stock item for product {product_id}")
+    return found
+
+
+async def _visible(read: ReadSide, settings: Settings, token: str | None,
+                   waits_on_movements: bool = False) -> None:
+    if token is None:
+        return
+    parsed = parse_token(token)
+    if parsed.aggregate_type != STOCK.tracks:
+        raise ProblemError(400, "invalid-consistency-token",
+                           "This read can only wait for a stock item's token")
+    await wait_until_visible(read, parsed, settings.consistency_timeout_seconds,
+                             MOVEMENTS if waits_on_movements else None)

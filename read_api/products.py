@@ -6,6 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
+from projections.catalog.read_models import PRODUCTS
 from read_api.categories import find_category
 from read_api.consistency import parse_token, wait_until_visible
 from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep
@@ -57,7 +58,7 @@ async def _listing_body(read: ReadSide, query: ProductListQuery) -> bytes:
     total = 0
     category_id = await _category_id(read, query.category) if query.category else None
     if query.category is None or category_id is not None:  # an unknown category has none
-        documents, total = await read.models.products.page(query, category_id)
+        documents, total = await read.models.get(PRODUCTS).page(query, category_id)
     page = Page[ProductView](data=[d.view() for d in documents],
                              pagination=Pagination.of(query.page, query.limit, total))
     return page.model_dump_json().encode()
@@ -99,7 +100,7 @@ async def get_product(
 
 
 async def _product_body(read: ReadSide, product_id: UUID) -> bytes:
-    document = await read.models.products.get(product_id)
+    document = await read.models.get(PRODUCTS).get(product_id)
     if document is None:
         raise ProblemError(404, "not-found", f"Product {product_id} not found")
     return document.view().model_dump_json().encode()

@@ -14,6 +14,7 @@ from schemas.envelope import Actor
 class Role(StrEnum):
     ADMIN = "admin"
     PRODUCT_MANAGER = "product_manager"
+    INVENTORY_MANAGER = "inventory_manager"
     CUSTOMER = "customer"
     ANALYST = "analyst"
 

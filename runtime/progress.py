@@ -1,14 +1,23 @@
-"""How far each mover of events has got, for /ready: the relay's position in the event
-store, and the projector's (the highest position it has applied), with when each last
-reported. Redis in server mode (each is its own process), memory when embedded."""
+"""How far each mover of events has got, for /ready: per context, the relay's position in
+its event store and the projector's (the highest position it has applied), with when
+each last reported. Redis in server mode (each is its own process), memory when embedded."""
 
 import json
 import time
+from collections.abc import Sequence
 from typing import Protocol
 
 from redis.asyncio import Redis
 
 KEY = "tanqory:progress"
+
+
+def relay_name(context: str) -> str:
+    return f"relay.{context}"
+
+
+def projector_name(context: str) -> str:
+    return f"projector.{context}"
 
 
 class Progress(Protocol):
@@ -49,20 +58,30 @@ class RedisProgress:
         return seen
 
 
-def lag_report(seen: dict[str, tuple[int, float]], stale_after: float | None) -> dict[str, object]:
-    """The projector's lag behind the relay; raises if the projector went quiet.
+def lag_report(seen: dict[str, tuple[int, float]], contexts: Sequence[str],
+               stale_after: float | None) -> dict[str, object]:
+    """The projector's lag behind the relay, per context; raises if the projector went
+    quiet (a context whose relay has published nothing needs no projector yet).
 
     `stale_after` is how long a projector may stay silent (None when it cannot go
     silent unnoticed, as in one process).
     """
-    relay = seen.get("relay", (0, 0.0))
-    projector = seen.get("projector")
-    if projector is None:
-        if relay[0] == 0:
-            return {"status": "ok", "lag_events": 0}
-        raise RuntimeError("the projector has not reported yet")
-    if stale_after is not None and projector[1] > stale_after:
-        raise RuntimeError(f"the projector last reported {projector[1]:.0f}s ago")
-    return {"status": "ok", "lag_events": max(relay[0] - projector[0], 0),
-            "relay_position": relay[0], "projector_position": projector[0],
-            "projector_reported_seconds_ago": round(projector[1], 1)}
+    report: dict[str, object] = {}
+    total = 0
+    for context in contexts:
+        relay = seen.get(relay_name(context), (0, 0.0))
+        projector = seen.get(projector_name(context))
+        if projector is None:
+            if relay[0]:
+                raise RuntimeError(f"the projector of {context} has not reported yet")
+            report[context] = {"lag_events": 0}
+            continue
+        if stale_after is not None and projector[1] > stale_after:
+            raise RuntimeError(f"the projector of {context} last reported "
+                               f"{projector[1]:.0f}s ago")
+        lag = max(relay[0] - projector[0], 0)
+        total += lag
+        report[context] = {"lag_events": lag, "relay_position": relay[0],
+                           "projector_position": projector[0],
+                           "projector_reported_seconds_ago": round(projector[1], 1)}
+    return {"status": "ok", "lag_events": total, "contexts": report}

@@ -93,7 +93,8 @@ class Settings(BaseSettings):
         if self.mode is Mode.EMBEDDED:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             return {
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                # Each context's tables named after it, in one file (see the module).
+                "PERSISTENCE_MODULE": "commands.sqlite_store:ContextSQLiteFactory",
                 "SQLITE_DBNAME": str(self.data_dir / "events.sqlite3"),
             }
         return {

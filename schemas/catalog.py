@@ -1,10 +1,19 @@
 """Catalog contracts: product commands, events and read-model documents."""
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from schemas.money import Money
 
@@ -80,13 +89,17 @@ class CreateProduct(ProductFields):
     )
 
 
+STOCK_ROUTES = ("POST /api/v1/inventory/{product_id}/receipts or "
+                "POST /api/v1/inventory/{product_id}/adjustments")
+
+
 class UpdateProduct(BaseModel):
     """Command: change some of a product's descriptive fields (price and status have their own)."""
 
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
-        json_schema_extra={"examples": [{"name": "Espresso cup, white", "stock_quantity": 38}]},
+        json_schema_extra={"examples": [{"name": "Espresso cup, white"}]},
     )
 
     name: Name | None = None
@@ -95,7 +108,14 @@ class UpdateProduct(BaseModel):
     category_id: UUID | None = None
     images: list[ImageUrl] | None = Field(default=None, max_length=50)
     attributes: dict[AttributeKey, AttributeValue] | None = Field(default=None, max_length=100)
-    stock_quantity: int | None = Field(default=None, ge=0, le=1_000_000_000)
+    stock_quantity: int | None = Field(
+        default=None, description="Refused: stock belongs to the inventory context "
+        f"({STOCK_ROUTES})")
+
+    @field_validator("stock_quantity")
+    @classmethod
+    def _stock_is_the_inventory_contexts(cls, value: int | None) -> int | None:
+        raise ValueError(f"stock is kept by the inventory context: use {STOCK_ROUTES}")
 
     @model_validator(mode="after")
     def _something_to_change(self) -> "UpdateProduct":
@@ -109,6 +129,65 @@ class UpdateProduct(BaseModel):
     def changes(self) -> dict[str, Any]:
         """The fields the client sent (category_id may be null: no category)."""
         return self.model_dump(include=self.model_fields_set)
+
+
+STOCK_REFUSAL = f"stock is kept by the inventory context: use {STOCK_ROUTES}"
+
+
+class ReplaceProduct(BaseModel):
+    """Command: replace every field a client sets (PUT); an omitted field goes back to its
+    default, as on create. Stock is refused: it belongs to the inventory context."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Espresso cup, white",
+                    "description": "Porcelain, 80 ml",
+                    "sku": "CUP-ESP-80",
+                    "price": "12.50",
+                    "sale_price": "9.90",
+                    "images": ["https://example.com/cup.jpg"],
+                    "attributes": {"colour": "white"},
+                    "is_active": True,
+                }
+            ]
+        },
+    )
+
+    name: Name
+    description: Description = ""
+    sku: Sku
+    price: Money
+    sale_price: Money | None = None  # after price: its validator compares the two
+    category_id: UUID | None = None
+    images: list[ImageUrl] = Field(default_factory=list, max_length=50)
+    attributes: dict[AttributeKey, AttributeValue] = Field(default_factory=dict, max_length=100)
+    is_active: bool = True
+    stock_quantity: int | None = Field(
+        default=None,
+        description=f"Refused: stock belongs to the inventory context ({STOCK_ROUTES})")
+
+    @field_validator("stock_quantity")
+    @classmethod
+    def _stock_is_the_inventory_contexts(cls, value: int | None) -> int | None:
+        raise ValueError(STOCK_REFUSAL)
+
+    @field_validator("sale_price")
+    @classmethod
+    def _sale_price_not_above_price(cls, sale_price: Decimal | None,
+                                    info: ValidationInfo) -> Decimal | None:
+        """A field validator, so the error names sale_price (no check if price is invalid)."""
+        price = info.data.get("price")
+        if sale_price is not None and price is not None and sale_price > price:
+            raise ValueError("sale_price must not be above price")
+        return sale_price
+
+    def replacement(self) -> dict[str, Any]:
+        """Every settable field, defaults included (stock_quantity is never accepted)."""
+        return self.model_dump(exclude={"stock_quantity"})
 
 
 class ChangePrice(BaseModel):
@@ -240,6 +319,7 @@ class ProductDocument(ProductFields):
     category_name: str | None = None
     category_slug: str | None = None
     category_version: int = 0  # the category version its name and slug come from
+    stock_version: int = 0  # the stock item version its stock_quantity comes from (0: none yet)
     rating_total: int = 0
     review_count: int = 0
     created_at: datetime
@@ -259,7 +339,7 @@ class ProductDocument(ProductFields):
             category = CategoryRef(id=self.category_id, name=self.category_name,
                                    slug=self.category_slug)
         internal = {"category_id", "category_name", "category_slug", "category_version",
-                    "rating_total", "deleted_at", "position"}
+                    "stock_version", "rating_total", "deleted_at", "position"}
         return ProductView(**self.model_dump(exclude=internal), category=category,
                            average_rating=average)
 
@@ -294,32 +374,3 @@ class ProductListQuery(BaseModel):
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.limit
-
-
-class InventoryDocument(BaseModel):
-    """The inventory read model: one record per product, started when it is created.
-
-    The catalog owns stock for now; the inventory context takes it over later.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: UUID  # the product's id
-    sku: str
-    quantity: int
-    deleted: bool = False
-    updated_at: datetime
-    version: int = Field(ge=1)  # the product version it reflects
-    position: int = Field(ge=1)
-
-
-class InventoryView(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "product_id": "3374b305-9fbd-4c09-945f-10a1351a4341", "sku": "CUP-ESP-80",
-        "quantity": 40, "updated_at": "2026-11-25T10:00:00Z", "version": 1}]})
-
-    product_id: UUID
-    sku: str
-    quantity: int
-    updated_at: datetime
-    version: int

@@ -10,7 +10,7 @@ if [ "${TANQORY_KEEP_SERVICES:-0}" != "1" ]; then
   trap 'bash scripts/services.sh down || true' EXIT
 fi
 .venv/bin/ruff check .
-.venv/bin/mypy schemas commands streams projections read_api runtime bench
+.venv/bin/mypy schemas commands streams projections read_api runtime tanqory bench
 bash scripts/services.sh up
 eval "$(bash scripts/services.sh env)"
 .venv/bin/python -m pytest "$@"

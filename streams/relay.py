@@ -26,6 +26,8 @@ POSITION = Gauge("tanqory_relay_position", "Last notification id relayed", ["rel
 
 
 class EventSource(Protocol):
+    name: str  # the bounded context whose store it is
+
     def notifications(self, after: int, limit: int) -> Sequence[Notification]: ...
     def envelope(self, notification: Notification) -> EventEnvelope | None: ...
 
@@ -69,6 +71,10 @@ class Relay(Generic[Prepared]):
         self._ahead: tuple[int, asyncio.Task[Batch[Prepared]]] | None = None
         self.wakeup = asyncio.Event()
 
+    @property
+    def source_name(self) -> str:
+        return self._source.name
+
     async def position(self) -> int:
         if self._position is None:
             self._position = await self._positions.load()
@@ -89,7 +95,7 @@ class Relay(Generic[Prepared]):
         RELAYED.labels(self.name).inc(batch.public)
         POSITION.labels(self.name).set(last)
         if self._progress is not None:
-            await self._progress.record("relay", last)
+            await self._progress.record(f"relay.{self._source.name}", last)
         return len(batch.notifications)
 
     def _read(self, after: int) -> Batch[Prepared]:

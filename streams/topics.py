@@ -5,6 +5,7 @@ environments, or test runs, share one cluster.
 """
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -12,7 +13,6 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from streams.patience import patiently
 
-CONTEXTS = ("catalog",)
 log = logging.getLogger(__name__)
 
 
@@ -27,21 +27,23 @@ class Topics:
         return f"{self.prefix}.{context}.events.dlq"
 
 
-async def ensure_topics(bootstrap: str, topics: Topics, partitions: int) -> None:
-    """Creates every topic that is missing (auto-creation is off, and unreliable on Kafka 4),
+async def ensure_topics(bootstrap: str, topics: Topics, contexts: Sequence[str],
+                        partitions: int) -> None:
+    """Creates every topic of `contexts` that is missing (auto-creation is off, and unreliable on Kafka 4),
     waiting for the broker if it is not up yet.
 
     Event topics keep their history forever: they are the replayable log.
     """
     async for attempt in patiently():
         with attempt:
-            await _create_missing(bootstrap, topics, partitions)
+            await _create_missing(bootstrap, topics, contexts, partitions)
 
 
-async def _create_missing(bootstrap: str, topics: Topics, partitions: int) -> None:
+async def _create_missing(bootstrap: str, topics: Topics, contexts: Sequence[str],
+                          partitions: int) -> None:
     forever = {"retention.ms": "-1", "retention.bytes": "-1"}
-    wanted = [NewTopic(topics.events(c), partitions, 1, topic_configs=forever) for c in CONTEXTS]
-    wanted += [NewTopic(topics.dead_letters(c), 1, 1, topic_configs=forever) for c in CONTEXTS]
+    wanted = [NewTopic(topics.events(c), partitions, 1, topic_configs=forever) for c in contexts]
+    wanted += [NewTopic(topics.dead_letters(c), 1, 1, topic_configs=forever) for c in contexts]
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:

@@ -1,10 +1,12 @@
-"""The Faust worker: consumes each context's topic and feeds the projectors.
+"""Faust workers: one consumer group reading every context's topic, feeding a batch
+consumer (the projection handler; or, in their own group, the sagas).
 
-One agent per topic, concurrency 1, batches taken with `take_events`, which acks
-(and so lets Faust commit) a batch only after the agent has finished with it.
-Store errors are retried, then crash the worker so that a supervisor restarts it
-from the last committed offset; events no projector can apply go to the
-dead-letter topic with the reason, and the worker goes on.
+One agent over all the topics, concurrency 1, batches taken with `take_events`, which
+acks (and so lets Faust commit) a batch only after the agent has finished with it; each
+aggregate's events are on one partition, so they arrive in order. Store errors are
+retried, then crash the worker so that a supervisor restarts it from the last committed
+offset; events the consumer cannot apply go to their context's dead-letter topic with the
+reason, and the worker goes on.
 """
 
 import logging
@@ -19,7 +21,7 @@ from pydantic import ValidationError
 from tenacity import AsyncRetrying, stop_after_delay, wait_exponential
 
 from projections.handler import Rejected
-from runtime.progress import Progress
+from runtime.progress import Progress, projector_name
 from runtime.settings import Settings
 from schemas.envelope import EventEnvelope
 from streams import codec
@@ -40,12 +42,17 @@ HEARTBEAT_SECONDS = 5.0
 
 
 def build_faust_app(
-    settings: Settings, topics: Topics, handler_factory: HandlerFactory, progress: Progress
+    settings: Settings, app_id: str, topics: Topics, contexts: Sequence[str],
+    handler_factory: HandlerFactory, progress: Progress | None, dead_letter: bool = True,
 ) -> faust.App:
+    """A Faust app (consumer group `app_id`) feeding every context's events to the handler;
+    with `progress`, it reports per context the highest store position it has applied.
+    Without `dead_letter`, what cannot be decoded is only logged (another group, the
+    projectors', dead-letters it)."""
     datadir = settings.data_dir / "faust"  # Faust's own files, out of the working directory
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
-        settings.worker_id,
+        app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
         datadir=str(datadir),
@@ -59,47 +66,58 @@ def build_faust_app(
         broker_session_timeout=settings.worker_session_timeout_seconds,
         broker_heartbeat_interval=1.0,
     )
-    topic = app.topic(
-        topics.events("catalog"), key_type=bytes, value_type=bytes,
-        key_serializer="raw", value_serializer="raw",
-    )
-    dead_letters = app.topic(
-        topics.dead_letters("catalog"), key_type=bytes, value_type=bytes,
-        key_serializer="raw", value_serializer="raw",
-    )
+    events = _raw_topic(app, *(topics.events(c) for c in contexts))
+    dead_letters = {topics.events(c): _raw_topic(app, topics.dead_letters(c))
+                    for c in contexts} if dead_letter else {}
+    reached = dict.fromkeys(contexts, 0)
 
-    @app.agent(topic, concurrency=1, supervisor_strategy=CrashingSupervisor)
-    async def project(stream: faust.StreamT[bytes]) -> None:
+    @app.agent(events, concurrency=1, supervisor_strategy=CrashingSupervisor)
+    async def consume(stream: faust.StreamT[bytes]) -> None:
         assert isinstance(stream, faust.Stream)  # StreamT does not declare take_events
         handler = await handler_factory()
         async for batch in stream.take_events(
             settings.worker_batch_size, within=settings.worker_batch_seconds
         ):
-            highest = await _project_batch(handler, batch, dead_letters)
-            reached["position"] = max(reached["position"], highest)
-            await progress.record("projector", reached["position"])
+            for context, position in (await _consume_batch(handler, batch, dead_letters)).items():
+                if context in reached:  # not a context some producer made up
+                    reached[context] = max(reached[context], position)
+            await report()
 
-    reached = {"position": 0}
+    async def report() -> None:
+        if progress is not None:
+            for context, position in reached.items():
+                await progress.record(projector_name(context), position)
 
     @app.timer(interval=HEARTBEAT_SECONDS)
     async def heartbeat() -> None:
         """Reports even when idle, so /ready can tell a quiet worker from a dead one."""
-        await progress.record("projector", reached["position"])
+        await report()
 
     return app
 
 
-async def _project_batch(
-    handler: BatchHandler, batch: Sequence[EventT], dead_letters: faust.TopicT
-) -> int:
-    """Projects one batch; returns the highest store position in it (0 if none decoded)."""
+def _raw_topic(app: faust.App, *names: str) -> faust.TopicT:
+    """Topics of bytes: the worker decodes (and dead-letters) values itself."""
+    return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw",
+                     value_serializer="raw")
+
+
+async def _consume_batch(
+    handler: BatchHandler, batch: Sequence[EventT], dead_letters: Mapping[str, faust.TopicT]
+) -> dict[str, int]:
+    """Hands one batch to the handler; returns the highest store position per context."""
     envelopes: list[EventEnvelope] = []
     messages: dict[UUID, EventT] = {}
     for event in batch:
         try:
             envelope = codec.decode(event.value)
         except ValidationError as error:
-            await _dead_letter(dead_letters, event, f"undecodable: {error}")
+            if dead_letters:
+                await _dead_letter(dead_letters[event.message.topic], event,
+                                   f"undecodable: {error}")
+            else:
+                log.warning("skipping an undecodable message %s:%d:%d", event.message.topic,
+                            event.message.partition, event.message.offset)
             continue
         envelopes.append(envelope)
         messages[envelope.event_id] = event
@@ -110,8 +128,12 @@ async def _project_batch(
         with attempt:
             rejected = await handler.handle(envelopes)
     for item in rejected:
-        await _dead_letter(dead_letters, messages[item.event.event_id], item.reason)
-    return max((e.position for e in envelopes), default=0)
+        message = messages[item.event.event_id]
+        await _dead_letter(dead_letters[message.message.topic], message, item.reason)
+    highest: dict[str, int] = {}
+    for envelope in envelopes:
+        highest[envelope.context] = max(highest.get(envelope.context, 0), envelope.position)
+    return highest
 
 
 async def _dead_letter(topic: faust.TopicT, event: EventT, reason: str) -> None:

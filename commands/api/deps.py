@@ -11,7 +11,7 @@ from schemas.envelope import EventMetadata
 
 
 async def get_catalog(request: Request) -> CatalogApplication:
-    return request.app.state.catalog  # type: ignore[no-any-return]
+    return request.app.state.applications[CatalogApplication.name]  # type: ignore[no-any-return]
 
 
 CatalogDep = Annotated[CatalogApplication, Depends(get_catalog)]

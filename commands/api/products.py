@@ -15,7 +15,13 @@ from commands.api.deps import (
 from commands.api.responses import ExpectedVersion, accepted
 from runtime.problems import problems
 from schemas.api import CommandAccepted
-from schemas.catalog import ChangePrice, CreateProduct, RateProduct, UpdateProduct
+from schemas.catalog import (
+    ChangePrice,
+    CreateProduct,
+    RateProduct,
+    ReplaceProduct,
+    UpdateProduct,
+)
 
 router = APIRouter(prefix="/api/v1/products", tags=["products (commands)"])
 
@@ -37,6 +43,16 @@ def update_product(product_id: UUID, command: UpdateProduct, catalog: CatalogDep
                    response: Response) -> CommandAccepted:
     meta = event_metadata(principal, request_id)
     return accepted(catalog.update_product(product_id, command, version, meta), response)
+
+
+@router.put("/{product_id}", response_model=CommandAccepted,
+            responses=problems(400, 401, 403, 404, 409, 422),
+            summary="Replace a product's fields (a full update; stock is the inventory's)")
+def replace_product(product_id: UUID, command: ReplaceProduct, catalog: CatalogDep,
+                    principal: CatalogEditor, version: ExpectedVersion, request_id: RequestIdDep,
+                    response: Response) -> CommandAccepted:
+    meta = event_metadata(principal, request_id)
+    return accepted(catalog.replace_product(product_id, command, version, meta), response)
 
 
 @router.put("/{product_id}/price", response_model=CommandAccepted,

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Response
 
-from commands.catalog.application import CommandResult
+from commands.event_sourced import CommandResult
 from runtime.problems import ProblemError
 from schemas import consistency
 from schemas.api import CommandAccepted

@@ -2,7 +2,7 @@
 
 from commands.catalog.category_commands import CategoryCommands
 from commands.catalog.product_commands import ProductCommands
-from commands.catalog.store import CommandResult
+from commands.event_sourced import CommandResult
 
 __all__ = ["CatalogApplication", "CommandResult"]
 

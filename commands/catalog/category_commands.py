@@ -4,17 +4,18 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from commands.catalog.base import CatalogCommandBase
 from commands.catalog.category import Category
 from commands.catalog.keys import SlugIndex
-from commands.catalog.store import CatalogStore, CommandResult, meta_of
 from commands.errors import CategoryCycle, DuplicateSlug
+from commands.event_sourced import CommandResult, meta_of
 from schemas.categories import CreateCategory, MoveCategory, RenameCategory
 from schemas.envelope import EventMetadata
 
 CATEGORY = Category.published.aggregate_type
 
 
-class CategoryCommands(CatalogStore):
+class CategoryCommands(CatalogCommandBase):
     def create_category(self, command: CreateCategory, meta: EventMetadata) -> CommandResult:
         self._check_live_category(command.parent_id)
         slug = command.effective_slug

@@ -17,6 +17,9 @@ from schemas.catalog import (
 
 Meta = dict[str, Any]
 
+# What a replacement records in an Updated event (price and status have events of their own).
+DESCRIPTIVE_FIELDS = ("name", "description", "sku", "category_id", "images", "attributes")
+
 
 class ProductIsDeleted(Exception):
     """Only restore applies to a deleted product."""
@@ -76,6 +79,17 @@ class Product(Aggregate):
         different = {k: v for k, v in changes.items() if getattr(self, k) != v}
         if different:
             self._updated(changes=different, meta=meta)
+
+    def replace(self, fields: dict[str, Any], meta: Meta) -> None:
+        """A full update, recorded as the existing events for whatever differs: Updated,
+        PriceChanged, Activated or Deactivated, in that order (none if nothing differs)."""
+        self.check_not_deleted()
+        self.update({k: fields[k] for k in DESCRIPTIVE_FIELDS}, meta)
+        self.change_price(fields["price"], fields["sale_price"], meta)
+        if fields["is_active"]:
+            self.activate(meta)
+        else:
+            self.deactivate(meta)
 
     def change_price(self, price: Decimal, sale_price: Decimal | None, meta: Meta) -> None:
         self.check_not_deleted()

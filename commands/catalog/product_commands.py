@@ -5,17 +5,24 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from commands.catalog.base import CatalogCommandBase
 from commands.catalog.keys import SkuIndex
 from commands.catalog.product import Product, ProductIsDeleted
-from commands.catalog.store import CatalogStore, CommandResult, meta_of
 from commands.errors import DuplicateSku, NotDeleted, NotFound
-from schemas.catalog import ChangePrice, CreateProduct, RateProduct, UpdateProduct
+from commands.event_sourced import CommandResult, meta_of
+from schemas.catalog import (
+    ChangePrice,
+    CreateProduct,
+    RateProduct,
+    ReplaceProduct,
+    UpdateProduct,
+)
 from schemas.envelope import EventMetadata
 
 PRODUCT = Product.published.aggregate_type
 
 
-class ProductCommands(CatalogStore):
+class ProductCommands(CatalogCommandBase):
     def create_product(self, command: CreateProduct, meta: EventMetadata) -> CommandResult:
         self._check_live_category(command.category_id)
         product = Product(**command.model_dump(), meta=meta_of(meta))
@@ -34,6 +41,20 @@ class ProductCommands(CatalogStore):
             indexes = [self._reserve(SkuIndex, new_sku, product.id, DuplicateSku),
                        self._release(SkuIndex, product.sku, product.id)]
         self._call(product, lambda: product.update(changes, meta_of(meta)))
+        return self._save(PRODUCT, product, *indexes)
+
+    def replace_product(self, product_id: UUID, command: ReplaceProduct,
+                        expected_version: int | None, meta: EventMetadata) -> CommandResult:
+        """A full update (PUT), saved atomically with any SKU reservation it moves.
+
+        The category is checked only when it changes: a product may stay under a
+        category archived since, and a full update has to send that category again.
+        """
+        product = self._product(product_id, expected_version)
+        if command.category_id != product.category_id:
+            self._check_live_category(command.category_id)
+        indexes = self._move_sku(product, command.sku)
+        self._call(product, lambda: product.replace(command.replacement(), meta_of(meta)))
         return self._save(PRODUCT, product, *indexes)
 
     def change_price(self, product_id: UUID, command: ChangePrice,
@@ -85,6 +106,14 @@ class ProductCommands(CatalogStore):
         if product.deleted and not deleted_ok:
             raise NotFound("Product", product_id)
         return product
+
+    def _move_sku(self, product: Product, sku: str) -> list[Aggregate]:
+        """The index changes when `sku` is another key than the product's (case aside):
+        the new one reserved (DuplicateSku if taken), the old one released."""
+        if SkuIndex.create_id(sku) == SkuIndex.create_id(product.sku):
+            return []
+        return [self._reserve(SkuIndex, sku, product.id, DuplicateSku),
+                self._release(SkuIndex, product.sku, product.id)]
 
     @staticmethod
     def _call(product: Product, command: Callable[[], None]) -> None:

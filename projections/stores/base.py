@@ -1,18 +1,24 @@
-"""What the projectors and the read API need from a store, whatever backs it."""
+"""What the projectors and the read API need from a store, whatever backs it.
+
+Each bounded context declares its read models as `ReadModel`s (a name, the aggregate
+type whose versions its documents carry, and how each backend makes its store); the
+composition root builds them all on one backend as `ReadModels`.
+"""
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 from uuid import UUID
 
 from projections.folding import Changes
-from schemas.catalog import InventoryDocument, ProductDocument, ProductListQuery
-from schemas.categories import CategoryDocument
 from schemas.envelope import EventEnvelope
 
+if TYPE_CHECKING:
+    from pymongo.asynchronous.database import AsyncDatabase
+
+    from projections.stores.sqlite import SqliteDatabase
+
 D = TypeVar("D")
-SORT_FIELDS = {"created_at": "created_at", "price": "price_minor", "name": "name",
-               "average_rating": "average_rating"}
 
 
 class DocumentStore(Protocol[D]):
@@ -34,56 +40,51 @@ class DocumentStore(Protocol[D]):
     async def drop(self) -> None:
         """Removes every document (for rebuilding from history)."""
 
-    async def documents(self) -> list[D]:
-        """Every document, deleted ones included (for comparing with a rebuild)."""
+    async def documents(self) -> Sequence[Any]:
+        """Every document (pydantic models), deleted ones included (for comparing with a
+        rebuild)."""
 
 
-class ProductStore(DocumentStore[ProductDocument], Protocol):
-    async def get(self, product_id: UUID) -> ProductDocument | None:
-        """The product, unless unknown or deleted."""
-
-    async def page(self, query: ProductListQuery, category_id: UUID | None = None
-                   ) -> tuple[list[ProductDocument], int]:
-        """One page of the products not deleted that match `query` (its `category` resolved
-        to `category_id` by the caller), and how many match in all."""
-
-    async def refresh_category(self, category: CategoryDocument) -> list[UUID]:
-        """Shows `category`'s name and slug on its products that hold an older version
-        of it; returns the ids of the products it changed."""
-
-
-class CategoryStore(DocumentStore[CategoryDocument], Protocol):
-    async def get(self, category_id: UUID) -> CategoryDocument | None: ...
-    async def by_slug(self, slug: str) -> CategoryDocument | None: ...
-    async def all(self) -> list[CategoryDocument]: ...
-
-
-class InventoryStore(DocumentStore[InventoryDocument], Protocol):
-    async def get(self, product_id: UUID) -> InventoryDocument | None: ...
+S = TypeVar("S", bound=DocumentStore[Any])
 
 
 @dataclass(frozen=True)
-class ReadModels:
-    """The read models of one backend, sharing its connection."""
+class ReadModel(Generic[S]):
+    """One read model of a context, on either backend."""
 
-    products: ProductStore
-    categories: CategoryStore
-    inventory: InventoryStore
-    ping: Callable[[], Awaitable[None]]
-    close: Callable[[], Awaitable[None]]
+    name: str  # unique across contexts; the projector that keeps it has the same name
+    tracks: str | None  # the aggregate type whose version its documents are (for tokens)
+    sqlite: "Callable[[SqliteDatabase], S]"
+    mongo: "Callable[[AsyncDatabase[dict[str, Any]]], S]"
+    version: int = 1  # bump when its documents change meaning: embedded stores rebuild
+    bookkeeping: frozenset[str] = field(default_factory=frozenset)  # not compared by verify
+
+
+class ReadModels:
+    """The read models of every context on one backend, sharing its connection."""
+
+    def __init__(self, stores: dict[str, DocumentStore[Any]], models: Sequence[ReadModel[Any]],
+                 ping: Callable[[], Awaitable[None]], close: Callable[[], Awaitable[None]]) -> None:
+        self._stores = stores
+        self.models = tuple(models)
+        self._tracking = {m.tracks: m.name for m in models if m.tracks is not None}
+        self.ping = ping
+        self.close = close
+
+    def get(self, model: ReadModel[S]) -> S:
+        return cast(S, self._stores[model.name])
+
+    def store(self, name: str) -> DocumentStore[Any]:
+        return self._stores[name]
 
     async def setup(self) -> None:
-        await self.products.setup()
-        await self.categories.setup()
-        await self.inventory.setup()
+        for store in self._stores.values():
+            await store.setup()
 
     async def version_of(self, aggregate_type: str, aggregate_id: UUID) -> int | None:
         """The read-model version of an aggregate; None for a type without a read model."""
-        stores: dict[str, DocumentStore[Any]] = {
-            "Product": self.products, "Category": self.categories,
-        }
-        store = stores.get(aggregate_type)
-        return None if store is None else await store.version_of(aggregate_id)
+        name = self._tracking.get(aggregate_type)
+        return None if name is None else await self._stores[name].version_of(aggregate_id)
 
 
 class EventArchive(Protocol):
@@ -104,3 +105,19 @@ class EventArchive(Protocol):
     async def drop(self) -> None: ...
     async def ping(self) -> None: ...
     async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ProjectionStores:
+    """Every store the projectors write: the read models and the event history."""
+
+    read_models: ReadModels
+    archive: EventArchive
+
+    async def setup(self) -> None:
+        await self.read_models.setup()
+        await self.archive.setup()
+
+    async def close(self) -> None:
+        await self.read_models.close()
+        await self.archive.close()

@@ -39,12 +39,13 @@ def test_a_partial_update_changes_only_what_it_names(platform: Platform) -> None
     product_id, created = new(platform)
     before = visible(platform, created)
     updated = command(platform, "PATCH", f"/{product_id}", Role.PRODUCT_MANAGER, version=1,
-                      body={"name": "Renamed cup", "stock_quantity": 3})
+                      body={"name": "Renamed cup", "description": "Thin walls"})
     assert updated.json()["version"] == 2 and updated.headers["ETag"] == '"2"'
     after = visible(platform, updated)
-    assert (after["name"], after["stock_quantity"], after["version"]) == ("Renamed cup", 3, 2)
+    assert (after["name"], after["description"], after["version"]) == ("Renamed cup",
+                                                                        "Thin walls", 2)
     unchanged = {k: v for k, v in before.items()
-                 if k not in ("name", "stock_quantity", "version", "updated_at")}
+                 if k not in ("name", "description", "version", "updated_at", "stock_quantity")}
     assert {k: after[k] for k in unchanged} == unchanged
 
 
@@ -158,22 +159,14 @@ def test_commands_on_an_unknown_product_are_not_found(platform: Platform) -> Non
                            body={"rating": 1}), 404, "not-found")
 
 
-def test_every_product_starts_an_inventory_record(platform: Platform) -> None:
-    product_id, created = new(platform, stock_quantity=12)
-    path = f"/api/v1/inventory/{product_id}"
-    token = created.headers["X-Consistency-Token"]
-    anonymous = read(platform, path, token)
-    assert_problem(anonymous, 401, "unauthorized")
-
-    def inventory(response: httpx.Response, role: Role = Role.ANALYST) -> httpx.Response:
-        return httpx.get(f"{platform.read_url}{path}", timeout=15, headers={
-            **platform.auth(role), "X-Consistency-Token": response.headers["X-Consistency-Token"]})
-
-    assert_problem(inventory(created, Role.CUSTOMER), 403, "forbidden")
-    record = inventory(created).json()
-    assert (record["product_id"], record["quantity"]) == (product_id, 12)
-    restocked = command(platform, "PATCH", f"/{product_id}", Role.ADMIN,
-                        body={"stock_quantity": 30})
-    assert inventory(restocked).json()["quantity"] == 30
-    deleted = command(platform, "DELETE", f"/{product_id}", Role.ADMIN)
-    assert_problem(inventory(deleted), 404, "not-found")
+def test_stock_is_not_patched_on_the_product_but_received_or_adjusted(
+    platform: Platform,
+) -> None:
+    product_id, created = new(platform)
+    refused = command(platform, "PATCH", f"/{product_id}", Role.ADMIN, version=1,
+                      body={"stock_quantity": 30})
+    assert_problem(refused, 422, "validation-error")
+    [error] = refused.json()["errors"]
+    assert error["field"] == "stock_quantity"
+    assert "/api/v1/inventory/{product_id}/receipts" in error["message"]
+    assert visible(platform, created)["version"] == 1  # nothing recorded

@@ -1,4 +1,4 @@
-"""Running the platform for tests: embedded in one process, or server mode in four."""
+"""Running the platform for tests: embedded in one process, or server mode in five."""
 
 import asyncio
 import subprocess
@@ -12,7 +12,6 @@ import httpx
 import psycopg
 from pydantic import SecretStr
 
-from commands.catalog.application import CatalogApplication
 from runtime.auth import Role, issue_token
 from runtime.settings import Environment, Mode, Settings
 from schemas.envelope import EventEnvelope
@@ -102,7 +101,8 @@ def drop_namespace(settings: Settings) -> None:
     from clickhouse_driver import Client
     from pymongo import MongoClient
 
-    from streams.topics import CONTEXTS, Topics
+    from streams.topics import Topics
+    from tanqory.wiring import event_contexts
 
     admin_dsn = settings.postgres_dsn.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
@@ -113,7 +113,7 @@ def drop_namespace(settings: Settings) -> None:
         f"DROP DATABASE IF EXISTS {settings.clickhouse_db}"
     )
     topics = Topics(settings.kafka_topic_prefix)
-    names = [n for c in CONTEXTS for n in (topics.events(c), topics.dead_letters(c))]
+    names = [n for c in event_contexts() for n in (topics.events(c), topics.dead_letters(c))]
     asyncio.run(_delete_topics(settings.kafka_bootstrap, names))
 
 
@@ -130,12 +130,10 @@ async def _delete_topics(bootstrap: str, names: list[str]) -> None:
 
 
 def store_events(platform: Platform) -> list[EventEnvelope]:
-    """Every public event in the platform's event store, in store order."""
-    catalog = CatalogApplication(env=platform.settings.event_store_env)
-    try:
-        return [e for n in catalog.notifications(0, 1_000_000) if (e := catalog.envelope(n))]
-    finally:
-        catalog.close()
+    """Every public event in the platform's event stores, each context's in store order."""
+    from tanqory.operations import history
+
+    return history(platform.settings)
 
 
 def wait_for_pipeline(platform: Platform, timeout: float = 120) -> None:
@@ -160,7 +158,7 @@ def wait_for_pipeline(platform: Platform, timeout: float = 120) -> None:
 
 @contextmanager
 def server_platform(tmp: Path, **extra_env: str) -> Iterator[Platform]:
-    """The four server processes in a fresh namespace; `extra_env` (TANQORY_* variables)
+    """The five server processes in a fresh namespace; `extra_env` (TANQORY_* variables)
     overrides the rest."""
     namespace = server_namespace()
     command_port, read_port = free_port(), free_port()
@@ -171,7 +169,7 @@ def server_platform(tmp: Path, **extra_env: str) -> Iterator[Platform]:
     create_postgres_database(settings)
     processes = {
         name: PlatformProcess(name, [name], env, tmp)
-        for name in ("command-api", "relay", "worker", "read-api")
+        for name in ("command-api", "relay", "worker", "sagas", "read-api")
     }
     platform = Platform(
         Mode.SERVER, f"http://127.0.0.1:{command_port}", f"http://127.0.0.1:{read_port}",
@@ -181,7 +179,7 @@ def server_platform(tmp: Path, **extra_env: str) -> Iterator[Platform]:
         # The command API first: it creates the event store's tables, which the relay
         # would otherwise race it to create in a fresh database.
         processes["command-api"].start().wait_healthy(platform.command_url)
-        for name in ("relay", "worker", "read-api"):
+        for name in ("relay", "worker", "sagas", "read-api"):
             processes[name].start()
         processes["read-api"].wait_healthy(platform.read_url)
         wait_for_pipeline(platform)

@@ -11,7 +11,7 @@ import httpx
 
 from tests.support.waiting import wait_until
 
-TANQORY = [sys.executable, "-m", "runtime.cli"]
+TANQORY = [sys.executable, "-m", "tanqory.cli"]
 
 
 def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 from commands.catalog.application import CatalogApplication
 from commands.catalog.category import Category
 from commands.errors import CategoryCycle, DomainError, DuplicateSlug, UnknownCategory
-from projections.categories import fold_categories
+from projections.catalog.categories import fold_categories
 from schemas.categories import CreateCategory, MoveCategory, RenameCategory, category_tree
 from tests.unit.test_product_aggregate import META, new_catalog
 

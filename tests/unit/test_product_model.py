@@ -15,7 +15,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invaria
 from commands.catalog.application import CatalogApplication
 from commands.catalog.product import Product
 from commands.errors import DomainError, DuplicateSku, NotDeleted, NotFound
-from projections.products import fold_products
+from projections.catalog.products import fold_products
 from schemas.catalog import ChangePrice, CreateProduct, RateProduct, UpdateProduct
 from tests.unit.strategies import create_products, money
 from tests.unit.test_product_aggregate import META, new_catalog
@@ -61,11 +61,9 @@ class ProductModel(RuleBasedStateMachine):
         return NotFound if self.model[product_id]["deleted"] else None
 
     @rule(product_id=products, name=st.none() | st.sampled_from(["x", "y"]),
-          stock=st.none() | st.integers(0, 9), sku=st.none() | SKUS)
-    def update(self, product_id: UUID | None, name: str | None, stock: int | None,
-               sku: str | None) -> None:
-        fields = {k: v for k, v in (("name", name), ("stock_quantity", stock), ("sku", sku))
-                  if v is not None}
+          sku=st.none() | SKUS)
+    def update(self, product_id: UUID | None, name: str | None, sku: str | None) -> None:
+        fields = {k: v for k, v in (("name", name), ("sku", sku)) if v is not None}
         if product_id is None or not fields:
             return
         error = self._live(product_id)

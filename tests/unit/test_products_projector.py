@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from commands.publishing import event_id_for
 from projections import folding
-from projections.products import appliers, fold_products
+from projections.catalog.products import appliers, fold_products
 from schemas.catalog import CreateProduct, ProductCreated, ProductDocument
 from schemas.envelope import Actor, EventEnvelope
 from tests.unit.strategies import create_products

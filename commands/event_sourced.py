@@ -1,5 +1,5 @@
-"""What every catalog command handler shares: loading, key reservations, saving,
-and the notification log the relay reads."""
+"""The write-side base every bounded context's Application extends: loading and saving
+aggregates, and the notification log its relay reads."""
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -10,22 +10,13 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Notification, Recording
 
-from commands.catalog.category import Category
-from commands.catalog.keys import KeyIndex
-from commands.errors import (
-    ConcurrentModification,
-    DomainError,
-    NotFound,
-    UnknownCategory,
-    VersionConflict,
-)
+from commands.errors import ConcurrentModification, DomainError, NotFound, VersionConflict
 from commands.publishing import to_envelope
 from schemas.consistency import ConsistencyToken
 from schemas.envelope import EventEnvelope, EventMetadata
 
 Meta = dict[str, Any]
 A = TypeVar("A", bound=Aggregate)
-K = TypeVar("K", bound=KeyIndex)
 
 
 @dataclass(frozen=True)
@@ -44,7 +35,10 @@ def meta_of(meta: EventMetadata) -> Meta:
     return meta.model_dump(mode="json")
 
 
-class CatalogStore(Application[UUID]):
+class EventSourcedContext(Application[UUID]):
+    """One bounded context's write side: its own event store tables (named after the
+    Application's `name`), its own notification log."""
+
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self._listeners: list[Callable[[int], None]] = []
@@ -59,38 +53,6 @@ class CatalogStore(Application[UUID]):
         if expected_version is not None and aggregate.version != expected_version:
             raise VersionConflict(expected_version, aggregate.version)
         return aggregate
-
-    def _check_live_category(self, category_id: UUID | None) -> None:
-        """A product or a category may only hang from a category that exists, unarchived."""
-        if category_id is None:
-            return
-        try:
-            category = self._load(Category, category_id)
-        except NotFound:
-            raise UnknownCategory(category_id) from None
-        if category.archived:
-            raise UnknownCategory(category_id)
-
-    def _reserve(self, index: type[K], key: str, owner_id: UUID,
-                 taken: Callable[[str], DomainError]) -> K:
-        """The index of `key`, reserved for `owner_id` (a pending change to save with it)."""
-        try:
-            found: Aggregate = self.repository.get(index.create_id(key))
-        except AggregateNotFoundError:
-            return index(key=key, owner_id=owner_id)
-        assert isinstance(found, index)
-        if not found.is_free_for(owner_id):
-            raise taken(key)
-        if found.owner_id is None:
-            found.claim(owner_id)
-        return found
-
-    def _release(self, index: type[K], key: str, owner_id: UUID) -> K:
-        found: Aggregate = self.repository.get(index.create_id(key))
-        assert isinstance(found, index)
-        if found.owner_id == owner_id:
-            found.release()
-        return found
 
     def _save(self, aggregate_type: str, aggregate: Aggregate, *others: Aggregate,
               conflict: Callable[[], DomainError] = ConcurrentModification) -> CommandResult:
@@ -111,8 +73,12 @@ class CatalogStore(Application[UUID]):
         """The stored events after position `after`, in store order (gap-free)."""
         return self.recorder.select_notifications(after + 1, limit)
 
+    def last_position(self) -> int:
+        """The position of the last stored event (0 before the first)."""
+        return self.recorder.max_notification_id() or 0
+
     def envelope(self, notification: Notification) -> EventEnvelope | None:
-        return to_envelope(self.mapper, notification)
+        return to_envelope(self.mapper, notification, self.name)
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         if not recordings:

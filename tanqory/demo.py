@@ -2,8 +2,9 @@
 
 from decimal import Decimal
 
-from commands.catalog.application import CatalogApplication, CommandResult
+from commands.catalog.application import CatalogApplication
 from commands.errors import DuplicateSku
+from commands.event_sourced import CommandResult
 from schemas.catalog import CreateProduct
 from schemas.envelope import Actor, EventMetadata
 

@@ -5,21 +5,25 @@ from collections.abc import Awaitable, Callable
 
 import typer
 
+from commands.catalog.application import CatalogApplication
+from projections.catalog.read_models import PRODUCTS
 from read_api.consistency import wait_until_visible
-from runtime.demo import seed_demo_products
 from runtime.settings import Settings
-from runtime.wiring import Embedded
 from schemas.catalog import ProductListQuery
+from tanqory.demo import seed_demo_products
+from tanqory.embedded import Embedded
 
 
 def announce_and_seed(settings: Settings, demo: bool) -> Callable[[Embedded], Awaitable[None]]:
     async def on_ready(parts: Embedded) -> None:
         if demo:
-            created = await asyncio.to_thread(seed_demo_products, parts.catalog)
+            catalog = parts.applications[CatalogApplication.name]
+            assert isinstance(catalog, CatalogApplication)
+            created = await asyncio.to_thread(seed_demo_products, catalog)
             if created:
                 await wait_until_visible(parts.read, created[-1].token, timeout=10)
         base = f"http://{settings.host}:{settings.port}"
-        sample, _ = await parts.read.models.products.page(ProductListQuery(limit=1))
+        sample, _ = await parts.read.models.get(PRODUCTS).page(ProductListQuery(limit=1))
         lines = [
             "Tanqory Commerce Platform (embedded mode) is running:",
             f"  API docs      {base}/api/docs",

@@ -2,11 +2,14 @@
 
 A product document also carries its category's name and slug (no joins at read
 time): taken from the categories read model when the product names its category,
-and refreshed by `with_category` when the category changes.
+and refreshed when the category changes. Its `stock_quantity` is the available stock
+the inventory context holds for it: taken from the stock read model when the product is
+created there already, else the quantity it was created with (the inventory context
+starts its stock item with it), and refreshed when the stock changes.
 """
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from projections.folding import Appliers, Changes, existing, fold, moment, new
@@ -24,6 +27,24 @@ AGGREGATE_TYPE = "Product"
 Categories = Mapping[UUID, CategoryDocument]
 
 
+class StockLevel(Protocol):
+    @property
+    def available(self) -> int: ...
+
+    @property
+    def version(self) -> int: ...
+
+
+Stock = Mapping[UUID, StockLevel]
+
+
+def stock_fields(product_id: UUID, stock: Stock, created_with: int) -> dict[str, Any]:
+    level = stock.get(product_id)
+    if level is None:
+        return {"stock_quantity": created_with, "stock_version": 0}
+    return {"stock_quantity": level.available, "stock_version": level.version}
+
+
 def category_fields(category_id: UUID | None, categories: Categories) -> dict[str, Any]:
     """What a product document holds of its category (unknown yet: only the id)."""
     category = categories.get(category_id) if category_id else None
@@ -33,12 +54,16 @@ def category_fields(category_id: UUID | None, categories: Categories) -> dict[st
             "category_version": category.version}
 
 
-def appliers(categories: Categories) -> Appliers[ProductDocument]:
+def appliers(categories: Categories, stock: Stock | None = None) -> Appliers[ProductDocument]:
+    stock = stock or {}
+
     def created(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument:
         new(current, event)
         payload = ProductCreated.model_validate(event.payload)
         return ProductDocument(
-            **payload.model_dump(), **category_fields(payload.category_id, categories),
+            **payload.model_dump(exclude={"stock_quantity"}),
+            **category_fields(payload.category_id, categories),
+            **stock_fields(event.aggregate_id, stock or {}, payload.stock_quantity),
             id=event.aggregate_id, created_at=moment(event), updated_at=moment(event),
             version=event.aggregate_version, position=event.position,
         )
@@ -53,6 +78,8 @@ def appliers(categories: Categories) -> Appliers[ProductDocument]:
     def updated(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument:
         changes = ProductUpdated.model_validate(event.payload).changes
         fields = changes.model_dump(include=changes.model_fields_set)
+        if existing(current, event).stock_version:  # the inventory context's count wins
+            fields.pop("stock_quantity", None)  # (only events from before it set stock)
         if "category_id" in fields:
             fields.update(category_fields(fields["category_id"], categories))
         return changed(current, event, **fields)
@@ -84,16 +111,9 @@ def appliers(categories: Categories) -> Appliers[ProductDocument]:
 
 def fold_products(
     current: Mapping[UUID, ProductDocument], events: Iterable[EventEnvelope],
-    categories: Categories,
+    categories: Categories, stock: Stock | None = None,
 ) -> tuple[Changes[ProductDocument], list[tuple[EventEnvelope, str]]]:
-    return fold(current, events, appliers(categories))
-
-
-def with_category(document: ProductDocument, category: CategoryDocument) -> ProductDocument | None:
-    """`document` showing `category` as it is now, or None if it already does (or is newer)."""
-    if document.category_id != category.id or document.category_version >= category.version:
-        return None
-    return document.model_copy(update=category_fields(category.id, {category.id: category}))
+    return fold(current, events, appliers(categories, stock))
 
 
 def referenced_categories(events: Iterable[EventEnvelope]) -> set[UUID]:

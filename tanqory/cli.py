@@ -38,8 +38,8 @@ def serve(
     demo: Annotated[bool, typer.Option(help="Seed demo products on start")] = True,
 ) -> None:
     """Run the whole platform in one process (embedded mode: no external service)."""
-    from runtime.serve import announce_and_seed
-    from runtime.wiring import build_embedded_api
+    from tanqory.embedded import build_embedded_api
+    from tanqory.serve import announce_and_seed
 
     settings = _settings(mode=Mode.EMBEDDED, port=port, host=host)
     api = build_embedded_api(settings, on_ready=announce_and_seed(settings, demo))
@@ -49,7 +49,7 @@ def serve(
 @app.command("command-api")
 def command_api(port: PortOption = None, host: HostOption = None) -> None:
     """Run the command API (server mode)."""
-    from runtime.wiring import build_command_api
+    from tanqory.wiring import build_command_api
 
     settings = _settings(mode=Mode.SERVER, command_api_port=port, host=host)
     uvicorn.run(build_command_api(settings), host=settings.host, port=settings.command_api_port,
@@ -59,7 +59,7 @@ def command_api(port: PortOption = None, host: HostOption = None) -> None:
 @app.command("read-api")
 def read_api(port: PortOption = None, host: HostOption = None) -> None:
     """Run the read API (server mode)."""
-    from runtime.wiring import build_read_api
+    from tanqory.wiring import build_read_api
 
     settings = _settings(mode=Mode.SERVER, read_api_port=port, host=host)
     uvicorn.run(build_read_api(settings), host=settings.host, port=settings.read_api_port,
@@ -69,7 +69,7 @@ def read_api(port: PortOption = None, host: HostOption = None) -> None:
 @app.command()
 def relay() -> None:
     """Run the outbox relay: event store → Kafka (server mode)."""
-    from runtime.wiring import run_relay
+    from tanqory.wiring import run_relay
 
     settings = _settings(mode=Mode.SERVER)
     asyncio.run(run_relay(settings))
@@ -78,7 +78,7 @@ def relay() -> None:
 @app.command()
 def worker() -> None:
     """Run the Faust worker: Kafka → read models and analytics (server mode)."""
-    from runtime.wiring import run_worker
+    from tanqory.wiring import run_worker
 
     settings = _settings(mode=Mode.SERVER)
     sys.argv = [sys.argv[0], "worker"]  # Faust's Worker parses the command line itself
@@ -86,10 +86,20 @@ def worker() -> None:
 
 
 @app.command()
+def sagas() -> None:
+    """Run the sagas: events of one context → commands to another (server mode)."""
+    from tanqory.wiring import run_saga_worker
+
+    settings = _settings(mode=Mode.SERVER)
+    sys.argv = [sys.argv[0], "worker"]  # Faust's Worker parses the command line itself
+    run_saga_worker(settings)
+
+
+@app.command()
 def verify() -> None:
     """Rebuild every projection from the event store into fresh stores and compare them with
     the live ones, document by document (exit 1 if any differs)."""
-    from runtime.wiring import verify_projections
+    from tanqory.operations import verify_projections
 
     verdict = asyncio.run(verify_projections(_settings()))
     for difference in verdict.differences[:100]:
@@ -104,18 +114,9 @@ def verify() -> None:
     typer.echo("every projection equals a rebuild from the event store")
 
 
-dlq = typer.Typer(help="Dead letters: events the worker could not apply (server mode).",
+dlq = typer.Typer(help="Dead letters: events the projectors could not apply.",
                   no_args_is_help=True)
 app.add_typer(dlq, name="dlq")
-
-
-def _server_settings() -> Settings:
-    settings = _settings()
-    if settings.mode is not Mode.SERVER:
-        typer.echo("Dead letters are kept in Kafka, in server mode (TANQORY_MODE=server); "
-                   "embedded mode logs the events it cannot apply.", err=True)
-        raise typer.Exit(2)
-    return settings
 
 
 def _or_exit(job: Coroutine[Any, Any, T]) -> T:
@@ -131,9 +132,9 @@ def dlq_list(
     pending: Annotated[bool, typer.Option("--pending", help="Only those not yet retried")] = False,
 ) -> None:
     """Show each dead letter: where it is, whether it was retried, the event and the error."""
-    from runtime.wiring import list_dead_letters
+    from tanqory.operations import list_dead_letters
 
-    letters = _or_exit(list_dead_letters(_server_settings()))
+    letters = _or_exit(list_dead_letters(_settings()))
     shown = [d for d in letters if not (pending and d.retried)]
     for d in shown:
         status = "retried" if d.retried else "pending"
@@ -145,13 +146,18 @@ def dlq_list(
 
 @dlq.command("retry")
 def dlq_retry() -> None:
-    """Re-publish every dead letter not yet retried to its events topic (once each)."""
-    from runtime.wiring import retry_dead_letters
+    """Re-drive every dead letter not yet retried through the projectors (once each): in
+    server mode re-published to its events topic; in embedded mode handed to the running
+    platform (`tanqory serve`), which re-drives it within a second."""
+    from tanqory.operations import retry_dead_letters
 
-    retried = _or_exit(retry_dead_letters(_server_settings()))
+    settings = _settings()
+    retried = _or_exit(retry_dead_letters(settings))
     for d in retried:
         typer.echo(f"re-drove {d.topic}:{d.partition}:{d.offset}: {d.event()}")
     typer.echo(f"re-drove {len(retried)} dead letter(s)")
+    if settings.mode is Mode.EMBEDDED and retried:
+        typer.echo("(the running tanqory serve applies them within a second)")
 
 
 @app.command()

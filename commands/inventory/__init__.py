@@ -1,0 +1,1 @@
+"""The inventory context's write side: one stock item per product."""

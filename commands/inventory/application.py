@@ -1,0 +1,106 @@
+"""The inventory's command handlers, one Application over its own event store."""
+
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import MutableOrImmutableAggregate
+from tenacity import (
+    retry,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random,
+)
+
+from commands.errors import ConcurrentModification, NotFound
+from commands.event_sourced import CommandResult, EventSourcedContext, meta_of
+from commands.inventory.stock_item import StockItem
+from schemas.envelope import EventMetadata
+from schemas.inventory import AdjustStock, ReceiveStock
+
+__all__ = ["CommandResult", "InventoryApplication"]
+
+STOCK_ITEM = StockItem.published.aggregate_type
+
+# Sagas reserve, release and commit from many threads and processes at once: a save that
+# loses the race for the next version reloads the item and applies the command again.
+_retry_on_conflict = retry(
+    retry=retry_if_exception_type(ConcurrentModification),
+    wait=wait_random(0.001, 0.010),
+    stop=stop_after_attempt(200) | stop_after_delay(30),
+    reraise=True,
+)
+
+
+class InventoryApplication(EventSourcedContext):
+    name = "inventory"
+    # Snapshots go to their own recorder (table inventory_snapshots in PostgreSQL), not to
+    # the notification log: the relay never sees them.
+    snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[Any]], int]] = {
+        StockItem: 100,
+    }
+
+    def create_stock_item(self, product_id: UUID, on_hand: int,
+                          meta: EventMetadata) -> CommandResult:
+        """Starts the product's stock item; for a product that has one already, changes
+        nothing and returns its current version (also after losing a race to create it)."""
+        if on_hand < 0:
+            raise ValueError("on_hand must not be negative")
+        try:
+            return self._unchanged(self._load(StockItem, product_id))
+        except NotFound:
+            pass
+        item = StockItem(product_id=product_id, on_hand=on_hand, meta=meta_of(meta))
+        try:
+            return self._save(STOCK_ITEM, item)
+        except ConcurrentModification:
+            return self._unchanged(self._load(StockItem, product_id))
+
+    def receive_stock(self, product_id: UUID, command: ReceiveStock,
+                      expected_version: int | None, meta: EventMetadata) -> CommandResult:
+        item = self._load(StockItem, product_id, expected_version)
+        item.receive(command.quantity, command.note, meta_of(meta))
+        return self._save(STOCK_ITEM, item)
+
+    def adjust_stock(self, product_id: UUID, command: AdjustStock,
+                     expected_version: int | None, meta: EventMetadata) -> CommandResult:
+        """Raises StockBelowReserved rather than leave fewer units than are reserved."""
+        item = self._load(StockItem, product_id, expected_version)
+        item.adjust(command.delta, command.reason, meta_of(meta))
+        return self._save(STOCK_ITEM, item)
+
+    @_retry_on_conflict
+    def reserve_stock(self, product_id: UUID, order_id: UUID, quantity: int,
+                      meta: EventMetadata) -> CommandResult:
+        """Reserves `quantity` units for the order, or records why not (ReservationRejected).
+        Records nothing for an order it has seen before."""
+        item = self._load(StockItem, product_id)
+        item.reserve(order_id, quantity, meta_of(meta))
+        return self._save_changes(item)
+
+    @_retry_on_conflict
+    def release_stock(self, product_id: UUID, order_id: UUID,
+                      meta: EventMetadata) -> CommandResult:
+        """Frees the order's reserved units, if it holds any."""
+        item = self._load(StockItem, product_id)
+        item.release(order_id, meta_of(meta))
+        return self._save_changes(item)
+
+    @_retry_on_conflict
+    def commit_stock(self, product_id: UUID, order_id: UUID,
+                     meta: EventMetadata) -> CommandResult:
+        """The order's reserved units leave the store, if it holds any."""
+        item = self._load(StockItem, product_id)
+        item.commit(order_id, meta_of(meta))
+        return self._save_changes(item)
+
+    def _save_changes(self, item: StockItem) -> CommandResult:
+        """Saves the item's new events; with none, skips the store (and, in PostgreSQL, its
+        table lock), which matters when sagas repeat themselves."""
+        if not item.pending_events:
+            return self._unchanged(item)
+        return self._save(STOCK_ITEM, item)
+
+    @staticmethod
+    def _unchanged(item: StockItem) -> CommandResult:
+        return CommandResult(STOCK_ITEM, item.id, item.version, None)

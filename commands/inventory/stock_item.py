@@ -1,0 +1,152 @@
+"""The StockItem aggregate: the units of one product, on hand and reserved for orders."""
+
+from dataclasses import replace
+from typing import Any, ClassVar, cast
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Snapshot as AggregateSnapshot
+
+from commands.inventory.errors import StockBelowReserved
+from commands.publishing import Published
+from schemas.inventory import (
+    StockAdjusted,
+    StockCommitted,
+    StockItemCreated,
+    StockReceived,
+    StockReleased,
+    StockReservationRejected,
+    StockReserved,
+)
+
+Meta = dict[str, Any]
+
+
+class StockItem(Aggregate):
+    """One per product, with the product's id.
+
+    An order reserves units (or is refused, which is an event too), then either commits
+    them (they leave the store) or releases them. Each order settles once: a repeated
+    reserve, release or commit for it changes nothing, so sagas may retry freely.
+    """
+
+    published: ClassVar[Published] = Published(
+        context="inventory",
+        aggregate_type="StockItem",
+        events={
+            "Created": (StockItemCreated, 1),
+            "Received": (StockReceived, 1),
+            "Adjusted": (StockAdjusted, 1),
+            "Reserved": (StockReserved, 1),
+            "ReservationRejected": (StockReservationRejected, 1),
+            "Released": (StockReleased, 1),
+            "Committed": (StockCommitted, 1),
+        },
+    )
+
+    @staticmethod
+    def create_id(product_id: UUID, **_: Any) -> UUID:
+        """The product's id: two racing creations for one product both try to record
+        version 1 of the same aggregate, and the store refuses one of them."""
+        return product_id
+
+    @event("Created")
+    def __init__(self, *, product_id: UUID, on_hand: int, meta: Meta) -> None:
+        self.on_hand = on_hand
+        self.reserved = 0  # the sum of the open reservations
+        self.reservations: dict[UUID, int] = {}  # open ones, by order id
+        self.settled: set[UUID] = set()  # orders rejected, released or committed
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+    # --- commands: a guard, then the event method ----------------------------------------
+
+    def receive(self, quantity: int, note: str | None, meta: Meta) -> None:
+        if quantity < 1:
+            raise ValueError("quantity must be at least 1")
+        self._received(quantity=quantity, note=note, meta=meta)
+
+    def adjust(self, delta: int, reason: str, meta: Meta) -> None:
+        if delta == 0:
+            raise ValueError("delta must not be 0")
+        if self.on_hand + delta < self.reserved:
+            raise StockBelowReserved(self.on_hand + delta, self.reserved)
+        self._adjusted(delta=delta, reason=reason, meta=meta)
+
+    def reserve(self, order_id: UUID, quantity: int, meta: Meta) -> None:
+        if quantity < 1:
+            raise ValueError("quantity must be at least 1")
+        if self.knows(order_id):
+            return
+        if quantity <= self.available:
+            self._reserved(order_id=order_id, quantity=quantity, meta=meta)
+        else:
+            self._reservation_rejected(order_id=order_id, quantity=quantity,
+                                       available=self.available,
+                                       reason=f"only {self.available} available", meta=meta)
+
+    def release(self, order_id: UUID, meta: Meta) -> None:
+        if order_id in self.reservations:
+            self._released(order_id=order_id, quantity=self.reservations[order_id], meta=meta)
+
+    def commit(self, order_id: UUID, meta: Meta) -> None:
+        if order_id in self.reservations:
+            self._committed(order_id=order_id, quantity=self.reservations[order_id], meta=meta)
+
+    def knows(self, order_id: UUID) -> bool:
+        """Whether the order holds a reservation or has settled."""
+        return order_id in self.reservations or order_id in self.settled
+
+    # --- events: the only place state changes ----------------------------------------------
+
+    @event("Received")
+    def _received(self, quantity: int, note: str | None, meta: Meta) -> None:
+        self.on_hand += quantity
+
+    @event("Adjusted")
+    def _adjusted(self, delta: int, reason: str, meta: Meta) -> None:
+        self.on_hand += delta
+
+    @event("Reserved")
+    def _reserved(self, order_id: UUID, quantity: int, meta: Meta) -> None:
+        self.reservations[order_id] = quantity
+        self.reserved += quantity
+
+    @event("ReservationRejected")
+    def _reservation_rejected(self, order_id: UUID, quantity: int, available: int, reason: str,
+                              meta: Meta) -> None:
+        self.settled.add(order_id)
+
+    @event("Released")
+    def _released(self, order_id: UUID, quantity: int, meta: Meta) -> None:
+        self._settle(order_id)
+
+    @event("Committed")
+    def _committed(self, order_id: UUID, quantity: int, meta: Meta) -> None:
+        self._settle(order_id)
+        self.on_hand -= quantity
+
+    def _settle(self, order_id: UUID) -> None:
+        self.reserved -= self.reservations.pop(order_id)
+        self.settled.add(order_id)
+
+    class Snapshot(AggregateSnapshot):
+        """JSON has neither UUID keys nor sets: in a snapshot the open reservations are
+        [order id, quantity] pairs and the settled orders a list."""
+
+        @classmethod
+        def take(cls, aggregate: Any) -> "StockItem.Snapshot":
+            snapshot = super().take(aggregate)
+            state = {**snapshot.state,
+                     "reservations": [[o, q] for o, q in aggregate.reservations.items()],
+                     "settled": list(aggregate.settled)}
+            return replace(snapshot, state=state)
+
+        def mutate(self, _: None) -> "StockItem":
+            item = cast(StockItem, super().mutate(None))
+            item.reservations = {order_id: quantity for order_id, quantity
+                                 in self.state["reservations"]}
+            item.settled = set(self.state["settled"])
+            return item

@@ -1,0 +1,1 @@
+"""The catalog context's projections: products and categories."""

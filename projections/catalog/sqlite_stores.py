@@ -1,0 +1,159 @@
+"""The catalog's read models in SQLite (embedded mode)."""
+
+from typing import Any
+from uuid import UUID
+
+from projections.folding import Changes
+from projections.search import query_terms, search_terms
+from projections.stores.sqlite import SqliteDatabase, SqliteDocuments, sortable
+from schemas.catalog import ProductDocument, ProductListQuery
+from schemas.categories import CategoryDocument
+from schemas.money import to_minor_units
+
+SORT_COLUMNS = {"created_at": "created_at", "price": "price_minor", "name": "name",
+                "average_rating": "average_rating"}
+PRODUCTS = """
+CREATE TABLE IF NOT EXISTS products (
+    id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    price_minor INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    average_rating REAL NOT NULL,
+    is_active INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
+    category_id TEXT,
+    category_version INTEGER NOT NULL,
+    stock_version INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS product_terms (
+    product_id TEXT NOT NULL,
+    term TEXT NOT NULL,
+    PRIMARY KEY (term, product_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS products_created_at ON products (created_at, id);
+CREATE INDEX IF NOT EXISTS products_price ON products (price_minor, id);
+CREATE INDEX IF NOT EXISTS products_name ON products (name, id);
+CREATE INDEX IF NOT EXISTS products_category ON products (category_id);
+CREATE INDEX IF NOT EXISTS products_rating ON products (average_rating, id);
+CREATE INDEX IF NOT EXISTS product_terms_product ON product_terms (product_id);
+"""
+CATEGORIES = """
+CREATE TABLE IF NOT EXISTS categories (
+    id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    slug TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS categories_slug ON categories (slug);
+"""
+
+
+def _product_columns(doc: ProductDocument) -> dict[str, Any]:
+    return {
+        "created_at": sortable(doc.created_at), "price_minor": to_minor_units(doc.price),
+        "name": doc.name, "average_rating": doc.average_rating, "is_active": int(doc.is_active),
+        "deleted": int(doc.deleted_at is not None),
+        "category_id": str(doc.category_id) if doc.category_id else None,
+        "category_version": doc.category_version, "stock_version": doc.stock_version,
+    }
+
+
+def _terms_of(doc: ProductDocument) -> list[str]:
+    return search_terms(doc.name, doc.sku, doc.description)
+
+
+def _filter(query: ProductListQuery, category_id: UUID | None) -> tuple[str, list[Any]]:
+    """A WHERE clause with placeholders only: user text is always a bound parameter."""
+    clauses: list[str] = ["deleted = 0"]
+    params: list[Any] = []
+    if category_id is not None:
+        clauses.append("category_id = ?")
+        params.append(str(category_id))
+    if query.is_active is not None:
+        clauses.append("is_active = ?")
+        params.append(int(query.is_active))
+    if query.min_price is not None:
+        clauses.append("price_minor >= ?")
+        params.append(to_minor_units(query.min_price))
+    if query.max_price is not None:
+        clauses.append("price_minor <= ?")
+        params.append(to_minor_units(query.max_price))
+    for term in query_terms(query.search or ""):
+        clauses.append("id IN (SELECT product_id FROM product_terms WHERE term = ?)")
+        params.append(term)
+    return " AND ".join(clauses), params
+
+
+class SqliteProductStore(SqliteDocuments[ProductDocument]):
+    def __init__(self, db: SqliteDatabase) -> None:
+        super().__init__(db, "products", ProductDocument, _product_columns, PRODUCTS)
+        self._database = db
+
+    async def write(self, changes: Changes[Any]) -> None:
+        await super().write(changes)
+        db = await self._database.conn()
+        for doc, _ in changes.values():
+            if await self.version_of(doc.id) != doc.version:
+                continue  # this write lost to a newer one, which set its own terms
+            await db.execute("DELETE FROM product_terms WHERE product_id = ?", (str(doc.id),))
+            await db.executemany("INSERT INTO product_terms (product_id, term) VALUES (?, ?)",
+                                 [(str(doc.id), term) for term in _terms_of(doc)])
+        await db.commit()
+
+    async def get(self, product_id: UUID) -> ProductDocument | None:
+        found = await self.select("id = ? AND deleted = 0", (str(product_id),))
+        return found[0] if found else None
+
+    async def page(self, query: ProductListQuery, category_id: UUID | None = None
+                   ) -> tuple[list[ProductDocument], int]:
+        db = await self._database.conn()
+        where, params = _filter(query, category_id)
+        direction = "ASC" if query.order == "asc" else "DESC"
+        column = SORT_COLUMNS[query.sort]
+        docs = await self.select(
+            f"{where} ORDER BY {column} {direction}, id {direction} LIMIT ? OFFSET ?",
+            (*params, query.limit, query.offset),
+        )
+        async with db.execute(f"SELECT count(*) FROM products WHERE {where}", params) as rows:
+            total = await rows.fetchone()
+        return docs, int(total[0]) if total else 0
+
+    async def refresh_category(self, category: CategoryDocument) -> list[UUID]:
+        db = await self._database.conn()
+        stale = "category_id = ? AND category_version < ?"
+        params = (str(category.id), category.version)
+        async with db.execute(f"SELECT id FROM products WHERE {stale}", params) as rows:
+            ids = [UUID(r[0]) async for r in rows]
+        await db.execute(
+            "UPDATE products SET category_version = ?, doc = json_set(doc, "
+            "'$.category_name', ?, '$.category_slug', ?, '$.category_version', ?) "
+            f"WHERE {stale}",
+            (category.version, category.name, category.slug, category.version, *params),
+        )
+        await db.commit()
+        return ids
+
+    async def refresh_stock(self, product_id: UUID, available: int, stock_version: int) -> bool:
+        db = await self._database.conn()
+        cursor = await db.execute(
+            "UPDATE products SET stock_version = ?, doc = json_set(doc, '$.stock_quantity', ?, "
+            "'$.stock_version', ?) WHERE id = ? AND stock_version < ?",
+            (stock_version, available, stock_version, str(product_id), stock_version),
+        )
+        await db.commit()
+        return cursor.rowcount > 0
+
+
+class SqliteCategoryStore(SqliteDocuments[CategoryDocument]):
+    def __init__(self, db: SqliteDatabase) -> None:
+        super().__init__(db, "categories", CategoryDocument, lambda doc: {"slug": doc.slug},
+                         CATEGORIES)
+
+    async def by_slug(self, slug: str) -> CategoryDocument | None:
+        found = await self.select("slug = ?", (slug,))
+        return found[0] if found else None
+
+    async def all(self) -> list[CategoryDocument]:
+        return await self.select("1 = 1")

@@ -1,0 +1,29 @@
+"""The analysts' event history as a projector: every event of every context, once."""
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from projections.projector import EVERY_AGGREGATE, Fold, Follows, Upstream
+from projections.stores.base import EventArchive, ProjectionStores
+from schemas.envelope import EventEnvelope
+
+NAME = "analytics"
+
+
+class EventHistoryProjector(Follows):
+    name = NAME
+    consumes = frozenset({EVERY_AGGREGATE})
+
+    def __init__(self, stores: ProjectionStores) -> None:
+        self._archive: EventArchive = stores.archive
+
+    async def fold(self, events: Sequence[EventEnvelope], upstream: Upstream) -> Fold:
+        return Fold(events)
+
+    async def write(self, fold: Fold) -> set[UUID]:
+        """Appends the events the archive does not hold yet (keyed by aggregate and version)."""
+        await self._archive.append(fold.events)
+        return set()  # nothing a reader caches or waits for
+
+    def cache_generations(self, changed: set[UUID]) -> list[str]:
+        return []

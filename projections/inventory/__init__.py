@@ -1,0 +1,1 @@
+"""The inventory context's projections: stock levels and their movements."""

@@ -1,0 +1,38 @@
+"""The inventory context's read models: what the read API and the projectors ask of
+them, and how each backend makes them."""
+
+from typing import Protocol
+from uuid import UUID
+
+from projections.inventory.mongo_stores import MongoMovementStore, MongoStockStore
+from projections.inventory.sqlite_stores import SqliteMovementStore, SqliteStockStore
+from projections.stores.base import DocumentStore, ReadModel
+from schemas.stock import MovementListQuery, StockDocument, StockListQuery, StockMovementDocument
+
+
+class StockStore(DocumentStore[StockDocument], Protocol):
+    async def get(self, product_id: UUID) -> StockDocument | None: ...
+
+    async def page(self, query: StockListQuery) -> tuple[list[StockDocument], int]:
+        """Stock items, fewest available first (then by id), and how many match."""
+
+
+class MovementStore(DocumentStore[StockMovementDocument], Protocol):
+    async def latest(self, product_ids: set[UUID]) -> dict[UUID, StockMovementDocument]:
+        """Each product's last movement (the highest stock version)."""
+
+    async def page(self, product_id: UUID, query: MovementListQuery
+                   ) -> tuple[list[StockMovementDocument], int]:
+        """A product's movements, newest first, and how many it has."""
+
+
+STOCK: ReadModel[StockStore] = ReadModel(
+    "stock", tracks="StockItem", sqlite=SqliteStockStore,
+    mongo=lambda db: MongoStockStore(db["stock"]),
+)
+# version_of(product id) is its last movement's stock version: what read-your-writes waits
+# for on the movements route.
+MOVEMENTS: ReadModel[MovementStore] = ReadModel(
+    "stock_movements", tracks=None, sqlite=SqliteMovementStore,
+    mongo=lambda db: MongoMovementStore(db["stock_movements"]),
+)

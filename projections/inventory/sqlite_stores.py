@@ -1,0 +1,73 @@
+"""The inventory's read models in SQLite (embedded mode)."""
+
+from uuid import UUID
+
+from projections.stores.sqlite import SqliteDatabase, SqliteDocuments
+from schemas.stock import MovementListQuery, StockDocument, StockListQuery, StockMovementDocument
+
+STOCK = """
+CREATE TABLE IF NOT EXISTS stock (
+    id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    available INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS stock_available ON stock (available, id);
+"""
+MOVEMENTS = """
+CREATE TABLE IF NOT EXISTS stock_movements (
+    id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    product_id TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS stock_movements_product
+    ON stock_movements (product_id, version);
+"""
+
+
+class SqliteStockStore(SqliteDocuments[StockDocument]):
+    def __init__(self, db: SqliteDatabase) -> None:
+        super().__init__(db, "stock", StockDocument, lambda doc: {"available": doc.available},
+                         STOCK)
+        self._database = db
+
+    async def page(self, query: StockListQuery) -> tuple[list[StockDocument], int]:
+        where, params = ("available < ?", [query.available_below]) \
+            if query.available_below is not None else ("1 = 1", [])
+        docs = await self.select(f"{where} ORDER BY available, id LIMIT ? OFFSET ?",
+                                 (*params, query.limit, query.offset))
+        db = await self._database.conn()
+        async with db.execute(f"SELECT count(*) FROM stock WHERE {where}", params) as rows:
+            total = await rows.fetchone()
+        return docs, int(total[0]) if total else 0
+
+
+class SqliteMovementStore(SqliteDocuments[StockMovementDocument]):
+    def __init__(self, db: SqliteDatabase) -> None:
+        super().__init__(db, "stock_movements", StockMovementDocument,
+                         lambda doc: {"product_id": str(doc.product_id)},
+                         MOVEMENTS)
+        self._database = db
+
+    async def version_of(self, aggregate_id: UUID) -> int:
+        db = await self._database.conn()
+        sql = "SELECT max(version) FROM stock_movements WHERE product_id = ?"
+        async with db.execute(sql, (str(aggregate_id),)) as rows:
+            row = await rows.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    async def latest(self, product_ids: set[UUID]) -> dict[UUID, StockMovementDocument]:
+        found: dict[UUID, StockMovementDocument] = {}
+        for product_id in product_ids:
+            last = await self.select("product_id = ? ORDER BY version DESC LIMIT 1",
+                                     (str(product_id),))
+            if last:
+                found[product_id] = last[0]
+        return found
+
+    async def page(self, product_id: UUID, query: MovementListQuery
+                   ) -> tuple[list[StockMovementDocument], int]:
+        docs = await self.select("product_id = ? ORDER BY version DESC LIMIT ? OFFSET ?",
+                                 (str(product_id), query.limit, query.offset))
+        return docs, await self.version_of(product_id)  # versions run 1..n, one movement each

@@ -1,0 +1,163 @@
+"""Embedded mode: every part in one process, no external service.
+
+Each context's relay hands its events straight to the projection handler (and, through a
+second relay with its own position, to the sagas), woken right after each commit.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from projections.stores.base import ProjectionStores
+from read_api.deps import ReadSide
+from runtime.cache import MemoryCache
+from runtime.http import create_api
+from runtime.rate_limit import MEMORY_STORAGE_URI
+from runtime.settings import Settings
+from runtime.signals import LocalSignals
+from streams.local_dead_letters import LocalDeadLetters
+from streams.local_sink import LocalSink
+from streams.positions import SqlitePositions
+from streams.relay import Relay
+from streams.sagas.saga import SagaRunner
+from tanqory.contexts import REGISTRY
+from tanqory.wiring import (
+    build_applications,
+    close_applications,
+    event_store_check,
+    include_routers,
+    projection_handler,
+)
+
+READ_MODELS = "read_models.sqlite3"
+DEAD_LETTERS = "dead_letters.sqlite3"
+SAGAS = "sagas.sqlite3"
+REDRIVE_SECONDS = 0.5  # how often the platform looks for re-drives asked by `tanqory dlq retry`
+
+
+def embedded_dead_letters(settings: Settings) -> LocalDeadLetters:
+    return LocalDeadLetters(settings.data_dir / DEAD_LETTERS)
+
+
+class Embedded:
+    """The embedded platform's parts, shared by the HTTP app and the in-process relays."""
+
+    def __init__(self, settings: Settings, cache: MemoryCache) -> None:
+        from projections.stores.chdb import ChdbEventArchive
+        from projections.stores.sqlite import sqlite_read_models
+
+        data = settings.data_dir
+        data.mkdir(parents=True, exist_ok=True)
+        self.settings = settings
+        self.applications = build_applications(settings)
+        models = sqlite_read_models(data / READ_MODELS, REGISTRY.read_models)
+        self.read = ReadSide(models, cache, LocalSignals())
+        self.handler = projection_handler(
+            ProjectionStores(models, ChdbEventArchive(data / "analytics.chdb")), cache,
+            self.read.signals)
+        self.dead_letters = embedded_dead_letters(settings)
+        self.projecting = LocalSink(self.handler, asyncio.Lock(), self.dead_letters)
+        # Positions in the read models' file: dropping them for a rebuild resets those too.
+        self.projection_relays = {name: self._relay(f"embedded-projector.{name}", name,
+                                                    data / READ_MODELS, self.projecting)
+                                  for name in self.applications}
+        sagas = SagaRunner(REGISTRY.sagas(self.applications))
+        saga_sink = LocalSink(sagas, asyncio.Lock())
+        self.saga_relays = {name: self._relay(f"embedded-sagas.{name}", name, data / SAGAS,
+                                              saga_sink)
+                            for name in self.applications} if sagas.sagas else {}
+
+    def _relay(self, name: str, context: str, positions: Any, sink: LocalSink) -> Relay[Any]:
+        return Relay(name, self.applications[context], SqlitePositions(positions, name), sink,
+                     self.settings.relay_batch_size)
+
+    def relays(self) -> list[Relay[Any]]:
+        return [*self.projection_relays.values(), *self.saga_relays.values()]
+
+    def wake_relays_from_any_thread(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Each Application wakes its own relays right after a commit, from any thread."""
+        for name, application in self.applications.items():
+            relays = [r for r in self.relays() if r.source_name == name]
+
+            def wake(_position: int, relays: list[Relay[Any]] = relays) -> None:
+                for relay in relays:
+                    loop.call_soon_threadsafe(relay.wakeup.set)
+
+            application.on_recorded(wake)
+
+    async def redrive_requested(self) -> None:
+        """Re-drives the dead letters `tanqory dlq retry` asked for, once each."""
+        while True:
+            requested = await self.dead_letters.requested()
+            if requested:
+                await self.projecting.deliver([event for _, event in requested])
+                await self.dead_letters.mark_retried([letter for letter, _ in requested])
+            await asyncio.sleep(REDRIVE_SECONDS)
+
+    async def lag(self) -> dict[str, object]:
+        contexts: dict[str, object] = {}
+        total = 0
+        for name, relay in self.projection_relays.items():
+            stored = await asyncio.to_thread(self.applications[name].last_position)
+            lag = stored - await relay.position()
+            contexts[name] = {"lag_events": lag}
+            total += lag
+        return {"status": "ok", "lag_events": total, "contexts": contexts}
+
+    def close(self) -> None:
+        close_applications(self.applications)
+
+
+def build_embedded_api(
+    settings: Settings, on_ready: Callable[[Embedded], Awaitable[None]] | None = None
+) -> FastAPI:
+    """Command and read API in one app, with the relays feeding projectors and sagas."""
+    cache = MemoryCache()
+    holder: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        parts = holder["parts"] = Embedded(settings, cache)
+        app.state.settings = settings
+        app.state.applications = parts.applications
+        app.state.read_side = parts.read
+        await parts.handler.setup()
+        parts.wake_relays_from_any_thread(asyncio.get_running_loop())
+        tasks = holder["tasks"] = [
+            *(asyncio.create_task(r.run(settings.relay_poll_seconds)) for r in parts.relays()),
+            asyncio.create_task(parts.redrive_requested()),
+        ]
+        if on_ready is not None:
+            await on_ready(parts)
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await parts.handler.close()
+            await parts.read.cache.close()
+            parts.close()
+
+    async def read_store() -> None:
+        await holder["parts"].read.models.ping()
+
+    async def projector() -> dict[str, object]:
+        if any(task.done() for task in holder["tasks"]):
+            raise RuntimeError("an in-process relay has stopped")
+        parts: Embedded = holder["parts"]
+        return await parts.lag()
+
+    checks = {"event_store": event_store_check(lambda: holder["parts"].applications),
+              "read_store": read_store, "projector": projector}
+    app = create_api("Tanqory Commerce Platform (embedded)", settings, checks,
+                     rate_limit_storage_uri=MEMORY_STORAGE_URI, idempotency_cache=cache,
+                     lifespan=lifespan)
+    include_routers(app, commands=True, queries=True)
+    return app

@@ -1,0 +1,130 @@
+"""Operators' commands: dead letters and the convergence check, in either mode."""
+
+import asyncio
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from projections.handler import ProjectionHandler
+from projections.stores.base import EventArchive, ProjectionStores, ReadModels
+from projections.verify import Verdict, verify
+from runtime.cache import MemoryCache
+from runtime.settings import Mode, Settings
+from runtime.signals import LocalSignals
+from schemas.envelope import EventEnvelope
+from streams.dead_letters import DeadLetter
+from tanqory.contexts import REGISTRY
+from tanqory.embedded import READ_MODELS, embedded_dead_letters
+from tanqory.wiring import (
+    build_applications,
+    clickhouse_archive,
+    clickhouse_client,
+    close_applications,
+    event_contexts,
+    mongo_client,
+    mongo_read_models,
+    projection_handler,
+)
+
+
+async def list_dead_letters(settings: Settings) -> list[DeadLetter]:
+    """Every dead letter of every context, oldest first per context."""
+    if settings.mode is Mode.EMBEDDED:
+        return await asyncio.to_thread(embedded_dead_letters(settings).read)
+    from streams import dead_letters
+    from streams.topics import Topics
+
+    topics, group = Topics(settings.kafka_topic_prefix), dead_letters.retry_group(settings.worker_id)
+    found: list[DeadLetter] = []
+    for context in event_contexts():
+        found += await dead_letters.read(settings.kafka_bootstrap, topics.dead_letters(context),
+                                         group)
+    return found
+
+
+async def retry_dead_letters(settings: Settings) -> list[DeadLetter]:
+    """Re-drives every dead letter not yet retried, of every context. Embedded mode asks
+    the running platform to do it (it holds the stores)."""
+    if settings.mode is Mode.EMBEDDED:
+        return await asyncio.to_thread(embedded_dead_letters(settings).request_retry)
+    from streams import dead_letters
+    from streams.topics import Topics
+
+    topics, group = Topics(settings.kafka_topic_prefix), dead_letters.retry_group(settings.worker_id)
+    retried: list[DeadLetter] = []
+    for context in event_contexts():
+        retried += await dead_letters.retry(settings.kafka_bootstrap, topics, context, group)
+    return retried
+
+
+async def verify_projections(settings: Settings) -> Verdict:
+    """Rebuilds every projection from the event stores into fresh stores (dropped after) and
+    compares them with the mode's live ones. Embedded mode compares the read models only:
+    its chDB archive is held by the serving process."""
+    events = await asyncio.to_thread(history, settings)
+    live: ReadModels
+    archive: EventArchive | None
+    if settings.mode is Mode.EMBEDDED:
+        from projections.stores.sqlite import sqlite_read_models
+
+        live, archive = sqlite_read_models(settings.data_dir / READ_MODELS,
+                                           REGISTRY.read_models), None
+    else:
+        live, archive = mongo_read_models(settings), clickhouse_archive(settings)
+    try:
+        async with _fresh_projection(settings) as fresh:
+            return await verify(live, archive, fresh, events)
+    finally:
+        await live.close()
+        if archive is not None:
+            await archive.close()
+
+
+def history(settings: Settings) -> list[EventEnvelope]:
+    """Every public event of every context's store, each context's in store order."""
+    applications = build_applications(settings)
+    try:
+        events: list[EventEnvelope] = []
+        for application in applications.values():
+            after = 0
+            while batch := application.notifications(after, 10_000):
+                events += [e for n in batch if (e := application.envelope(n)) is not None]
+                after = batch[-1].id
+        return events
+    finally:
+        close_applications(applications)
+
+
+@asynccontextmanager
+async def _fresh_projection(settings: Settings) -> AsyncIterator[ProjectionHandler]:
+    """A projection handler over new, empty stores of the mode's kind, removed afterwards.
+    Its cache and signals are its own, so nothing it does reaches live readers."""
+    if settings.mode is Mode.EMBEDDED:
+        from projections.stores.chdb import ChdbEventArchive
+        from projections.stores.sqlite import sqlite_read_models
+
+        with tempfile.TemporaryDirectory(prefix="tanqory-verify-") as tmp:
+            stores = ProjectionStores(
+                sqlite_read_models(Path(tmp) / READ_MODELS, REGISTRY.read_models),
+                ChdbEventArchive(Path(tmp) / "analytics.chdb"))
+            handler = projection_handler(stores, MemoryCache(), LocalSignals())
+            await handler.setup()
+            try:
+                yield handler
+            finally:
+                await handler.close()
+        return
+    name = f"{settings.mongo_db}_verify_{uuid.uuid4().hex[:8]}"
+    mongo, clickhouse = mongo_client(settings), clickhouse_client(settings)
+    stores = ProjectionStores(mongo_read_models(settings, mongo, name),
+                              clickhouse_archive(settings, clickhouse, name))
+    handler = projection_handler(stores, MemoryCache(), LocalSignals())
+    try:
+        await handler.setup()
+        yield handler
+    finally:
+        await mongo.drop_database(name)
+        await asyncio.to_thread(clickhouse.execute, f"DROP DATABASE IF EXISTS {name}")
+        await handler.close()

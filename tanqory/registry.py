@@ -1,0 +1,103 @@
+"""What a bounded context brings to the platform, and the registry that checks them all.
+
+Each context is listed once (`tanqory.contexts`): its Application (its own event store
+tables, notification log, relay position and topic), the aggregates whose events it
+publishes, its routers, its read models and projectors, its sagas. Every process iterates
+over the registry; adding a context adds an entry, never an edit to the spine.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+from fastapi import APIRouter
+
+from commands.event_sourced import EventSourcedContext
+from projections.projector import Projector, in_dependency_order
+from projections.stores.base import ProjectionStores, ReadModel
+from streams.sagas.saga import Saga
+
+Applications = Mapping[str, EventSourcedContext]
+ProjectorFactory = Callable[[ProjectionStores], Projector]
+SagaFactory = Callable[[Applications], Saga]
+EventType = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class BoundedContext:
+    name: str
+    application: type[EventSourcedContext] | None = None  # None: no write side of its own
+    aggregates: Sequence[type[Aggregate]] = ()  # those that publish events
+    command_routers: Sequence[APIRouter] = ()
+    query_routers: Sequence[APIRouter] = ()
+    read_models: Sequence[ReadModel[Any]] = ()
+    projectors: Sequence[ProjectorFactory] = ()
+    sagas: Sequence[SagaFactory] = ()
+
+    def published_events(self) -> set[EventType]:
+        return {(f"{a.published.aggregate_type}{name}", version)  # type: ignore[attr-defined]
+                for a in self.aggregates
+                for name, (_, version) in a.published.events.items()}  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Registry:
+    contexts: tuple[BoundedContext, ...]
+    known_events: frozenset[EventType] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "known_events", _check(self.contexts))
+
+    @property
+    def event_contexts(self) -> list[BoundedContext]:
+        """The contexts with an event store (and so a relay and a topic)."""
+        return [c for c in self.contexts if c.application is not None]
+
+    @property
+    def read_models(self) -> list[ReadModel[Any]]:
+        return [m for c in self.contexts for m in c.read_models]
+
+    @property
+    def command_routers(self) -> list[APIRouter]:
+        return [r for c in self.contexts for r in c.command_routers]
+
+    @property
+    def query_routers(self) -> list[APIRouter]:
+        return [r for c in self.contexts for r in c.query_routers]
+
+    def applications(self, env: dict[str, str]) -> dict[str, EventSourcedContext]:
+        """One Application per context with a write side, on the mode's event store."""
+        return {c.name: c.application(env=env) for c in self.event_contexts
+                if c.application is not None}
+
+    def projectors(self, stores: ProjectionStores) -> list[Projector]:
+        return [make(stores) for c in self.contexts for make in c.projectors]
+
+    def sagas(self, applications: Applications) -> list[Saga]:
+        return [make(applications) for c in self.contexts for make in c.sagas]
+
+
+def _check(contexts: Sequence[BoundedContext]) -> frozenset[EventType]:
+    """Refuses a registry whose parts collide; returns the event types its contexts know."""
+    _unique("context", [c.name for c in contexts])
+    for context in contexts:
+        app = context.application
+        if app is not None and app.name != context.name:
+            raise ValueError(f"context {context.name!r} has the Application of {app.name!r}")
+    _unique("read model", [m.name for c in contexts for m in c.read_models])
+    _unique("route", [f"{method} {route.path}" for c in contexts  # type: ignore[attr-defined]
+                      for router in (*c.command_routers, *c.query_routers)
+                      for route in router.routes for method in route.methods])  # type: ignore[attr-defined]
+    in_dependency_order([p for c in contexts for p in c.projectors])  # type: ignore[misc]
+    events = [e for c in contexts for e in c.published_events()]
+    _unique("event type", [f"{t} v{v}" for t, v in events])
+    return frozenset(events)
+
+
+def _unique(kind: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"two {kind}s are named {name!r}")
+        seen.add(name)

@@ -1,0 +1,248 @@
+"""The composition root: builds every process of both modes from one Settings and the
+registry of bounded contexts.
+
+Nothing connects at import time; heavy optional engines (chDB, Faust) are imported only
+by the mode that uses them.
+"""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI
+from pymongo import AsyncMongoClient
+from redis.asyncio import Redis
+
+from commands.api.errors import install_domain_errors
+from commands.event_sourced import EventSourcedContext
+from projections.handler import ProjectionHandler
+from projections.stores.base import EventArchive, ProjectionStores, ReadModels
+from read_api.deps import ReadSide
+from runtime.cache import Cache, RedisCache
+from runtime.http import ReadinessCheck, create_api
+from runtime.problems import COMMAND_PROBLEMS, QUERY_PROBLEMS
+from runtime.progress import RedisProgress, lag_report
+from runtime.rate_limit import redis_storage_uri
+from runtime.settings import Settings
+from runtime.signals import RedisSignals, Signals
+from tanqory.contexts import REGISTRY
+
+if TYPE_CHECKING:
+    from clickhouse_driver import Client as ClickHouseClient
+
+log = logging.getLogger(__name__)
+# Longer than the worker's heartbeat (5 s) plus a rebalance: quieter than this, it is gone.
+PROJECTOR_SILENCE_SECONDS = 60.0
+Applications = dict[str, EventSourcedContext]
+
+
+def build_applications(settings: Settings) -> Applications:
+    return REGISTRY.applications(settings.event_store_env)
+
+
+def close_applications(applications: Applications) -> None:
+    for application in applications.values():
+        application.close()
+
+
+def event_contexts() -> list[str]:
+    return [c.name for c in REGISTRY.event_contexts]
+
+
+def projection_handler(stores: ProjectionStores, cache: Cache,
+                       signals: Signals) -> ProjectionHandler:
+    """The handler of every registered projector over `stores`."""
+    return ProjectionHandler(stores, REGISTRY.projectors(stores), REGISTRY.known_events, cache,
+                             signals)
+
+
+def include_routers(app: FastAPI, commands: bool, queries: bool) -> None:
+    if commands:
+        for router in REGISTRY.command_routers:
+            app.include_router(router, responses=COMMAND_PROBLEMS)
+        install_domain_errors(app)
+    if queries:
+        for router in REGISTRY.query_routers:
+            app.include_router(router, responses=QUERY_PROBLEMS)
+
+
+def event_store_check(applications: Callable[[], Applications]) -> ReadinessCheck:
+    async def check() -> None:
+        for application in applications().values():
+            await asyncio.to_thread(application.last_position)
+
+    return check
+
+
+# --- server mode: the stores ------------------------------------------------------------
+
+
+def mongo_client(settings: Settings) -> AsyncMongoClient[dict[str, Any]]:
+    return AsyncMongoClient(settings.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000)
+
+
+def mongo_read_models(settings: Settings, client: AsyncMongoClient[dict[str, Any]] | None = None,
+                      database: str | None = None) -> ReadModels:
+    from projections.stores.mongo import mongo_read_models as on_mongo
+
+    return on_mongo(client or mongo_client(settings), database or settings.mongo_db,
+                    REGISTRY.read_models)
+
+
+def clickhouse_client(settings: Settings) -> "ClickHouseClient":
+    from clickhouse_driver import Client
+
+    return Client(
+        host=settings.clickhouse_host,
+        port=settings.clickhouse_port,
+        user=settings.clickhouse_user,
+        password=settings.clickhouse_password.get_secret_value(),
+        connect_timeout=5,
+    )
+
+
+def clickhouse_archive(settings: Settings, client: "ClickHouseClient | None" = None,
+                       database: str | None = None) -> EventArchive:
+    from projections.stores.clickhouse import ClickHouseEventArchive
+
+    return ClickHouseEventArchive(client or clickhouse_client(settings),
+                                  database or settings.clickhouse_db)
+
+
+def redis(settings: Settings) -> Redis:
+    return Redis.from_url(settings.redis_url, socket_connect_timeout=5)
+
+
+def progress(settings: Settings) -> RedisProgress:
+    return RedisProgress(redis(settings), settings.kafka_topic_prefix)
+
+
+def build_server_read_side(settings: Settings) -> ReadSide:
+    client = redis(settings)
+    return ReadSide(mongo_read_models(settings), RedisCache(client), RedisSignals(client))
+
+
+def build_server_handler(settings: Settings) -> ProjectionHandler:
+    client = redis(settings)
+    stores = ProjectionStores(mongo_read_models(settings), clickhouse_archive(settings))
+    return projection_handler(stores, RedisCache(client), RedisSignals(client))
+
+
+# --- server mode: one process per part -------------------------------------------------
+
+
+def build_command_api(settings: Settings) -> FastAPI:
+    holder: Applications = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        holder.update(await asyncio.to_thread(build_applications, settings))
+        app.state.applications = holder
+        yield
+        close_applications(holder)
+
+    app = create_api("Tanqory Command API", settings,
+                     {"event_store": event_store_check(lambda: holder)},
+                     rate_limit_storage_uri=redis_storage_uri(settings.redis_url),
+                     idempotency_cache=RedisCache(redis(settings)), lifespan=lifespan)
+    include_routers(app, commands=True, queries=False)
+    return app
+
+
+def build_read_api(settings: Settings) -> FastAPI:
+    read = build_server_read_side(settings)
+    seen = progress(settings)
+
+    async def projection() -> dict[str, object]:
+        return lag_report(await seen.read(), event_contexts(),
+                          stale_after=PROJECTOR_SILENCE_SECONDS)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.read_side = read
+        await read.models.setup()
+        yield
+        await read.signals.close()
+        await read.models.close()
+        await read.cache.close()
+
+    checks = {"read_store": read.models.ping, "cache": read.cache.ping, "projection": projection}
+    app = create_api("Tanqory Read API", settings, checks,
+                     rate_limit_storage_uri=redis_storage_uri(settings.redis_url),
+                     lifespan=lifespan)
+    include_routers(app, commands=False, queries=True)
+    return app
+
+
+async def run_relay(settings: Settings) -> None:
+    """One relay per context with an event store, each a task of this process, publishing
+    through one producer; each keeps its own position."""
+    from streams.kafka_sink import KafkaSink, start_producer
+    from streams.positions import PostgresPositions
+    from streams.relay import Relay
+    from streams.topics import Topics, ensure_topics
+
+    topics = Topics(settings.kafka_topic_prefix)
+    await ensure_topics(settings.kafka_bootstrap, topics, event_contexts(),
+                        settings.kafka_partitions)
+    applications = await asyncio.to_thread(build_applications, settings)
+    producer = await start_producer(settings.kafka_bootstrap)
+    sink, seen = KafkaSink(producer, topics), progress(settings)
+    positions = {name: PostgresPositions(settings.postgres_dsn, f"kafka-relay.{name}")
+                 for name in applications}
+    relays = [Relay(f"kafka-relay.{name}", app, positions[name], sink,
+                    settings.relay_batch_size, seen) for name, app in applications.items()]
+    try:
+        await asyncio.gather(*(r.run(settings.relay_poll_seconds) for r in relays))
+    finally:
+        await producer.stop()
+        for store in positions.values():
+            await store.close()
+        close_applications(applications)
+
+
+def _run_faust(settings: Settings, app_id: str, factory: Callable[[], Any],
+               with_progress: bool, dead_letter: bool) -> None:
+    import faust
+
+    from streams.topics import Topics, ensure_topics
+    from streams.worker import build_faust_app
+
+    topics, contexts = Topics(settings.kafka_topic_prefix), event_contexts()
+    asyncio.run(ensure_topics(settings.kafka_bootstrap, topics, contexts,
+                              settings.kafka_partitions))
+    app = build_faust_app(settings, app_id, topics, contexts, factory,
+                          progress(settings) if with_progress else None, dead_letter)
+    faust.Worker(app, loglevel=settings.log_level.lower()).execute_from_commandline()
+
+
+def run_worker(settings: Settings) -> None:
+    """The projection worker: every context's topic into every read model and the history."""
+
+    async def handler() -> ProjectionHandler:
+        projection = build_server_handler(settings)
+        await projection.setup()
+        return projection
+
+    _run_faust(settings, settings.worker_id, handler, with_progress=True, dead_letter=True)
+
+
+def run_saga_worker(settings: Settings) -> None:
+    """The sagas, in their own consumer group: a rebuild of the projections never runs them,
+    and each keeps its own offsets."""
+    from streams.sagas.saga import SagaRunner
+
+    async def sagas() -> SagaRunner:
+        applications = await asyncio.to_thread(build_applications, settings)
+        return SagaRunner(REGISTRY.sagas(applications))
+
+    _run_faust(settings, saga_group(settings), sagas, with_progress=False, dead_letter=False)
+
+
+def saga_group(settings: Settings) -> str:
+    return f"{settings.worker_id}-sagas"
+
