@@ -1,14 +1,15 @@
 """Projection, Kafka → worker → MongoDB read models, against bare bulk writes.
 
 The topic holds `n` ProductCreated envelopes. Ours is the Faust worker with the
-ProjectionHandler over the MongoDB read models (products, inventory, categories), no
-event archive, cache generations and signals in memory: each run a fresh consumer group
-and database, timed from its first batch to its last written (see bench.pipeline). The
-baseline writes the documents our projectors make (one inventory and one product document
-per event, made before the timed part) into a fresh database with the same indexes: one
-unordered `bulk_write` of inserts per collection per batch of `worker_batch_size` events,
-the operations the handler issues for new documents (upserts are many times slower on
-FerretDB, so inserts make the stricter baseline).
+ProjectionHandler over every registered MongoDB read model, no event archive, cache
+generations and signals in memory: each run a fresh consumer group and database, timed
+from its first batch to its last written (see bench.pipeline). The baseline writes the
+documents our projectors make (one product document per event, made before the timed
+part) into a fresh database with the same indexes: one unordered `bulk_write` of inserts
+per batch of `worker_batch_size` events, the operation the handler issues for new
+documents (upserts are many times slower on FerretDB, so inserts make the stricter
+baseline). The handler also looks up the stock of the products it writes, which the
+baseline does not.
 """
 
 import asyncio
@@ -28,13 +29,15 @@ from bench.pipeline import (
     time_worker,
 )
 from bench.timing import Figure, Scale, acompare_timed
-from projections import inventory, products
-from projections.stores.mongo import MongoInventoryStore, MongoProductStore, mongo_read_models
+from projections.catalog import products
+from projections.catalog.mongo_stores import MongoProductStore
+from projections.stores.mongo import mongo_read_models
 from runtime.settings import Settings
 from schemas.envelope import EventEnvelope
+from tanqory.contexts import REGISTRY
 
 NAME = "projection: kafka -> mongo models"
-Writes = list[tuple[list[InsertOne[Document]], list[InsertOne[Document]]]]
+Writes = list[list[InsertOne[Document]]]
 
 
 def run(scale: Scale) -> list[Figure]:
@@ -63,13 +66,12 @@ async def _compare(space: Namespace, envelopes: Sequence[EventEnvelope], scale: 
 async def _bulk_write(settings: Settings, envelopes: Sequence[EventEnvelope]) -> float:
     client: AsyncMongoClient[Document] = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
     try:
-        await mongo_read_models(client, settings.mongo_db).setup()  # the same indexes
+        models = mongo_read_models(client, settings.mongo_db, REGISTRY.read_models)
+        await models.setup()  # the same indexes
         db = client[settings.mongo_db]
-        writes = _writes(envelopes, settings.worker_batch_size,
-                         MongoInventoryStore(db["inventory"]), MongoProductStore(db["products"]))
+        writes = _writes(envelopes, settings.worker_batch_size, MongoProductStore(db["products"]))
         start = time.perf_counter()
-        for inventory_docs, product_docs in writes:
-            await db["inventory"].bulk_write(inventory_docs, ordered=False)
+        for product_docs in writes:
             await db["products"].bulk_write(product_docs, ordered=False)
         return time.perf_counter() - start
     finally:
@@ -77,14 +79,12 @@ async def _bulk_write(settings: Settings, envelopes: Sequence[EventEnvelope]) ->
 
 
 def _writes(envelopes: Sequence[EventEnvelope], batch_size: int,
-            inventory_store: MongoInventoryStore, product_store: MongoProductStore) -> Writes:
-    """What the handler writes for each batch: its new inventory and product documents."""
+            product_store: MongoProductStore) -> Writes:
+    """What the handler writes for each batch: its new product documents."""
     writes: Writes = []
     for batch in batches_of(envelopes, batch_size):
-        stocked, _ = inventory.fold_inventory({}, batch)
         made, _ = products.fold_products({}, batch, {})
-        writes.append(([InsertOne(inventory_store.to_mongo(d)) for d, _ in stocked.values()],
-                       [InsertOne(product_store.to_mongo(d)) for d, _ in made.values()]))
+        writes.append([InsertOne(product_store.to_mongo(d)) for d, _ in made.values()])
     return writes
 
 

@@ -17,20 +17,18 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import faust
-from redis.asyncio import Redis
 
 from bench.marks import write_marks
 from projections.handler import ProjectionHandler, Rejected
-from projections.stores.base import EventArchive
+from projections.stores.base import EventArchive, ProjectionStores
 from projections.stores.no_archive import NoArchive
 from runtime.cache import MemoryCache
-from runtime.progress import RedisProgress
 from runtime.settings import Settings
 from runtime.signals import LocalSignals
-from runtime.wiring import build_server_handler
 from schemas.envelope import EventEnvelope
 from streams.topics import Topics
 from streams.worker import BatchHandler, build_faust_app
+from tanqory.wiring import build_server_handler, event_contexts, progress, projection_handler
 
 
 class ArchiveHandler:
@@ -70,9 +68,10 @@ def _handler(kind: str, settings: Settings) -> ProjectionHandler | ArchiveHandle
     if kind == "full":
         return full
     if kind == "read-models":
-        return ProjectionHandler(full.read_models, NoArchive(), MemoryCache(), LocalSignals())
+        stores = ProjectionStores(full.stores.read_models, NoArchive())
+        return projection_handler(stores, MemoryCache(), LocalSignals())
     if kind == "archive":
-        return ArchiveHandler(full.archive)
+        return ArchiveHandler(full.stores.archive)
     raise SystemExit(f"unknown handler {kind!r}: full, read-models or archive")
 
 
@@ -87,9 +86,8 @@ def _factory(kind: str, settings: Settings, marks: Path) -> Callable[[], Awaitab
 
 def main(kind: str, marks: Path) -> None:
     settings = Settings()
-    topics = Topics(settings.kafka_topic_prefix)
-    progress = RedisProgress(Redis.from_url(settings.redis_url), settings.kafka_topic_prefix)
-    app = build_faust_app(settings, topics, _factory(kind, settings, marks), progress)
+    app = build_faust_app(settings, settings.worker_id, Topics(settings.kafka_topic_prefix),
+                          event_contexts(), _factory(kind, settings, marks), progress(settings))
     faust.Worker(app, loglevel="warning").execute_from_commandline()
 
 

@@ -13,6 +13,7 @@ from runtime.deps import SettingsDep, require_roles
 from runtime.problems import ProblemError, problems
 from runtime.settings import Settings
 from schemas.api import Page, Pagination
+from schemas.inventory import stock_item_id
 from schemas.stock import (
     MovementListQuery,
     StockDocument,
@@ -51,14 +52,14 @@ async def list_movements(product_id: UUID, query: Annotated[MovementListQuery, Q
                          read: ReadSideDep, settings: SettingsDep, _: Staff,
                          consistency_token: ConsistencyHeader = None) -> Page[StockMovementView]:
     await _visible(read, settings, consistency_token, waits_on_movements=True)
-    await _stock_item(read, product_id)
-    documents, total = await read.models.get(MOVEMENTS).page(product_id, query)
+    item = await _stock_item(read, product_id)
+    documents, total = await read.models.get(MOVEMENTS).page(item.id, query)
     return Page[StockMovementView](data=[d.view() for d in documents],
                                    pagination=Pagination.of(query.page, query.limit, total))
 
 
 async def _stock_item(read: ReadSide, product_id: UUID) -> StockDocument:
-    found = await read.models.get(STOCK).get(product_id)
+    found = await read.models.get(STOCK).get(stock_item_id(product_id))
     if found is None:
         raise ProblemError(404, "not-found", f"No stock item for product {product_id}")
     return found

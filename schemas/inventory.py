@@ -1,7 +1,7 @@
 """Inventory contracts: stock commands and the stock item's events."""
 
 from typing import Annotated
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -9,7 +9,16 @@ from schemas.text import one_line
 
 MAX_UNITS = 1_000_000_000
 
+STOCK_ITEMS = uuid5(NAMESPACE_URL, "tanqory:inventory:stock-item")
 Note = Annotated[str, one_line(500)]
+
+
+def stock_item_id(product_id: UUID) -> UUID:
+    """The id of a product's stock item: derived from the product's, so each product has
+    one, yet distinct from it, as every aggregate id is across contexts (event ids and the
+    event history are keyed by aggregate id and version)."""
+    return uuid5(STOCK_ITEMS, str(product_id))
+
 Reason = Annotated[str, one_line(500, min_length=1)]
 
 
@@ -48,8 +57,7 @@ class AdjustStock(BaseModel):
 class StockItemCreated(BaseModel):
     """Event payload, inventory.StockItemCreated v1.
 
-    `product_id` repeats the envelope's aggregate_id: the stock item's id is its product's,
-    and the creation event carries it because the aggregate derives its id from it.
+    The stock item's id is derived from `product_id` (`stock_item_id`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

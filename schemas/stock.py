@@ -11,11 +11,12 @@ MovementKind = Literal["created", "received", "adjusted", "reserved", "reservati
 
 
 class StockDocument(BaseModel):
-    """The stock read model: one document per stock item (id = the product's id)."""
+    """The stock read model: one document per stock item."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: UUID
+    id: UUID  # the stock item's (schemas.inventory.stock_item_id of the product's)
+    product_id: UUID
     on_hand: int
     reserved: int
     available: int  # on_hand - reserved, stored so low stock is an indexed query
@@ -25,7 +26,7 @@ class StockDocument(BaseModel):
     position: int = Field(ge=1)
 
     def view(self) -> "StockView":
-        return StockView(product_id=self.id, on_hand=self.on_hand, reserved=self.reserved,
+        return StockView(product_id=self.product_id, on_hand=self.on_hand, reserved=self.reserved,
                          available=self.available, updated_at=self.updated_at,
                          version=self.version)
 
@@ -49,7 +50,7 @@ class StockMovementDocument(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: UUID
-    product_id: UUID
+    stock_item_id: UUID
     kind: MovementKind
     on_hand_change: int
     reserved_change: int
@@ -64,7 +65,7 @@ class StockMovementDocument(BaseModel):
     position: int = Field(ge=1)
 
     def view(self) -> "StockMovementView":
-        return StockMovementView(**self.model_dump(exclude={"id", "position", "product_id"}),
+        return StockMovementView(**self.model_dump(exclude={"id", "position", "stock_item_id"}),
                                  event_id=self.id, available=self.on_hand - self.reserved)
 
 

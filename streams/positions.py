@@ -26,10 +26,13 @@ class PostgresPositions:
     def _query(self, sql: str, params: tuple[object, ...]) -> int:
         if self._conn is None or self._conn.closed:
             self._conn = psycopg.connect(self._dsn, autocommit=True)
-            self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS tanqory_positions "
-                "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
-            )
+            try:
+                self._conn.execute(
+                    "CREATE TABLE IF NOT EXISTS tanqory_positions "
+                    "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+                )
+            except psycopg.errors.UniqueViolation:
+                pass  # another reader created it at the same moment (IF NOT EXISTS races)
         try:
             row = self._conn.execute(sql, params).fetchone()
         except psycopg.OperationalError:

@@ -197,6 +197,8 @@ async def run_relay(settings: Settings) -> None:
     relays = [Relay(f"kafka-relay.{name}", app, positions[name], sink,
                     settings.relay_batch_size, seen) for name, app in applications.items()]
     try:
+        for relay in relays:  # one at a time: the first creates the positions table
+            await relay.position()
         await asyncio.gather(*(r.run(settings.relay_poll_seconds) for r in relays))
     finally:
         await producer.stop()

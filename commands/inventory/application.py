@@ -16,7 +16,7 @@ from commands.errors import ConcurrentModification, NotFound
 from commands.event_sourced import CommandResult, EventSourcedContext, meta_of
 from commands.inventory.stock_item import StockItem
 from schemas.envelope import EventMetadata
-from schemas.inventory import AdjustStock, ReceiveStock
+from schemas.inventory import AdjustStock, ReceiveStock, stock_item_id
 
 __all__ = ["CommandResult", "InventoryApplication"]
 
@@ -47,25 +47,25 @@ class InventoryApplication(EventSourcedContext):
         if on_hand < 0:
             raise ValueError("on_hand must not be negative")
         try:
-            return self._unchanged(self._load(StockItem, product_id))
+            return self._unchanged(self._stock_item(product_id))
         except NotFound:
             pass
         item = StockItem(product_id=product_id, on_hand=on_hand, meta=meta_of(meta))
         try:
             return self._save(STOCK_ITEM, item)
         except ConcurrentModification:
-            return self._unchanged(self._load(StockItem, product_id))
+            return self._unchanged(self._stock_item(product_id))
 
     def receive_stock(self, product_id: UUID, command: ReceiveStock,
                       expected_version: int | None, meta: EventMetadata) -> CommandResult:
-        item = self._load(StockItem, product_id, expected_version)
+        item = self._stock_item(product_id, expected_version)
         item.receive(command.quantity, command.note, meta_of(meta))
         return self._save(STOCK_ITEM, item)
 
     def adjust_stock(self, product_id: UUID, command: AdjustStock,
                      expected_version: int | None, meta: EventMetadata) -> CommandResult:
         """Raises StockBelowReserved rather than leave fewer units than are reserved."""
-        item = self._load(StockItem, product_id, expected_version)
+        item = self._stock_item(product_id, expected_version)
         item.adjust(command.delta, command.reason, meta_of(meta))
         return self._save(STOCK_ITEM, item)
 
@@ -74,7 +74,7 @@ class InventoryApplication(EventSourcedContext):
                       meta: EventMetadata) -> CommandResult:
         """Reserves `quantity` units for the order, or records why not (ReservationRejected).
         Records nothing for an order it has seen before."""
-        item = self._load(StockItem, product_id)
+        item = self._stock_item(product_id)
         item.reserve(order_id, quantity, meta_of(meta))
         return self._save_changes(item)
 
@@ -82,7 +82,7 @@ class InventoryApplication(EventSourcedContext):
     def release_stock(self, product_id: UUID, order_id: UUID,
                       meta: EventMetadata) -> CommandResult:
         """Frees the order's reserved units, if it holds any."""
-        item = self._load(StockItem, product_id)
+        item = self._stock_item(product_id)
         item.release(order_id, meta_of(meta))
         return self._save_changes(item)
 
@@ -90,9 +90,16 @@ class InventoryApplication(EventSourcedContext):
     def commit_stock(self, product_id: UUID, order_id: UUID,
                      meta: EventMetadata) -> CommandResult:
         """The order's reserved units leave the store, if it holds any."""
-        item = self._load(StockItem, product_id)
+        item = self._stock_item(product_id)
         item.commit(order_id, meta_of(meta))
         return self._save_changes(item)
+
+    def _stock_item(self, product_id: UUID, expected_version: int | None = None) -> StockItem:
+        """The product's stock item; NotFound (naming the product) when it has none."""
+        try:
+            return self._load(StockItem, stock_item_id(product_id), expected_version)
+        except NotFound:
+            raise NotFound("Stock item of product", product_id) from None
 
     def _save_changes(self, item: StockItem) -> CommandResult:
         """Saves the item's new events; with none, skips the store (and, in PostgreSQL, its

@@ -17,13 +17,14 @@ from schemas.inventory import (
     StockReleased,
     StockReservationRejected,
     StockReserved,
+    stock_item_id,
 )
 
 Meta = dict[str, Any]
 
 
 class StockItem(Aggregate):
-    """One per product, with the product's id.
+    """One per product, its id derived from the product's (`stock_item_id`).
 
     An order reserves units (or is refused, which is an event too), then either commits
     them (they leave the store) or releases them. Each order settles once: a repeated
@@ -46,12 +47,13 @@ class StockItem(Aggregate):
 
     @staticmethod
     def create_id(product_id: UUID, **_: Any) -> UUID:
-        """The product's id: two racing creations for one product both try to record
-        version 1 of the same aggregate, and the store refuses one of them."""
-        return product_id
+        """Derived from the product's id: two racing creations for one product both try to
+        record version 1 of the same aggregate, and the store refuses one of them."""
+        return stock_item_id(product_id)
 
     @event("Created")
     def __init__(self, *, product_id: UUID, on_hand: int, meta: Meta) -> None:
+        self.product_id = product_id
         self.on_hand = on_hand
         self.reserved = 0  # the sum of the open reservations
         self.reservations: dict[UUID, int] = {}  # open ones, by order id

@@ -12,6 +12,7 @@ from runtime.cache import LISTING_GENERATION, product_generation
 from schemas.catalog import ProductDocument
 from schemas.categories import CategoryDocument
 from schemas.envelope import EventEnvelope
+from schemas.inventory import stock_item_id
 
 STOCK = "stock"  # the inventory context's read model of available stock
 
@@ -55,8 +56,9 @@ class ProductsProjector:
         category_docs = await self._categories.get_many(products.referenced_categories(events))
         category_docs.update(_documents(upstream[CATEGORIES.name]))
         created = {e.aggregate_id for e in events if e.aggregate_version == 1}
-        stock = await self._stock.get_many(created)
-        stock.update({i: d for i, d in _documents(upstream[STOCK]).items() if i in created})
+        stock = await self._stock_of(created)
+        stock.update({d.product_id: d for d in _documents(upstream[STOCK]).values()
+                      if d.product_id in created})
         changes, rejected = products.fold_products(current, events, category_docs, stock)
         return Fold(events, changes, current, rejected)
 
@@ -74,7 +76,7 @@ class ProductsProjector:
         for category in (await self._categories.get_many(shown)).values():
             if shown[category.id] < category.version:
                 written.update(await self._store.refresh_category(category))
-        for product_id, level in (await self._stock.get_many(documents)).items():
+        for product_id, level in (await self._stock_of(set(documents))).items():
             if documents[product_id].stock_version < level.version and \
                     await self._store.refresh_stock(product_id, level.available, level.version):
                 written.add(product_id)
@@ -85,13 +87,18 @@ class ProductsProjector:
         for category in _renamed(upstream[CATEGORIES.name]):
             changed.update(await self._store.refresh_category(category))
         stock = upstream[STOCK]
-        for product_id, (level, _) in stock.changes.items():
-            before = stock.before.get(product_id)
+        for item_id, (level, _) in stock.changes.items():
+            before = stock.before.get(item_id)
             if before is not None and before.available == level.available:
                 continue
-            if await self._store.refresh_stock(product_id, level.available, level.version):
-                changed.add(product_id)
+            if await self._store.refresh_stock(level.product_id, level.available, level.version):
+                changed.add(level.product_id)
         return changed
+
+    async def _stock_of(self, product_ids: set[UUID]) -> dict[UUID, Any]:
+        """The stock documents of these products, by product id."""
+        found = await self._stock.get_many({stock_item_id(p) for p in product_ids})
+        return {doc.product_id: doc for doc in found.values()}
 
     def cache_generations(self, changed: set[UUID]) -> list[str]:
         return [*(product_generation(i) for i in changed), LISTING_GENERATION]

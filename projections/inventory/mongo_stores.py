@@ -32,24 +32,24 @@ class MongoMovementStore(MongoDocuments[StockMovementDocument]):
         super().__init__(collection, StockMovementDocument, ("at",))
 
     async def setup(self) -> None:
-        await self.collection.create_index([("product_id", ASCENDING), ("version", DESCENDING)])
+        await self.collection.create_index([("stock_item_id", ASCENDING), ("version", DESCENDING)])
 
     async def version_of(self, aggregate_id: UUID) -> int:
         last = await self.latest({aggregate_id})
         return last[aggregate_id].version if last else 0
 
-    async def latest(self, product_ids: set[UUID]) -> dict[UUID, StockMovementDocument]:
+    async def latest(self, stock_item_ids: set[UUID]) -> dict[UUID, StockMovementDocument]:
         found: dict[UUID, StockMovementDocument] = {}
-        for product_id in product_ids:
-            data = await self.collection.find_one({"product_id": str(product_id)},
+        for stock_item_id in stock_item_ids:
+            data = await self.collection.find_one({"stock_item_id": str(stock_item_id)},
                                                   sort=[("version", DESCENDING)])
             if data:
-                found[product_id] = self.from_mongo(data)
+                found[stock_item_id] = self.from_mongo(data)
         return found
 
-    async def page(self, product_id: UUID, query: MovementListQuery
+    async def page(self, stock_item_id: UUID, query: MovementListQuery
                    ) -> tuple[list[StockMovementDocument], int]:
-        cursor = (self.collection.find({"product_id": str(product_id)})
+        cursor = (self.collection.find({"stock_item_id": str(stock_item_id)})
                   .sort([("version", DESCENDING)]).skip(query.offset).limit(query.limit))
         docs = [self.from_mongo(d) async for d in cursor]
-        return docs, await self.version_of(product_id)  # versions run 1..n, one movement each
+        return docs, await self.version_of(stock_item_id)  # versions run 1..n, one movement each

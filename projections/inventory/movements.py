@@ -24,7 +24,7 @@ def _next(last: StockMovementDocument | None, event: EventEnvelope) -> StockMove
         previous = existing(last, event)
         on_hand, reserved = previous.on_hand, previous.reserved
     return StockMovementDocument(
-        id=event.event_id, product_id=event.aggregate_id, kind=change.kind,
+        id=event.event_id, stock_item_id=event.aggregate_id, kind=change.kind,
         on_hand_change=change.on_hand_change, reserved_change=change.reserved_change,
         on_hand=on_hand + change.on_hand_change, reserved=reserved + change.reserved_change,
         order_id=change.order_id, note=change.note, actor=event.actor.subject,
@@ -39,7 +39,7 @@ APPLIERS: Appliers[StockMovementDocument] = {event_type: _next for event_type in
 def fold_movements(
     last: Mapping[UUID, StockMovementDocument], events: Iterable[EventEnvelope]
 ) -> tuple[Changes[StockMovementDocument], list[tuple[EventEnvelope, str]]]:
-    """The movements `events` make after each product's `last` one; keyed by event id
+    """The movements `events` make after each stock item's `last` one; keyed by event id
     (each new, replacing nothing), with the events that cannot be applied."""
     cursor = dict(last)
     changes: Changes[StockMovementDocument] = {}

@@ -11,26 +11,26 @@ from schemas.stock import MovementListQuery, StockDocument, StockListQuery, Stoc
 
 
 class StockStore(DocumentStore[StockDocument], Protocol):
-    async def get(self, product_id: UUID) -> StockDocument | None: ...
+    async def get(self, stock_item_id: UUID) -> StockDocument | None: ...
 
     async def page(self, query: StockListQuery) -> tuple[list[StockDocument], int]:
         """Stock items, fewest available first (then by id), and how many match."""
 
 
 class MovementStore(DocumentStore[StockMovementDocument], Protocol):
-    async def latest(self, product_ids: set[UUID]) -> dict[UUID, StockMovementDocument]:
-        """Each product's last movement (the highest stock version)."""
+    async def latest(self, stock_item_ids: set[UUID]) -> dict[UUID, StockMovementDocument]:
+        """Each stock item's last movement (its highest version)."""
 
-    async def page(self, product_id: UUID, query: MovementListQuery
+    async def page(self, stock_item_id: UUID, query: MovementListQuery
                    ) -> tuple[list[StockMovementDocument], int]:
-        """A product's movements, newest first, and how many it has."""
+        """A stock item's movements, newest first, and how many it has."""
 
 
 STOCK: ReadModel[StockStore] = ReadModel(
     "stock", tracks="StockItem", sqlite=SqliteStockStore,
     mongo=lambda db: MongoStockStore(db["stock"]),
 )
-# version_of(product id) is its last movement's stock version: what read-your-writes waits
+# version_of(stock item id) is its last movement's version: what read-your-writes waits
 # for on the movements route.
 MOVEMENTS: ReadModel[MovementStore] = ReadModel(
     "stock_movements", tracks=None, sqlite=SqliteMovementStore,

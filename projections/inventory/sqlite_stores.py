@@ -18,11 +18,11 @@ MOVEMENTS = """
 CREATE TABLE IF NOT EXISTS stock_movements (
     id TEXT PRIMARY KEY,
     version INTEGER NOT NULL,
-    product_id TEXT NOT NULL,
+    stock_item_id TEXT NOT NULL,
     doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS stock_movements_product
-    ON stock_movements (product_id, version);
+    ON stock_movements (stock_item_id, version);
 """
 
 
@@ -46,28 +46,28 @@ class SqliteStockStore(SqliteDocuments[StockDocument]):
 class SqliteMovementStore(SqliteDocuments[StockMovementDocument]):
     def __init__(self, db: SqliteDatabase) -> None:
         super().__init__(db, "stock_movements", StockMovementDocument,
-                         lambda doc: {"product_id": str(doc.product_id)},
+                         lambda doc: {"stock_item_id": str(doc.stock_item_id)},
                          MOVEMENTS)
         self._database = db
 
     async def version_of(self, aggregate_id: UUID) -> int:
         db = await self._database.conn()
-        sql = "SELECT max(version) FROM stock_movements WHERE product_id = ?"
+        sql = "SELECT max(version) FROM stock_movements WHERE stock_item_id = ?"
         async with db.execute(sql, (str(aggregate_id),)) as rows:
             row = await rows.fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
-    async def latest(self, product_ids: set[UUID]) -> dict[UUID, StockMovementDocument]:
+    async def latest(self, stock_item_ids: set[UUID]) -> dict[UUID, StockMovementDocument]:
         found: dict[UUID, StockMovementDocument] = {}
-        for product_id in product_ids:
-            last = await self.select("product_id = ? ORDER BY version DESC LIMIT 1",
-                                     (str(product_id),))
+        for stock_item_id in stock_item_ids:
+            last = await self.select("stock_item_id = ? ORDER BY version DESC LIMIT 1",
+                                     (str(stock_item_id),))
             if last:
-                found[product_id] = last[0]
+                found[stock_item_id] = last[0]
         return found
 
-    async def page(self, product_id: UUID, query: MovementListQuery
+    async def page(self, stock_item_id: UUID, query: MovementListQuery
                    ) -> tuple[list[StockMovementDocument], int]:
-        docs = await self.select("product_id = ? ORDER BY version DESC LIMIT ? OFFSET ?",
-                                 (str(product_id), query.limit, query.offset))
-        return docs, await self.version_of(product_id)  # versions run 1..n, one movement each
+        docs = await self.select("stock_item_id = ? ORDER BY version DESC LIMIT ? OFFSET ?",
+                                 (str(stock_item_id), query.limit, query.offset))
+        return docs, await self.version_of(stock_item_id)  # versions run 1..n, one movement each

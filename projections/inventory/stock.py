@@ -33,10 +33,11 @@ class Movement:
     reserved_change: int
     order_id: UUID | None = None
     note: str | None = None
+    product_id: UUID | None = None  # on the creation only
 
 
 def _created(p: StockItemCreated) -> Movement:
-    return Movement("created", p.on_hand, 0)
+    return Movement("created", p.on_hand, 0, product_id=p.product_id)
 
 
 def _received(p: StockReceived) -> Movement:
@@ -90,7 +91,9 @@ def _apply(current: StockDocument | None, event: EventEnvelope) -> StockDocument
     at = moment(event)
     if change.kind == "created":
         new(current, event)
-        return StockDocument(id=event.aggregate_id, on_hand=change.on_hand_change, reserved=0,
+        assert change.product_id is not None  # a creation names its product
+        return StockDocument(id=event.aggregate_id, product_id=change.product_id,
+                             on_hand=change.on_hand_change, reserved=0,
                              available=change.on_hand_change, created_at=at, updated_at=at,
                              version=event.aggregate_version, position=event.position)
     document = existing(current, event)

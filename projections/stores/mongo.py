@@ -49,7 +49,7 @@ class MongoDocuments(Generic[M]):
         if not keys:
             return {}
         found = [self.from_mongo(d) async for d in self.collection.find({"_id": {"$in": keys}})]
-        return {UUID(str(doc.id)): doc for doc in found}
+        return {UUID(str(doc.id)): doc for doc in found}  # type: ignore[attr-defined]
 
     async def get(self, aggregate_id: UUID) -> M | None:
         data = await self.collection.find_one({"_id": str(aggregate_id)})

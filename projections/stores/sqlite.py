@@ -100,7 +100,7 @@ class SqliteDocuments(Generic[M]):
         if not keys:
             return {}
         docs = await self.select(f"id IN ({','.join('?' * len(keys))})", keys)
-        return {UUID(str(d.id)): d for d in docs}
+        return {UUID(str(d.id)): d for d in docs}  # type: ignore[attr-defined]  # every document has one
 
     async def get(self, aggregate_id: UUID) -> M | None:
         return (await self.get_many([aggregate_id])).get(aggregate_id)

@@ -42,10 +42,10 @@ def stocked_product(platform: Platform, quantity: int) -> tuple[str, dict[str, A
     return product_id, wait_until(started, 30, "the product's stock item")
 
 
-def after(platform: Platform, response: httpx.Response, path: str = "") -> dict[str, Any]:
-    """What the read side shows of the stock item once `response`'s write is visible."""
+def after(platform: Platform, product_id: str, response: httpx.Response,
+          path: str = "") -> dict[str, Any]:
+    """What the read side shows of the product's stock once `response`'s write is visible."""
     assert response.status_code == 201, response.text
-    product_id = response.json()["id"]
     got = stock_read(platform, f"/{product_id}{path}",
                      token=response.headers["X-Consistency-Token"])
     assert got.status_code == 200, got.text
@@ -65,11 +65,11 @@ def test_receipts_and_adjustments_move_stock_and_show_on_the_product(platform: P
     product_id, _ = stocked_product(platform, 10)
     received = stock_command(platform, product_id, "receipts", {"quantity": 5, "note": "Pallet 7"})
     assert received.headers["Location"] == f"{INVENTORY}/{product_id}/movements"
-    assert after(platform, received)["on_hand"] == 15
+    assert after(platform, product_id, received)["on_hand"] == 15
     adjusted = stock_command(platform, product_id, "adjustments",
                              {"delta": -2, "reason": "Two broken in the drop"},
                              **{"If-Match": '"2"'})
-    level = after(platform, adjusted)
+    level = after(platform, product_id, adjusted)
     assert (level["on_hand"], level["available"], level["version"]) == (13, 13, 3)
 
     def product_shows_it() -> bool:
@@ -78,7 +78,7 @@ def test_receipts_and_adjustments_move_stock_and_show_on_the_product(platform: P
 
     wait_until(product_shows_it, 30, "the product to show the adjusted stock")
 
-    movements = after(platform, adjusted, "/movements")
+    movements = after(platform, product_id, adjusted, "/movements")
     assert [(m["kind"], m["on_hand_change"], m["on_hand"], m["note"], m["version"])
             for m in movements["data"]] == [
         ("adjusted", -2, 13, "Two broken in the drop", 3),
@@ -146,7 +146,7 @@ def test_a_repeated_receipt_with_one_idempotency_key_is_received_once(platform: 
     again = stock_command(platform, product_id, "receipts", {"quantity": 4}, **key)
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert again.json() == first.json()
-    assert after(platform, first)["on_hand"] == 5
+    assert after(platform, product_id, first)["on_hand"] == 5
 
 
 def test_low_stock_lists_what_is_below_a_level_fewest_first(platform: Platform) -> None:
