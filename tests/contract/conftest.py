@@ -9,11 +9,14 @@ import pytest
 from clickhouse_driver import Client
 from pymongo import AsyncMongoClient
 
-from projections.stores.base import CategoryStore, EventArchive, ProductStore, ReadModels
+from projections.catalog.read_models import CATEGORIES, PRODUCTS, CategoryStore, ProductStore
+from projections.inventory.read_models import MOVEMENTS, STOCK, MovementStore, StockStore
+from projections.stores.base import EventArchive, ReadModels
 from projections.stores.chdb import ChdbEventArchive
 from projections.stores.clickhouse import ClickHouseEventArchive
 from projections.stores.mongo import mongo_read_models
 from projections.stores.sqlite import sqlite_read_models
+from tanqory.contexts import REGISTRY
 from tests.support.platform import settings_for_tests
 
 
@@ -24,7 +27,7 @@ def _fresh_name() -> str:
 @pytest.fixture(params=["sqlite", pytest.param("mongo", marks=pytest.mark.server)])
 async def read_models(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ReadModels]:
     if request.param == "sqlite":
-        models = sqlite_read_models(tmp_path / "read.sqlite3")
+        models = sqlite_read_models(tmp_path / "read.sqlite3", REGISTRY.read_models)
         await models.setup()
         yield models
         await models.close()
@@ -32,7 +35,7 @@ async def read_models(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
     settings = settings_for_tests()
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
     name = _fresh_name()
-    models = mongo_read_models(client, name)
+    models = mongo_read_models(client, name, REGISTRY.read_models)
     await models.setup()
     yield models
     await client.drop_database(name)
@@ -41,12 +44,22 @@ async def read_models(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
 
 @pytest.fixture
 def product_store(read_models: ReadModels) -> ProductStore:
-    return read_models.products
+    return read_models.get(PRODUCTS)
 
 
 @pytest.fixture
 def category_store(read_models: ReadModels) -> CategoryStore:
-    return read_models.categories
+    return read_models.get(CATEGORIES)
+
+
+@pytest.fixture
+def stock_store(read_models: ReadModels) -> StockStore:
+    return read_models.get(STOCK)
+
+
+@pytest.fixture
+def movement_store(read_models: ReadModels) -> MovementStore:
+    return read_models.get(MOVEMENTS)
 
 
 @pytest.fixture(params=["chdb", pytest.param("clickhouse", marks=pytest.mark.server)])

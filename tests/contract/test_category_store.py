@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import uuid4
 
-from projections.stores.base import CategoryStore, ProductStore
+from projections.catalog.read_models import CategoryStore, ProductStore
 from schemas.catalog import ProductDocument
 from schemas.categories import CategoryDocument
 

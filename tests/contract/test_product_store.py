@@ -6,7 +6,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from projections.stores.base import ProductStore
+from projections.catalog.read_models import ProductStore
 from schemas.catalog import ProductDocument, ProductListQuery
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -165,3 +165,15 @@ async def test_sort_by_average_rating(product_store: ProductStore) -> None:
     items, _ = await product_store.page(ProductListQuery(sort="average_rating", order="desc"))
     expected = sorted(docs, key=lambda d: (d.average_rating, str(d.id)), reverse=True)
     assert [d.id for d in items] == [d.id for d in expected]
+
+
+async def test_refresh_stock_shows_only_a_newer_stock_version(product_store: ProductStore) -> None:
+    doc = document(1, stock_quantity=5)
+    await put(product_store, doc)
+    assert await product_store.refresh_stock(doc.id, 3, 2)
+    assert not await product_store.refresh_stock(doc.id, 9, 2)  # that version: shown already
+    assert not await product_store.refresh_stock(doc.id, 9, 1)  # an older one
+    assert not await product_store.refresh_stock(uuid4(), 9, 1)  # no such product
+    shown = await product_store.get(doc.id)
+    assert shown is not None and (shown.stock_quantity, shown.stock_version) == (3, 2)
+    assert shown.version == 1  # the product's own version does not move

@@ -1,6 +1,7 @@
-"""SIGKILL the relay, the worker and the Kafka broker mid-stream, twice each, restarting
-them: afterwards every event the store holds is in the read model and in ClickHouse,
-exactly once, each aggregate's in order."""
+"""SIGKILL the relay, the worker, the sagas and the Kafka broker mid-stream, twice each,
+restarting them: afterwards every event the stores hold is in the read models and in
+ClickHouse, exactly once, each aggregate's in order; and every product has exactly one
+stock item, holding the quantity it was created with."""
 
 import asyncio
 from collections import defaultdict
@@ -11,6 +12,7 @@ import pytest
 from clickhouse_driver import Client
 
 from projections.stores.clickhouse import ClickHouseEventArchive
+from schemas.envelope import EventEnvelope
 from tests.support import services
 from tests.support.platform import Platform, server_platform, store_events
 from tests.support.seeding import PRICES, Seeder, flowing, read_model
@@ -34,15 +36,21 @@ def test_every_event_lands_exactly_once_and_in_order_after_sigkills(tmp_path: Pa
     with server_platform(tmp_path) as platform:
         seeder = Seeder(platform)
         seeder.start()
-        for victim in ("relay", "kafka", "worker", "relay", "worker", "kafka"):
+        for victim in ("relay", "kafka", "sagas", "worker", "relay", "sagas", "worker", "kafka"):
             seeder.created_at_least(10)
             restart(platform, victim)
             flowing(platform, seeder)  # so the next fault does not hit a process starting up
         seeder.created_at_least(10)
         seeded = seeder.finish()
 
-        events = store_events(platform)
-        last_version = {str(e.aggregate_id): e.aggregate_version for e in events}
+        events = wait_until(lambda: stock_items_started(platform, seeded), 180,
+                            "the sagas to start a stock item for every product")
+        stock_items = [e for e in events if e.event_type == "StockItemCreated"]
+        assert sorted(e.payload["product_id"] for e in stock_items) == sorted(seeded)
+        assert {e.payload["product_id"]: e.payload["on_hand"] for e in stock_items} == {
+            i: seeder.stock[i] for i in seeded}
+        last_version = {str(e.aggregate_id): e.aggregate_version for e in events
+                        if e.aggregate_type == "Product"}
         assert {i: last_version.get(i) for i in seeded} == {i: len(PRICES) for i in seeded}
         documents = read_model(platform, last_version)
         assert {documents[i]["price"] for i in seeded} == {PRICES[-1]}
@@ -63,6 +71,13 @@ def test_every_event_lands_exactly_once_and_in_order_after_sigkills(tmp_path: Pa
         assert "0 dead letter(s)" in letters.stdout, letters.stdout  # no gap: order was kept
         verified = platform.cli("verify")
         assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def stock_items_started(platform: Platform, products: list[str]) -> list[EventEnvelope] | None:
+    """Every stored event, once each product's stock item is among them."""
+    events = store_events(platform)
+    started = {e.payload["product_id"] for e in events if e.event_type == "StockItemCreated"}
+    return events if started >= set(products) else None
 
 
 def archive_rows(platform: Platform, events: int) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ class Seeder(threading.Thread):
         self.pause = 1 / per_second
         self.limit = limit
         self.ids: list[str] = []
+        self.stock: dict[str, int] = {}  # product id -> the quantity it was created with
         self.stopping = threading.Event()
         self.errors: list[str] = []
 
@@ -38,8 +39,9 @@ class Seeder(threading.Thread):
         headers = self.platform.auth(Role.PRODUCT_MANAGER)
         with httpx.Client(base_url=self.platform.command_url, headers=headers, timeout=30) as http:
             while not self.stopping.wait(self.pause) and len(self.ids) < self.limit:
+                quantity = len(self.ids) % 9
                 body = {"name": "Fault test", "sku": f"FAULT-{uuid.uuid4().hex[:12]}",
-                        "price": PRICES[0]}
+                        "price": PRICES[0], "stock_quantity": quantity}
                 created = http.post("/api/v1/products", json=body)
                 if not self._expect(created, 201):
                     continue
@@ -48,6 +50,7 @@ class Seeder(threading.Thread):
                     self._expect(http.put(f"/api/v1/products/{product_id}/price",
                                           json={"price": price},
                                           headers={"If-Match": f'"{version}"'}), 200)
+                self.stock[product_id] = quantity
                 self.ids.append(product_id)
 
     def _expect(self, response: httpx.Response, status: int) -> bool:

@@ -1,15 +1,21 @@
 """The projection handler over real (SQLite) read models: redeliveries change nothing twice,
-including a product created in the batch, which the handler folds without reading it."""
+including a product created in the batch, which the handler folds without reading it; a
+product shows its stock item's available units; what no code knows is rejected once."""
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from uuid import UUID, uuid4
 
 import pytest
 
 from commands.catalog.application import CatalogApplication
+from commands.inventory.application import InventoryApplication
 from projections.catalog.read_models import PRODUCTS
 from projections.handler import ProjectionHandler
+from projections.inventory.read_models import MOVEMENTS, STOCK
+from projections.projector import in_dependency_order
 from projections.stores.base import ProjectionStores
 from projections.stores.no_archive import NoArchive
 from projections.stores.sqlite import sqlite_read_models
@@ -17,6 +23,8 @@ from runtime.cache import LISTING_GENERATION, MemoryCache, product_generation
 from runtime.signals import LocalSignals
 from schemas.catalog import ChangePrice, CreateProduct
 from schemas.envelope import Actor, EventEnvelope, EventMetadata
+from schemas.inventory import ReceiveStock, stock_item_id
+from schemas.stock import MovementListQuery
 from tanqory.contexts import REGISTRY
 from tanqory.wiring import projection_handler
 
@@ -78,3 +86,86 @@ async def test_each_batch_bumps_the_generations_of_what_it_touched(
     await handler.handle([v2, v3])
     cache = handler.cache
     assert await cache.get_many(generation, LISTING_GENERATION) == [b"2", b"2"]
+
+
+def stock_history(product_id: UUID) -> list[EventEnvelope]:
+    """The product's stock item: created with 3, 5 received, 2 reserved for an order."""
+    inventory = InventoryApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    inventory.create_stock_item(product_id, 3, META)
+    inventory.receive_stock(product_id, ReceiveStock(quantity=5), None, META)
+    inventory.reserve_stock(product_id, uuid4(), 2, META)
+    return [e for n in inventory.notifications(0, 100) if (e := inventory.envelope(n))]
+
+
+async def test_a_product_shows_the_stock_its_item_has_available(
+    handler: ProjectionHandler, tmp_path: Path,
+) -> None:
+    v1, v2, v3 = price_changes(tmp_path)
+    created, received, reserved = stock_history(v1.aggregate_id)
+    products, stock = handler.stores.read_models.get(PRODUCTS), handler.stores.read_models
+    await handler.handle([v1, created])  # in one batch, the stock item created after
+    await handler.handle([received, v2])
+    assert await handler.handle([reserved, v3, received]) == []  # with a redelivery
+    product = await products.get(v1.aggregate_id)
+    assert product is not None and (product.version, product.stock_quantity) == (3, 6)
+    level = await stock.get(STOCK).get(stock_item_id(v1.aggregate_id))
+    assert level is not None and (level.on_hand, level.reserved, level.available) == (8, 2, 6)
+    moves, total = await stock.get(MOVEMENTS).page(level.id, MovementListQuery())
+    assert total == 3 and [m.kind for m in moves] == ["reserved", "received", "created"]
+
+
+async def test_stock_created_before_its_product_reached_the_read_model_is_shown(
+    handler: ProjectionHandler, tmp_path: Path,
+) -> None:
+    v1, _, _ = price_changes(tmp_path)
+    created, received, _ = stock_history(v1.aggregate_id)
+    await handler.handle([created, received])
+    await handler.handle([v1])
+    product = await handler.stores.read_models.get(PRODUCTS).get(v1.aggregate_id)
+    assert product is not None and product.stock_quantity == 8
+
+
+async def test_an_event_of_a_type_no_code_knows_is_rejected_and_the_rest_applied(
+    handler: ProjectionHandler, tmp_path: Path,
+) -> None:
+    v1, v2, _ = price_changes(tmp_path)
+    typo = v2.model_copy(update={"event_type": "ProductPriceChnaged", "event_id": uuid4()})
+    newer = v2.model_copy(update={"schema_version": 9, "event_id": uuid4()})
+    rejected = await handler.handle([v1, typo, newer, v2])
+    assert [(r.event.event_id, r.reason.split(":")[0]) for r in rejected] == [
+        (typo.event_id, "unknown event type ProductPriceChnaged v1"),
+        (newer.event_id, "unknown event type ProductPriceChanged v9"),
+    ]
+    product = await handler.stores.read_models.get(PRODUCTS).get(v1.aggregate_id)
+    assert product is not None and product.version == 2
+
+
+async def test_an_event_several_projectors_refuse_is_rejected_once(
+    handler: ProjectionHandler, tmp_path: Path,
+) -> None:
+    product_id = price_changes(tmp_path)[0].aggregate_id
+    _, received, _ = stock_history(product_id)  # version 2, with no version 1 before it
+    [refused] = await handler.handle([received])
+    assert refused.event == received and "gap" in refused.reason
+
+
+def test_projectors_run_after_those_whose_read_models_they_read() -> None:
+    order = [p.name for p in in_dependency_order(REGISTRY.projectors(
+        ProjectionStores(sqlite_read_models(Path("unused.sqlite3"), REGISTRY.read_models),
+                         NoArchive())))]
+    assert order.index("products") > max(order.index("categories"), order.index("stock"))
+
+
+@dataclass
+class Reader:
+    name: str
+    reads: frozenset[str]
+
+
+def test_a_registry_of_projectors_that_cannot_be_ordered_is_refused() -> None:
+    with pytest.raises(ValueError, match="cycle"):
+        in_dependency_order([Reader("a", frozenset({"b"})), Reader("b", frozenset({"a"}))])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="which no projector keeps"):
+        in_dependency_order([Reader("a", frozenset({"nowhere"}))])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="two projectors"):
+        in_dependency_order([Reader("a", frozenset()), Reader("a", frozenset())])  # type: ignore[list-item]
