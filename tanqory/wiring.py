@@ -11,9 +11,12 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+import psycopg
+from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random
 
 from commands.api.errors import install_domain_errors
 from commands.event_sourced import EventSourcedContext
@@ -38,7 +41,12 @@ PROJECTOR_SILENCE_SECONDS = 60.0
 Applications = dict[str, EventSourcedContext]
 
 
+@retry(retry=retry_if_exception_type((PersistenceError, psycopg.Error)),
+       wait=wait_random(0.05, 0.5), stop=stop_after_attempt(10), reraise=True)
 def build_applications(settings: Settings) -> Applications:
+    """Every context's Application. Each creates its tables (and, in PostgreSQL, replaces its
+    functions) when it starts, which PostgreSQL refuses to two processes at the same moment
+    ("tuple concurrently updated"): the loser starts again."""
     return REGISTRY.applications(settings.event_store_env)
 
 
