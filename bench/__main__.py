@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from bench.timing import Result, Scale
 
 # Module names under bench/, each with `run(scale: Scale) -> list[Result]`.
-BENCHMARKS = ("command_write", "relay", "projection", "analytics_sink", "read_by_id",
-              "end_to_end", "rebuild")
+BENCHMARKS = ("command_write", "reserve", "relay", "projection", "analytics_sink",
+              "read_by_id", "end_to_end", "rebuild")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

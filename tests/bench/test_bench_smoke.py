@@ -18,6 +18,7 @@ NUMBER = r"(\d[\d,]*(?:\.\d+)?)"
 TIMEOUT_SECONDS = 180
 FIGURES = {
     "command_write": ["command write (sqlite)", "command write (postgres)"],
+    "reserve": ["reserve stock (sqlite)", "reserve stock (postgres)"],
     "read_by_id": ["read by id (cache hit)", "read by id (cache miss)"],
     "relay": ["relay: postgres -> kafka"],
     "projection": ["projection: kafka -> mongo models"],
