@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from projections.folding import Changes
+from projections.stores.base import DocumentStore
 from schemas.envelope import EventEnvelope
 
 EVERY_AGGREGATE = "*"  # in `consumes`: every event of every context (the event history)
@@ -60,6 +61,38 @@ class Follows:
 
     async def follow(self, upstream: Upstream) -> set[UUID]:
         return set()
+
+
+class StoreProjector(Follows):
+    """A projector that folds its consumed events over its own store's documents and
+    writes them back; it shows nothing of other read models. Subclasses say how to fold
+    (and, if not by id, which stored documents to start from)."""
+
+    name: str
+    consumes: frozenset[str]
+
+    def __init__(self, store: DocumentStore[Any]) -> None:
+        self.store = store
+
+    async def stored(self, events: Sequence[EventEnvelope]) -> Mapping[UUID, Any]:
+        """The documents the fold starts from."""
+        return await self.store.get_many(continued(events))
+
+    def fold_over(self, stored: Mapping[UUID, Any], events: Sequence[EventEnvelope]
+                  ) -> tuple[Changes[Any], Rejections]:
+        raise NotImplementedError
+
+    async def fold(self, events: Sequence[EventEnvelope], upstream: Upstream) -> Fold:
+        stored = await self.stored(events)
+        changes, rejected = self.fold_over(stored, events)
+        return Fold(events, changes, stored, rejected)
+
+    async def write(self, fold: Fold) -> set[UUID]:
+        await self.store.write(fold.changes)
+        return set(fold.changes)
+
+    def cache_generations(self, changed: set[UUID]) -> list[str]:
+        return []  # nothing cached reads it
 
 
 def in_dependency_order(projectors: Sequence[Projector]) -> list[Projector]:

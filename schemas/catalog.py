@@ -91,6 +91,7 @@ class CreateProduct(ProductFields):
 
 STOCK_ROUTES = ("POST /api/v1/inventory/{product_id}/receipts or "
                 "POST /api/v1/inventory/{product_id}/adjustments")
+STOCK_REFUSAL = f"stock is kept by the inventory context: use {STOCK_ROUTES}"
 
 
 class UpdateProduct(BaseModel):
@@ -115,7 +116,7 @@ class UpdateProduct(BaseModel):
     @field_validator("stock_quantity")
     @classmethod
     def _stock_is_the_inventory_contexts(cls, value: int | None) -> int | None:
-        raise ValueError(f"stock is kept by the inventory context: use {STOCK_ROUTES}")
+        raise ValueError(STOCK_REFUSAL)
 
     @model_validator(mode="after")
     def _something_to_change(self) -> "UpdateProduct":
@@ -131,7 +132,6 @@ class UpdateProduct(BaseModel):
         return self.model_dump(include=self.model_fields_set)
 
 
-STOCK_REFUSAL = f"stock is kept by the inventory context: use {STOCK_ROUTES}"
 
 
 class ReplaceProduct(BaseModel):

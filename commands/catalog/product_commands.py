@@ -35,11 +35,8 @@ class ProductCommands(CatalogCommandBase):
         changes = command.changes()
         if "category_id" in changes:
             self._check_live_category(changes["category_id"])
-        indexes: list[Aggregate] = []
         new_sku = changes.get("sku")
-        if new_sku is not None and SkuIndex.create_id(new_sku) != SkuIndex.create_id(product.sku):
-            indexes = [self._reserve(SkuIndex, new_sku, product.id, DuplicateSku),
-                       self._release(SkuIndex, product.sku, product.id)]
+        indexes = self._move_sku(product, new_sku) if new_sku is not None else []
         self._call(product, lambda: product.update(changes, meta_of(meta)))
         return self._save(PRODUCT, product, *indexes)
 

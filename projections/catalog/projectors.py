@@ -1,12 +1,13 @@
 """The catalog's projectors: categories, and products showing their category and stock."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
 from projections.catalog import categories, products
 from projections.catalog.read_models import CATEGORIES, PRODUCTS
-from projections.projector import Fold, Follows, Upstream, continued
+from projections.folding import Changes
+from projections.projector import Fold, Rejections, StoreProjector, Upstream, continued
 from projections.stores.base import ProjectionStores
 from runtime.cache import LISTING_GENERATION, product_generation
 from schemas.catalog import ProductDocument
@@ -17,21 +18,16 @@ from schemas.inventory import stock_item_id
 STOCK = "stock"  # the inventory context's read model of available stock
 
 
-class CategoriesProjector(Follows):
+class CategoriesProjector(StoreProjector):
     name = CATEGORIES.name
     consumes = frozenset({categories.AGGREGATE_TYPE})
 
     def __init__(self, stores: ProjectionStores) -> None:
-        self._store = stores.read_models.get(CATEGORIES)
+        super().__init__(stores.read_models.get(CATEGORIES))
 
-    async def fold(self, events: Sequence[EventEnvelope], upstream: Upstream) -> Fold:
-        current = await self._store.get_many(continued(events))
-        changes, rejected = categories.fold_categories(current, events)
-        return Fold(events, changes, current, rejected)
-
-    async def write(self, fold: Fold) -> set[UUID]:
-        await self._store.write(fold.changes)
-        return set(fold.changes)
+    def fold_over(self, stored: Mapping[UUID, Any], events: Sequence[EventEnvelope]
+                  ) -> tuple[Changes[Any], Rejections]:
+        return categories.fold_categories(stored, events)
 
     def cache_generations(self, changed: set[UUID]) -> list[str]:
         return [LISTING_GENERATION]  # listings filter by category slug

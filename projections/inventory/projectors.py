@@ -1,50 +1,43 @@
 """The inventory's projectors: stock levels, and every movement of stock."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 from uuid import UUID
 
+from projections.folding import Changes
 from projections.inventory import movements, stock
 from projections.inventory.read_models import MOVEMENTS, STOCK
-from projections.projector import Fold, Follows, Upstream, continued
+from projections.projector import Rejections, StoreProjector, continued
 from projections.stores.base import ProjectionStores
 from schemas.envelope import EventEnvelope
 
 
-class StockProjector(Follows):
+class StockProjector(StoreProjector):
+    """Stock reads are not cached; products show stock through their own documents."""
+
     name = STOCK.name
     consumes = frozenset({stock.AGGREGATE_TYPE})
 
     def __init__(self, stores: ProjectionStores) -> None:
-        self._store = stores.read_models.get(STOCK)
+        super().__init__(stores.read_models.get(STOCK))
 
-    async def fold(self, events: Sequence[EventEnvelope], upstream: Upstream) -> Fold:
-        current = await self._store.get_many(continued(events))
-        changes, rejected = stock.fold_stock(current, events)
-        return Fold(events, changes, current, rejected)
-
-    async def write(self, fold: Fold) -> set[UUID]:
-        await self._store.write(fold.changes)
-        return set(fold.changes)
-
-    def cache_generations(self, changed: set[UUID]) -> list[str]:
-        return []  # stock reads are not cached; products show stock through their own
+    def fold_over(self, stored: Mapping[UUID, Any], events: Sequence[EventEnvelope]
+                  ) -> tuple[Changes[Any], Rejections]:
+        return stock.fold_stock(stored, events)
 
 
-class MovementsProjector(Follows):
+class MovementsProjector(StoreProjector):
     name = MOVEMENTS.name
     consumes = frozenset({stock.AGGREGATE_TYPE})
 
     def __init__(self, stores: ProjectionStores) -> None:
-        self._store = stores.read_models.get(MOVEMENTS)
+        self._movements = stores.read_models.get(MOVEMENTS)
+        super().__init__(self._movements)
 
-    async def fold(self, events: Sequence[EventEnvelope], upstream: Upstream) -> Fold:
-        last = await self._store.latest(continued(events))
-        changes, rejected = movements.fold_movements(last, events)
-        return Fold(events, changes, last, rejected)
+    async def stored(self, events: Sequence[EventEnvelope]) -> Mapping[UUID, Any]:
+        """Each continued stock item's last movement: movements are keyed by event."""
+        return await self._movements.latest(continued(events))
 
-    async def write(self, fold: Fold) -> set[UUID]:
-        await self._store.write(fold.changes)
-        return set(fold.changes)
-
-    def cache_generations(self, changed: set[UUID]) -> list[str]:
-        return []
+    def fold_over(self, stored: Mapping[UUID, Any], events: Sequence[EventEnvelope]
+                  ) -> tuple[Changes[Any], Rejections]:
+        return movements.fold_movements(stored, events)

@@ -45,7 +45,7 @@ class DocumentStore(Protocol[D]):
         rebuild)."""
 
 
-S = TypeVar("S", bound=DocumentStore[Any])
+S = TypeVar("S", bound=DocumentStore[Any], covariant=True)
 
 
 @dataclass(frozen=True)
