@@ -19,7 +19,7 @@ from pathlib import Path
 import faust
 
 from bench.marks import write_marks
-from projections.handler import ProjectionHandler, Rejected
+from projections.handler import BatchHandler, ProjectionHandler, Rejected
 from projections.stores.base import EventArchive, ProjectionStores
 from projections.stores.no_archive import NoArchive
 from runtime.cache import MemoryCache
@@ -27,7 +27,7 @@ from runtime.settings import Settings
 from runtime.signals import LocalSignals
 from schemas.envelope import EventEnvelope
 from streams.topics import Topics
-from streams.worker import BatchHandler, build_faust_app
+from streams.worker import build_faust_app
 from tanqory.wiring import build_server_handler, event_contexts, progress, projection_handler
 
 

@@ -9,6 +9,7 @@ generations they report, and rejects what no code here knows.
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
 from prometheus_client import Counter
@@ -32,6 +33,13 @@ EventType = tuple[str, int]  # (event type, schema version)
 class Rejected:
     event: EventEnvelope
     reason: str
+
+
+class BatchHandler(Protocol):
+    """What a transport feeds batches to: the projection handler, the sagas' runner, or
+    any one sink of the handler (benchmarks). It returns the events it cannot apply."""
+
+    async def handle(self, events: Sequence[EventEnvelope]) -> list[Rejected]: ...
 
 
 class ProjectionHandler:

@@ -3,15 +3,10 @@ broker): the projection handler, or the sagas."""
 
 import asyncio
 from collections.abc import Sequence
-from typing import Protocol
 
-from projections.handler import Rejected
+from projections.handler import BatchHandler
 from schemas.envelope import EventEnvelope
 from streams.local_dead_letters import LocalDeadLetters
-
-
-class BatchConsumer(Protocol):
-    async def handle(self, events: Sequence[EventEnvelope]) -> list[Rejected]: ...
 
 
 class LocalSink:
@@ -21,7 +16,7 @@ class LocalSink:
     through, as a worker with one in-flight batch does.
     """
 
-    def __init__(self, consumer: BatchConsumer, turn: asyncio.Lock,
+    def __init__(self, consumer: BatchHandler, turn: asyncio.Lock,
                  dead_letters: LocalDeadLetters | None = None) -> None:
         self._consumer = consumer
         self._turn = turn

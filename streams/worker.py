@@ -11,7 +11,7 @@ reason, and the worker goes on.
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 import faust
@@ -20,7 +20,7 @@ from mode import CrashingSupervisor
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, stop_after_delay, wait_exponential
 
-from projections.handler import Rejected
+from projections.handler import BatchHandler
 from runtime.progress import Progress, projector_name
 from runtime.settings import Settings
 from schemas.envelope import EventEnvelope
@@ -29,12 +29,6 @@ from streams.dead_letters import ERROR_HEADER, SOURCE_HEADER
 from streams.topics import Topics
 
 log = logging.getLogger(__name__)
-
-
-class BatchHandler(Protocol):
-    """What the worker feeds: the projection handler, or any one sink of it (benchmarks)."""
-
-    async def handle(self, events: Sequence[EventEnvelope]) -> list[Rejected]: ...
 
 
 HandlerFactory = Callable[[], Awaitable[BatchHandler]]

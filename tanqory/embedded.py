@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -71,7 +72,7 @@ class Embedded:
                                               saga_sink)
                             for name in self.applications} if sagas.sagas else {}
 
-    def _relay(self, name: str, context: str, positions: Any, sink: LocalSink) -> Relay[Any]:
+    def _relay(self, name: str, context: str, positions: Path, sink: LocalSink) -> Relay[Any]:
         return Relay(name, self.applications[context], SqlitePositions(positions, name), sink,
                      self.settings.relay_batch_size)
 

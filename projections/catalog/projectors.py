@@ -7,6 +7,7 @@ from uuid import UUID
 from projections.catalog import categories, products
 from projections.catalog.read_models import CATEGORIES, PRODUCTS
 from projections.folding import Changes
+from projections.inventory.read_models import STOCK
 from projections.projector import Fold, Rejections, StoreProjector, Upstream, continued
 from projections.stores.base import ProjectionStores
 from runtime.cache import LISTING_GENERATION, product_generation
@@ -14,8 +15,7 @@ from schemas.catalog import ProductDocument
 from schemas.categories import CategoryDocument
 from schemas.envelope import EventEnvelope
 from schemas.inventory import stock_item_id
-
-STOCK = "stock"  # the inventory context's read model of available stock
+from schemas.stock import StockDocument
 
 
 class CategoriesProjector(StoreProjector):
@@ -39,13 +39,13 @@ class ProductsProjector:
 
     name = PRODUCTS.name
     consumes = frozenset({products.AGGREGATE_TYPE})
-    reads = frozenset({CATEGORIES.name, STOCK})
+    reads = frozenset({CATEGORIES.name, STOCK.name})
 
     def __init__(self, stores: ProjectionStores) -> None:
         models = stores.read_models
         self._store = models.get(PRODUCTS)
         self._categories = models.get(CATEGORIES)
-        self._stock = models.store(STOCK)
+        self._stock = models.get(STOCK)
 
     async def fold(self, events: Sequence[EventEnvelope], upstream: Upstream) -> Fold:
         current = await self._store.get_many(continued(events))
@@ -53,7 +53,7 @@ class ProductsProjector:
         category_docs.update(_documents(upstream[CATEGORIES.name]))
         created = {e.aggregate_id for e in events if e.aggregate_version == 1}
         stock = await self._stock_of(created)
-        stock.update({d.product_id: d for d in _documents(upstream[STOCK]).values()
+        stock.update({d.product_id: d for d in _documents(upstream[STOCK.name]).values()
                       if d.product_id in created})
         changes, rejected = products.fold_products(current, events, category_docs, stock)
         return Fold(events, changes, current, rejected)
@@ -82,7 +82,7 @@ class ProductsProjector:
         changed: set[UUID] = set()
         for category in _renamed(upstream[CATEGORIES.name]):
             changed.update(await self._store.refresh_category(category))
-        stock = upstream[STOCK]
+        stock = upstream[STOCK.name]
         for item_id, (level, _) in stock.changes.items():
             before = stock.before.get(item_id)
             if before is not None and before.available == level.available:
@@ -91,7 +91,7 @@ class ProductsProjector:
                 changed.add(level.product_id)
         return changed
 
-    async def _stock_of(self, product_ids: set[UUID]) -> dict[UUID, Any]:
+    async def _stock_of(self, product_ids: set[UUID]) -> dict[UUID, StockDocument]:
         """The stock documents of these products, by product id."""
         found = await self._stock.get_many({stock_item_id(p) for p in product_ids})
         return {doc.product_id: doc for doc in found.values()}

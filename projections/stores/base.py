@@ -45,17 +45,17 @@ class DocumentStore(Protocol[D]):
         rebuild)."""
 
 
-S = TypeVar("S", bound=DocumentStore[Any], covariant=True)
+S_co = TypeVar("S_co", bound=DocumentStore[Any], covariant=True)
 
 
 @dataclass(frozen=True)
-class ReadModel(Generic[S]):
+class ReadModel(Generic[S_co]):
     """One read model of a context, on either backend."""
 
     name: str  # unique across contexts; the projector that keeps it has the same name
     tracks: str | None  # the aggregate type whose version its documents are (for tokens)
-    sqlite: "Callable[[SqliteDatabase], S]"
-    mongo: "Callable[[AsyncDatabase[dict[str, Any]]], S]"
+    sqlite: "Callable[[SqliteDatabase], S_co]"
+    mongo: "Callable[[AsyncDatabase[dict[str, Any]]], S_co]"
     version: int = 1  # bump when its documents change meaning: embedded stores rebuild
     bookkeeping: frozenset[str] = field(default_factory=frozenset)  # not compared by verify
 
@@ -71,8 +71,8 @@ class ReadModels:
         self.ping = ping
         self.close = close
 
-    def get(self, model: ReadModel[S]) -> S:
-        return cast(S, self._stores[model.name])
+    def get(self, model: ReadModel[S_co]) -> S_co:
+        return cast(S_co, self._stores[model.name])
 
     def store(self, name: str) -> DocumentStore[Any]:
         return self._stores[name]
