@@ -3,9 +3,9 @@
 A product document also carries its category's name and slug (no joins at read
 time): taken from the categories read model when the product names its category,
 and refreshed when the category changes. Its `stock_quantity` is the available stock
-the inventory context holds for it: taken from the stock read model when the product is
-created there already, else the quantity it was created with (the inventory context
-starts its stock item with it), and refreshed when the stock changes.
+the inventory context holds for it: at creation the stock folded in the same batch if
+any, else the quantity it was created with (the inventory context starts its stock item
+with it); refreshed when the stock changes, and by the projector after each write.
 """
 
 from collections.abc import Iterable, Mapping

@@ -51,10 +51,9 @@ class ProductsProjector:
         current = await self._store.get_many(continued(events))
         category_docs = await self._categories.get_many(products.referenced_categories(events))
         category_docs.update(_documents(upstream[CATEGORIES.name]))
-        created = {e.aggregate_id for e in events if e.aggregate_version == 1}
-        stock = await self._stock_of(created)
-        stock.update({d.product_id: d for d in _documents(upstream[STOCK.name]).values()
-                      if d.product_id in created})
+        # Stock from this batch; stock written before is shown by `write` (it re-reads the
+        # stock of every product it writes anyway, to close races).
+        stock = {d.product_id: d for d in _documents(upstream[STOCK.name]).values()}
         changes, rejected = products.fold_products(current, events, category_docs, stock)
         return Fold(events, changes, current, rejected)
 
