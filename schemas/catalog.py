@@ -316,6 +316,9 @@ class ProductDocument(ProductFields):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: UUID
+    # The available stock the inventory holds, which receipts may take past what a create
+    # command accepts.
+    stock_quantity: int = 0
     category_name: str | None = None
     category_slug: str | None = None
     category_version: int = 0  # the category version its name and slug come from
