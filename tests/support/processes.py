@@ -33,7 +33,8 @@ class PlatformProcess:
     def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
         self.name = name
         self.args = args
-        self.env = {**os.environ, **env}
+        # Unbuffered: what a process logged is in its file even when it is SIGKILLed.
+        self.env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
         self.log_path = log_dir / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -98,5 +98,12 @@ def read_model(platform: Platform, expected: dict[str, int]) -> dict[str, dict[s
             wait_until(lambda: {i: d["version"] for i, d in documents().items()} == expected,
                        180, "every product at its last version in MongoDB")
         except AssertionError:
-            assert {i: d["version"] for i, d in documents().items()} == expected
+            found = {i: d["version"] for i, d in documents().items()}
+            behind = {i: (found.get(i), v) for i, v in expected.items() if found.get(i) != v}
+            extra = sorted(found.keys() - expected.keys())
+            alive = {name: process.alive for name, process in platform.processes.items()}
+            raise AssertionError(f"{len(behind)} product(s) not at their last version "
+                                 f"(found, expected): {dict(list(behind.items())[:10])}; "
+                                 f"not in the store: {extra[:10]}; processes alive: {alive}"
+                                 ) from None
         return documents()
