@@ -7,6 +7,8 @@ from typing import Protocol
 
 import psycopg
 
+from projections.stores.sqlite import SqliteDatabase
+
 
 class PositionStore(Protocol):
     async def load(self) -> int:
@@ -54,6 +56,23 @@ class PostgresPositions:
     async def close(self) -> None:
         if self._conn is not None:
             await asyncio.to_thread(self._conn.close)
+
+
+class ReadModelPositions:
+    """A position kept in the SQLite read models it projects into (embedded mode)."""
+
+    def __init__(self, db: SqliteDatabase, name: str) -> None:
+        self._db = db
+        self._name = name
+
+    async def load(self) -> int:
+        return await self._db.position(self._name)
+
+    async def save(self, position: int) -> None:
+        await self._db.save_position(self._name, position)
+
+    async def close(self) -> None:
+        return None
 
 
 class SqlitePositions:

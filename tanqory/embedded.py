@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -22,7 +21,7 @@ from runtime.settings import Settings
 from runtime.signals import LocalSignals
 from streams.local_dead_letters import LocalDeadLetters
 from streams.local_sink import LocalSink
-from streams.positions import SqlitePositions
+from streams.positions import PositionStore, ReadModelPositions, SqlitePositions
 from streams.relay import Relay
 from streams.sagas.saga import SagaRunner
 from tanqory.contexts import REGISTRY
@@ -49,31 +48,34 @@ class Embedded:
 
     def __init__(self, settings: Settings, cache: MemoryCache) -> None:
         from projections.stores.chdb import ChdbEventArchive
-        from projections.stores.sqlite import sqlite_read_models
+        from projections.stores.sqlite import sqlite_database_and_models
 
         data = settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
         self.settings = settings
         self.applications = build_applications(settings)
-        models = sqlite_read_models(data / READ_MODELS, REGISTRY.read_models)
+        database, models = sqlite_database_and_models(data / READ_MODELS, REGISTRY.read_models)
         self.read = ReadSide(models, cache, LocalSignals())
         self.handler = projection_handler(
             ProjectionStores(models, ChdbEventArchive(data / "analytics.chdb")), cache,
             self.read.signals)
         self.dead_letters = embedded_dead_letters(settings)
         self.projecting = LocalSink(self.handler, asyncio.Lock(), self.dead_letters)
-        # Positions in the read models' file: dropping them for a rebuild resets those too.
-        self.projection_relays = {name: self._relay(f"embedded-projector.{name}", name,
-                                                    data / READ_MODELS, self.projecting)
-                                  for name in self.applications}
+        self.projection_relays = {
+            name: self._relay(f"embedded-projector.{name}", name, self.projecting,
+                              ReadModelPositions(database, f"embedded-projector.{name}"))
+            for name in self.applications}
         sagas = SagaRunner(REGISTRY.sagas(self.applications))
         saga_sink = LocalSink(sagas, asyncio.Lock())
-        self.saga_relays = {name: self._relay(f"embedded-sagas.{name}", name, data / SAGAS,
-                                              saga_sink)
-                            for name in self.applications} if sagas.sagas else {}
+        self.saga_relays = {
+            name: self._relay(f"embedded-sagas.{name}", name, saga_sink,
+                              SqlitePositions(data / SAGAS, f"embedded-sagas.{name}"))
+            for name in self.applications} if sagas.sagas else {}
 
-    def _relay(self, name: str, context: str, positions: Path, sink: LocalSink) -> Relay[Any]:
-        return Relay(name, self.applications[context], SqlitePositions(positions, name), sink,
+    def _relay(self, name: str, context: str, sink: LocalSink,
+               positions: PositionStore) -> Relay[Any]:
+        """`name`'s relay of `context`'s events to `sink`; its positions kept in `positions`."""
+        return Relay(name, self.applications[context], positions, sink,
                      self.settings.relay_batch_size)
 
     def relays(self) -> list[Relay[Any]]:

@@ -21,6 +21,7 @@ from projections.stores.base import DocumentStore, ReadModel, ReadModels
 LAYOUT_VERSION = 5
 
 
+POSITIONS = "CREATE TABLE IF NOT EXISTS positions (name TEXT PRIMARY KEY, position INTEGER);"
 M = TypeVar("M", bound=BaseModel)
 Columns = Callable[[Any], dict[str, Any]]
 
@@ -36,7 +37,7 @@ class SqliteDatabase:
     def __init__(self, path: Path) -> None:
         self._path = path
         self._db: aiosqlite.Connection | None = None
-        self._schemas: list[str] = []
+        self._schemas: list[str] = [POSITIONS]
         self._versions: list[str] = []
 
     def define(self, schema: str) -> None:
@@ -69,6 +70,21 @@ class SqliteDatabase:
 
     async def ping(self) -> None:
         await (await self.conn()).execute("SELECT 1")
+
+    async def position(self, name: str) -> int:
+        """The position a reader of the event stores has recorded here (0 before any)."""
+        db = await self.conn()
+        async with db.execute("SELECT position FROM positions WHERE name = ?", (name,)) as rows:
+            row = await rows.fetchone()
+        return int(row[0]) if row else 0
+
+    async def save_position(self, name: str, position: int) -> None:
+        """Kept with the read models, so a rebuild (their tables dropped) starts it over, and
+        written through their one connection, so the file has a single writer."""
+        db = await self.conn()
+        await db.execute("INSERT INTO positions (name, position) VALUES (?, ?) ON CONFLICT (name) "
+                         "DO UPDATE SET position = excluded.position", (name, position))
+        await db.commit()
 
     async def close(self) -> None:
         if self._db is not None:
@@ -140,9 +156,16 @@ class SqliteDocuments(Generic[M]):
 
 
 def sqlite_read_models(path: Path, models: Sequence[ReadModel[Any]]) -> ReadModels:
+    return sqlite_database_and_models(path, models)[1]
+
+
+def sqlite_database_and_models(path: Path, models: Sequence[ReadModel[Any]]
+                               ) -> tuple[SqliteDatabase, ReadModels]:
+    """The read models on one database, and the database (whose connection also keeps the
+    positions of whoever projects into it)."""
     db = SqliteDatabase(path)
     stores: dict[str, DocumentStore[Any]] = {}
     for model in models:
         stores[model.name] = model.sqlite(db)
         db.expect(model)
-    return ReadModels(stores, models, db.ping, db.close)
+    return db, ReadModels(stores, models, db.ping, db.close)
