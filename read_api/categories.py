@@ -2,11 +2,11 @@
 
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from projections.catalog.read_models import CATEGORIES
-from read_api.consistency import parse_token, wait_until_visible
-from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep
+from read_api.consistency import CONSISTENCY_WAIT, parse_token, wait_until_visible
+from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep, with_etag
 from runtime.deps import SettingsDep
 from runtime.problems import ProblemError, problems
 from runtime.settings import Settings
@@ -51,12 +51,16 @@ async def category_tree_view(read: ReadSideDep, settings: SettingsDep,
 
 
 @router.get("/{id_or_slug}", response_model=CategoryView,
-            responses=problems(400, 404, 422, 503),
-            summary="One category, by id or by slug")
+            responses=with_etag(problems(400, 404, 422, 503)),
+            summary="One category, by id or by slug",
+            description="The `ETag` is the category's version, for `If-Match` on a command."
+            "\n\n" + CONSISTENCY_WAIT)
 async def get_category(id_or_slug: str, read: ReadSideDep, settings: SettingsDep,
+                       response: Response,
                        consistency_token: ConsistencyHeader = None) -> CategoryView:
     await _visible(read, settings, consistency_token)
     found = await find_category(read, id_or_slug)
     if found is None:
         raise ProblemError(404, "not-found", f"Category {id_or_slug} not found")
+    response.headers["ETag"] = f'"{found.version}"'
     return view(found)

@@ -9,6 +9,14 @@ from runtime.problems import ProblemError
 from schemas.consistency import ConsistencyToken
 
 RECHECK_SECONDS = 0.1  # a re-check even without a signal, in case one was missed
+CONSISTENCY_WAIT = (
+    "With `X-Consistency-Token` (from a command response) the read waits, up to the "
+    "consistency timeout, until the read model holds that aggregate at the token's version "
+    "or a later one, then answers from the read model. The read side cannot tell a version "
+    "not projected yet from one never written: a token for a version (or an aggregate) that "
+    "does not exist waits the whole timeout, then answers 503 with `Retry-After`. A malformed "
+    "token, or one this read cannot wait for, is a 400."
+)
 
 
 def parse_token(text: str) -> ConsistencyToken:

@@ -1,7 +1,7 @@
 """Dependencies of the read API, as Annotated aliases."""
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
@@ -32,3 +32,10 @@ ConsistencyHeader = Annotated[
         description="A token from a command response: wait until this read reflects it.",
     ),
 ]
+
+
+def with_etag(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """`responses` and a 200 that documents the ETag header a read by id sends."""
+    header = {"description": 'The version shown, quoted ("3"): send it back as If-Match',
+              "schema": {"type": "string"}}
+    return {200: {"headers": {"ETag": header}}, **responses}

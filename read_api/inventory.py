@@ -3,11 +3,11 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from projections.inventory.read_models import MOVEMENTS, STOCK
-from read_api.consistency import parse_token, wait_until_visible
-from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep
+from read_api.consistency import CONSISTENCY_WAIT, parse_token, wait_until_visible
+from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep, with_etag
 from runtime.auth import Principal, Role
 from runtime.deps import SettingsDep, require_roles
 from runtime.problems import ProblemError, problems
@@ -37,12 +37,17 @@ async def list_stock(query: Annotated[StockListQuery, Query()], read: ReadSideDe
 
 
 @router.get("/{product_id}", response_model=StockView,
-            responses=problems(400, 401, 403, 404, 422, 503),
-            summary="A product's stock: on hand, reserved, available")
+            responses=with_etag(problems(400, 401, 403, 404, 422, 503)),
+            summary="A product's stock: on hand, reserved, available",
+            description="The `ETag` is the stock item's version, for `If-Match` on a stock "
+            "command.\n\n" + CONSISTENCY_WAIT)
 async def get_stock(product_id: UUID, read: ReadSideDep, settings: SettingsDep, _: Staff,
+                    response: Response,
                     consistency_token: ConsistencyHeader = None) -> StockView:
     await _visible(read, settings, consistency_token)
-    return (await _stock_item(read, product_id)).view()
+    item = await _stock_item(read, product_id)
+    response.headers["ETag"] = f'"{item.version}"'
+    return item.view()
 
 
 @router.get("/{product_id}/movements", response_model=Page[StockMovementView],

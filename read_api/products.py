@@ -1,6 +1,8 @@
 """GET /api/v1/products: product queries over the products read model."""
 
 import hashlib
+import json
+import re
 from typing import Annotated
 from uuid import UUID
 
@@ -8,8 +10,8 @@ from fastapi import APIRouter, Query, Response
 
 from projections.catalog.read_models import PRODUCTS
 from read_api.categories import find_category
-from read_api.consistency import parse_token, wait_until_visible
-from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep
+from read_api.consistency import CONSISTENCY_WAIT, parse_token, wait_until_visible
+from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep, with_etag
 from runtime.cache import (
     LISTING_GENERATION,
     listing_key,
@@ -25,6 +27,15 @@ from schemas.catalog import ProductDocument, ProductListQuery, ProductView
 
 router = APIRouter(prefix="/api/v1/products", tags=["products (queries)"])
 JSON = "application/json"
+_LAST_VERSION = re.compile(rb'"version":(\d+)}\s*$')  # a ProductView's last field
+
+
+def etag(body: bytes) -> str:
+    """The ETag of a product body: its version, quoted, as command responses send it (and
+    as If-Match takes it back). Read from the body, so a cached one needs no more."""
+    found = _LAST_VERSION.search(body[-64:])
+    version = int(found.group(1)) if found else int(json.loads(body)["version"])
+    return f'"{version}"'
 
 
 @router.get(
@@ -73,8 +84,10 @@ async def _category_id(read: ReadSide, id_or_slug: str) -> UUID | None:
     "/{product_id}",
     name="get_product",
     response_model=ProductView,
-    responses=problems(400, 404, 422, 503),
+    responses=with_etag(problems(400, 404, 422, 503)),
     summary="One product by id (cached)",
+    description="The `ETag` is the product's version (`\"3\"`): send it back as `If-Match` "
+    "on a command to change only what you read.\n\n" + CONSISTENCY_WAIT,
 )
 async def get_product(
     product_id: UUID,
@@ -87,16 +100,16 @@ async def get_product(
         # it has written, so right after the wait the cache may not know yet.
         await wait_until_visible(read, parse_token(consistency_token),
                                  settings.consistency_timeout_seconds)
-        return Response(await _product_body(read, product_id), media_type=JSON,
-                        headers={"X-Cache": "BYPASS"})
+        body = await _product_body(read, product_id)
+        return Response(body, media_type=JSON, headers={"X-Cache": "BYPASS", "ETag": etag(body)})
     key = product_key(product_id)
     cached, generation_text = await read.cache.get_many(key, product_generation(product_id))
     generation = int(generation_text or 0)
-    if (body := untag(cached, generation)) is not None:
-        return Response(body, media_type=JSON, headers={"X-Cache": "HIT"})
+    if (hit := untag(cached, generation)) is not None:
+        return Response(hit, media_type=JSON, headers={"X-Cache": "HIT", "ETag": etag(hit)})
     body = await _product_body(read, product_id)
     await read.cache.set(key, tagged(generation, body), settings.cache_ttl_product_seconds)
-    return Response(body, media_type=JSON, headers={"X-Cache": "MISS"})
+    return Response(body, media_type=JSON, headers={"X-Cache": "MISS", "ETag": etag(body)})
 
 
 async def _product_body(read: ReadSide, product_id: UUID) -> bytes:

@@ -7,6 +7,7 @@ pool, a hop that costs more than the dependency itself on every request.
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
+import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -35,7 +36,10 @@ async def get_principal(
     try:
         return verify_token(settings, credentials.credentials)
     except InvalidToken as error:
-        raise ProblemError(401, "unauthorized", f"Invalid token: {error}", _CHALLENGE) from None
+        # Never the JWT library's own words: they describe its internals, not the client's fix.
+        expired = isinstance(error.__context__, jwt.ExpiredSignatureError)
+        detail = "Token expired" if expired else "Invalid token"
+        raise ProblemError(401, "unauthorized", detail, _CHALLENGE) from None
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

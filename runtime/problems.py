@@ -1,6 +1,8 @@
 """RFC 9457 problem+json responses and the exception handlers that produce them."""
 
+import json
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -54,16 +56,66 @@ def problem_response(
     )
 
 
-def _field_name(location: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in location if p != "body"]
-    return ".".join(parts) or "body"
+# Where pydantic/FastAPI say an error is: ("body", ...), ("query", ...), ("path", ...),
+# ("header", ...), ("cookie", ...). The part of the request is left out of `field`: a field
+# is named as the client wrote it, dotted ("attributes.colour", "images.0", "limit"); an
+# error about the body as a whole is "body".
+_LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
+JSON_MEDIA_TYPE = "application/json"
+UNSUPPORTED_MEDIA_TYPE = f"Content-Type must be {JSON_MEDIA_TYPE}"
+
+
+def field_name(location: tuple[Any, ...]) -> str:
+    """The dotted path of an error's location, without the part of the request it is in."""
+    if not location:
+        return "body"
+    parts = location[1:] if location[0] in _LOCATIONS else location
+    return ".".join(str(p) for p in parts) or str(location[0])
+
+
+def _json_error(error: Mapping[str, Any], document: Any) -> FieldError:
+    """The JSON decode error of a body, with its line and column."""
+    reason = str((error.get("ctx") or {}).get("error") or "Invalid JSON")
+    location = tuple(error.get("loc") or ())
+    position = location[1] if len(location) > 1 and isinstance(location[1], int) else None
+    if isinstance(document, bytes | bytearray):
+        document = document.decode("utf-8", "replace")
+    if position is not None and isinstance(document, str):
+        decoded = json.JSONDecodeError(reason, document, min(position, len(document)))
+        message = f"{reason} at line {decoded.lineno}, column {decoded.colno}"
+    else:
+        message = reason
+    return FieldError(field="body", message=f"The body is not valid JSON: {message}",
+                      type="json_invalid")
+
+
+def _is_json(content_type: str | None) -> bool:
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type == JSON_MEDIA_TYPE or (
+        media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+def _body_not_json(request: Request, errors: list[Any]) -> bool:
+    """FastAPI leaves a body it does not read as JSON (no or another Content-Type) as bytes:
+    an error on such a body means the client did not say it sends JSON."""
+    return not _is_json(request.headers.get("content-type")) and any(
+        tuple(e.get("loc") or ())[:1] == ("body",) and isinstance(e.get("input"), bytes | bytearray)
+        for e in errors
+    )
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    raw = list(exc.errors())
+    if _body_not_json(request, raw):
+        return problem_response(request, 415, "unsupported-media-type", UNSUPPORTED_MEDIA_TYPE)
+    invalid_json = [e for e in raw if e.get("type") == "json_invalid"]
+    if invalid_json:
+        error = _json_error(invalid_json[0], exc.body)
+        return problem_response(request, 422, "validation-error", error.message, [error])
     errors = [
-        FieldError(field=_field_name(tuple(e["loc"])), message=e["msg"], type=e["type"])
-        for e in exc.errors()
+        FieldError(field=field_name(tuple(e["loc"])), message=e["msg"], type=e["type"])
+        for e in raw
     ]
     return problem_response(request, 422, "validation-error", "The request is not valid", errors)
 
@@ -99,7 +151,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {MEDIA_TYPE: {}}, "description": HTTPStatus(status).phrase}
-    for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)
+    for status in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
 }
 
 
@@ -109,6 +161,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 # What the HTTP layer itself may answer on any /api/ route: bodies too large, rate limit;
-# commands also: Idempotency-Key refusals (400, 409, 422) and its store being away (503).
+# commands also: Idempotency-Key refusals (400, 409, 422), its store being away (503) and a
+# body sent without Content-Type: application/json (415).
 QUERY_PROBLEMS = problems(413, 429)
-COMMAND_PROBLEMS = problems(400, 409, 413, 422, 429, 503)
+COMMAND_PROBLEMS = problems(400, 409, 413, 415, 422, 429, 503)

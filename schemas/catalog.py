@@ -44,6 +44,15 @@ AttributeKey = Annotated[
 AttributeValue = Annotated[str, _line(1_000)]
 
 
+def _not_above_price(sale_price: Decimal | None, info: ValidationInfo) -> Decimal | None:
+    """A sale_price field validator, so the error names sale_price: it runs after price (the
+    field before it) and checks nothing when price itself is invalid."""
+    price = info.data.get("price")
+    if sale_price is not None and price is not None and sale_price > price:
+        raise ValueError("sale_price must not be above price")
+    return sale_price
+
+
 class ProductFields(BaseModel):
     """The product fields a client sets, as the standards' CreateProductDto."""
 
@@ -60,11 +69,11 @@ class ProductFields(BaseModel):
     stock_quantity: int = Field(default=0, ge=0, le=1_000_000_000)
     is_active: bool = True
 
-    @model_validator(mode="after")
-    def _sale_price_not_above_price(self) -> "ProductFields":
-        if self.sale_price is not None and self.sale_price > self.price:
-            raise ValueError("sale_price must not be above price")
-        return self
+    @field_validator("sale_price")
+    @classmethod
+    def _sale_price_not_above_price(cls, sale_price: Decimal | None,
+                                    info: ValidationInfo) -> Decimal | None:
+        return _not_above_price(sale_price, info)
 
 
 class CreateProduct(ProductFields):
@@ -118,13 +127,19 @@ class UpdateProduct(BaseModel):
     def _stock_is_the_inventory_contexts(cls, value: int | None) -> int | None:
         raise ValueError(STOCK_REFUSAL)
 
+    @field_validator("name", "description", "sku", "images", "attributes")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        """Runs only on fields the client sent (defaults are not validated): null is refused
+        for each but category_id, whose null means no category."""
+        if value is None:
+            raise ValueError(f"{info.field_name} cannot be null")
+        return value
+
     @model_validator(mode="after")
     def _something_to_change(self) -> "UpdateProduct":
         if not self.model_fields_set:
             raise ValueError("send at least one field to change")
-        for field in self.model_fields_set - {"category_id"}:
-            if getattr(self, field) is None:
-                raise ValueError(f"{field} cannot be null")
         return self
 
     def changes(self) -> dict[str, Any]:
@@ -201,11 +216,11 @@ class ChangePrice(BaseModel):
     price: Money
     sale_price: Money | None = None
 
-    @model_validator(mode="after")
-    def _sale_price_not_above_price(self) -> "ChangePrice":
-        if self.sale_price is not None and self.sale_price > self.price:
-            raise ValueError("sale_price must not be above price")
-        return self
+    @field_validator("sale_price")
+    @classmethod
+    def _sale_price_not_above_price(cls, sale_price: Decimal | None,
+                                    info: ValidationInfo) -> Decimal | None:
+        return _not_above_price(sale_price, info)
 
 
 class RateProduct(BaseModel):
@@ -368,11 +383,14 @@ class ProductListQuery(BaseModel):
     max_price: Money | None = None
     is_active: bool | None = None
 
-    @model_validator(mode="after")
-    def _price_range(self) -> "ProductListQuery":
-        if None not in (self.min_price, self.max_price) and self.min_price > self.max_price:  # type: ignore[operator]
+    @field_validator("max_price")
+    @classmethod
+    def _price_range(cls, max_price: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        """A field validator, so the error names max_price (it runs after min_price)."""
+        min_price = info.data.get("min_price")
+        if max_price is not None and min_price is not None and min_price > max_price:
             raise ValueError("min_price must not be above max_price")
-        return self
+        return max_price
 
     @property
     def offset(self) -> int:

@@ -6,7 +6,15 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from schemas.catalog import Name
 
@@ -33,14 +41,19 @@ class CreateCategory(BaseModel):
     )
 
     name: CategoryName
-    slug: Slug | None = Field(default=None, description="Derived from the name when absent")
+    # validate_default: the check below runs when the slug is left out, too.
+    slug: Slug | None = Field(default=None, validate_default=True,
+                              description="Derived from the name when absent")
     parent_id: UUID | None = None
 
-    @model_validator(mode="after")
-    def _slug_or_derivable(self) -> "CreateCategory":
-        if self.slug is None and not slugify(self.name):
+    @field_validator("slug")
+    @classmethod
+    def _slug_or_derivable(cls, slug: str | None, info: ValidationInfo) -> str | None:
+        """A field validator, so the error names slug (nothing to check if name is invalid)."""
+        name = info.data.get("name")
+        if slug is None and name is not None and not slugify(name):
             raise ValueError("no slug can be derived from this name: send a slug")
-        return self
+        return slug
 
     @property
     def effective_slug(self) -> str:

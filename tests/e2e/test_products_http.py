@@ -119,7 +119,7 @@ def test_request_id_flows_back(platform: Platform) -> None:
     ({"name": ""}, "name"), ({"price": "-1"}, "price"), ({"price": "1.234"}, "price"),
     ({"sku": "has space"}, "sku"), ({"sku": "{\"$gt\": \"\"}"}, "sku"),
     ({"stock_quantity": -1}, "stock_quantity"), ({"price": "NaN"}, "price"),
-    ({"unexpected": 1}, "unexpected"), ({"sale_price": "99.00"}, "body"),
+    ({"unexpected": 1}, "unexpected"), ({"sale_price": "99.00"}, "sale_price"),
 ])
 def test_an_invalid_payload_is_refused_with_field_errors(platform: Platform, change: dict[str, Any],
                                                          field: str) -> None:
