@@ -1,4 +1,5 @@
-"""HTTP plumbing both APIs share: request ids, hardening, health, readiness, metrics, docs."""
+"""HTTP plumbing both APIs share: request ids, hardening, health, readiness, metrics,
+docs, landing page."""
 
 import time
 import uuid
@@ -7,16 +8,20 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
 
 from runtime.body_limit import BodyLimitMiddleware
 from runtime.cache import Cache
 from runtime.idempotency import IdempotencyMiddleware
+from runtime.landing import landing_router
 from runtime.problems import install_problem_handlers
 from runtime.rate_limit import RateLimitMiddleware
 from runtime.secure_headers import SecureHeadersMiddleware
@@ -27,6 +32,11 @@ request_id_var: ContextVar[str] = ContextVar("request_id", default="")
 # A check raises when not ready; it may return details to show (with a "status" key).
 ReadinessCheck = Callable[[], Awaitable[dict[str, object] | None]]
 _STARTED = time.monotonic()
+DOCS_URL = "/api/docs"
+OAUTH2_REDIRECT_URL = "/api/docs/oauth2-redirect"
+# Swagger UI's files, from the installed swagger-ui-bundle-v2 package. Outside /api/ so
+# that, like the docs page, they stay reachable whatever a client's rate limit budget.
+SWAGGER_UI_ASSETS = "/static/swagger-ui"
 
 try:
     VERSION = version("tanqory")
@@ -96,6 +106,32 @@ def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
     return router
 
 
+def install_docs(app: FastAPI) -> None:
+    """Swagger UI at /api/docs, its script, stylesheet and icon served by the app itself:
+    the page works offline and its Content-Security-Policy names no other host."""
+    app.mount(SWAGGER_UI_ASSETS, StaticFiles(directory=str(swagger_ui_path)),
+              name="swagger-ui-assets")
+
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        assets = root + SWAGGER_UI_ASSETS
+        return get_swagger_ui_html(
+            openapi_url=root + str(app.openapi_url), title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/favicon-32x32.png",
+            oauth2_redirect_url=root + OAUTH2_REDIRECT_URL,
+            # No badge fetched from the public validator: nothing leaves the machine.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    async def oauth2_redirect(_: Request) -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    app.add_route(DOCS_URL, swagger_ui, include_in_schema=False)
+    app.add_route(OAUTH2_REDIRECT_URL, oauth2_redirect, include_in_schema=False)
+
+
 def create_api(
     title: str,
     settings: Settings,
@@ -115,7 +151,7 @@ def create_api(
     app = FastAPI(
         title=title,
         version=VERSION,
-        docs_url="/api/docs",
+        docs_url=None,  # install_docs serves it, with assets of its own
         redoc_url=None,
         openapi_url="/api/openapi.json",
         **kwargs,  # type: ignore[arg-type]
@@ -148,4 +184,6 @@ def create_api(
     app.add_middleware(SecureHeadersMiddleware, hsts=settings.hsts_enabled)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router(checks))
+    app.include_router(landing_router(title, VERSION))
+    install_docs(app)
     return app

@@ -1,10 +1,7 @@
 """Helmet-style security headers on every response."""
 
-import inspect
 from collections.abc import Iterable
-from urllib.parse import urlsplit
 
-from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = (
@@ -13,25 +10,12 @@ CONTENT_SECURITY_POLICY = (
 )
 HSTS = "max-age=31536000; includeSubDomains; preload"
 DOCS_PATHS = frozenset({"/api/docs", "/api/docs/oauth2-redirect"})
-
-
-def _swagger_ui_asset_origins() -> str:
-    """Where FastAPI's Swagger UI page loads its script and stylesheet from (a CDN)."""
-    parameters = inspect.signature(get_swagger_ui_html).parameters
-    origins = set()
-    for name in ("swagger_js_url", "swagger_css_url"):
-        url = urlsplit(str(parameters[name].default))
-        if url.scheme and url.netloc:
-            origins.add(f"{url.scheme}://{url.netloc}")
-    return " ".join(sorted(origins))
-
-
-# The Swagger UI page: its assets from the CDN and one inline script that starts it. The
-# page shows nothing a client sent, so the inline script is allowed there and only there.
+# The Swagger UI page: its script and stylesheet served by the API itself (from the
+# installed swagger-ui-bundle-v2 package, no CDN), and one inline script that starts it.
+# The page shows nothing a client sent, so the inline script is allowed there and only there.
 DOCS_CONTENT_SECURITY_POLICY = (
-    f"default-src 'self'; script-src 'self' 'unsafe-inline' {_swagger_ui_asset_origins()}; "
-    f"style-src 'self' 'unsafe-inline' {_swagger_ui_asset_origins()}; "
-    "img-src 'self' data: https:"
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:"
 )
 
 

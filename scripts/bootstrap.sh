@@ -18,12 +18,22 @@ if [ -z "$python" ]; then
 fi
 
 if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv ($("$python" --version))"
   "$python" -m venv .venv
 fi
 stamp=.venv/.tanqory-installed
 wanted=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[test]"
+  if [ -f "$stamp" ]; then
+    echo "bootstrap: pyproject.toml or constraints.txt changed: installing pinned dependencies"
+  else
+    echo "bootstrap: installing pinned dependencies (about a minute the first time)"
+  fi
+  # setuptools warns on every editable install that a folder named like a package could
+  # shadow it; the checkout is that folder, so the warning says nothing here.
+  pip=(env PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install
+       --quiet --disable-pip-version-check)
+  "${pip[@]}" --upgrade pip
+  "${pip[@]}" -c constraints.txt -e ".[test]"
   echo "$wanted" > "$stamp"
 fi

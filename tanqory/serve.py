@@ -1,41 +1,88 @@
 """What `tanqory serve` does once the embedded platform is up: seed, then say where to look."""
 
 import asyncio
+import os
+import shlex
+import shutil
+import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+from uuid import UUID
 
 import typer
 
 from commands.catalog.application import CatalogApplication
 from projections.catalog.read_models import PRODUCTS
 from read_api.consistency import wait_until_visible
+from runtime.auth import Role, issue_token
 from runtime.settings import Settings
 from schemas.catalog import ProductListQuery
-from tanqory.demo import seed_demo_products
+from tanqory.demo import seed_demo
 from tanqory.embedded import Embedded
+
+BANNER_PRODUCT_SKU = "DEMO-KETTLE-1L"  # the demo product the banner's curl line reads
+TOKEN_SUBJECT = "dev-user"  # as `tanqory token` issues by default
+
+
+def tanqory_command() -> str:
+    """How to run the `tanqory` CLI from the current directory, in a shell.
+
+    `tanqory` when it is on PATH (an activated or global install); else the script next
+    to this interpreter (`.venv/bin/tanqory` from a checkout's root), else `python -m`.
+    """
+    script = Path(sys.executable).parent / "tanqory"
+    on_path = shutil.which("tanqory")
+    if on_path is not None and (not script.exists() or Path(on_path).resolve() == script.resolve()):
+        return "tanqory"
+    if script.exists():
+        relative = os.path.relpath(script, Path.cwd())
+        shown = relative if not relative.startswith("..") else str(script)
+        return shlex.quote(shown)
+    return f"{shlex.quote(sys.executable)} -m tanqory.cli"
+
+
+def banner(settings: Settings, product_id: UUID | None, token: str) -> str:
+    base = f"http://{settings.host}:{settings.port}"
+    lines = [
+        "Tanqory Commerce Platform (embedded mode) is running:",
+        f"  Start here    {base}/",
+        f"  API docs      {base}/api/docs",
+        f"  Products      {base}/api/v1/products",
+        f"  Categories    {base}/api/v1/categories",
+    ]
+    if product_id is not None:
+        lines.append(f"  A product     {base}/api/v1/products/{product_id}")
+    lines += [
+        f"  Health        {base}/health",
+        f"  Data          {settings.data_dir.resolve()}",
+        "",
+        "A token to write with (role product_manager), from the repository's root:",
+        f"  {tanqory_command()} token --role product_manager",
+    ]
+    if product_id is not None:
+        minutes = settings.token_ttl_seconds // 60
+        authorization = shlex.quote(f"Authorization: Bearer {token}")
+        lines += [
+            f"Try one (this token is valid for {minutes} minutes):",
+            f"  curl -s {base}/api/v1/products/{product_id} -H {authorization}",
+        ]
+    return "\n".join(lines)
 
 
 def announce_and_seed(settings: Settings, demo: bool) -> Callable[[Embedded], Awaitable[None]]:
     async def on_ready(parts: Embedded) -> None:
+        product_id: UUID | None = None
         if demo:
             catalog = parts.applications[CatalogApplication.name]
             assert isinstance(catalog, CatalogApplication)
-            created = await asyncio.to_thread(seed_demo_products, catalog)
-            if created:
-                await wait_until_visible(parts.read, created[-1].token, timeout=10)
-        base = f"http://{settings.host}:{settings.port}"
-        sample, _ = await parts.read.models.get(PRODUCTS).page(ProductListQuery(limit=1))
-        lines = [
-            "Tanqory Commerce Platform (embedded mode) is running:",
-            f"  API docs      {base}/api/docs",
-            f"  Products      {base}/api/v1/products",
-        ]
-        if sample:
-            lines.append(f"  A product     {base}/api/v1/products/{sample[0].id}")
-        lines += [
-            f"  Health        {base}/health",
-            f"  Data          {settings.data_dir.resolve()}",
-            "  Write with a token from: tanqory token --role product_manager",
-        ]
-        typer.echo("\n".join(lines))
+            seeded = await asyncio.to_thread(seed_demo, catalog)
+            if seeded.last is not None:
+                await wait_until_visible(parts.read, seeded.last.token, timeout=10)
+            product_id = seeded.products.get(BANNER_PRODUCT_SKU)
+        if product_id is None:
+            sample, _ = await parts.read.models.get(PRODUCTS).page(ProductListQuery(limit=1))
+            product_id = sample[0].id if sample else None
+        token = issue_token(settings, TOKEN_SUBJECT, [Role.PRODUCT_MANAGER])
+        typer.echo(banner(settings, product_id, token))
 
     return on_ready
