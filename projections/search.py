@@ -1,4 +1,4 @@
-"""Search terms a projector stores with each product, and how a query maps onto them.
+"""Search terms the product stores keep with each product, and how a query maps onto them.
 
 Works on any store with a multikey index (no text indexes: FerretDB has none). Words of
 the name and SKU are stored with every prefix, so a

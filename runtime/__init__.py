@@ -1,1 +1,2 @@
-"""Cross-cutting concerns: settings, auth, HTTP plumbing, wiring per mode, the CLI."""
+"""Plumbing every layer uses: settings, auth, problems, HTTP middleware, cache, progress,
+signals, logging. It imports only schemas/; the composition root is tanqory/."""

@@ -1,12 +1,15 @@
-"""Faust workers: one consumer group reading every context's topic, feeding a batch
-consumer (the projection handler; or, in their own group, the sagas).
+"""Faust workers over Kafka: one app, one consumer group, one agent over every context's
+topic, feeding a batch consumer. `tanqory worker` runs it with the projection handler (group
+`TANQORY_WORKER_ID`: every read model and the event history); `tanqory sagas` runs the same
+app in a group of its own (`<TANQORY_WORKER_ID>-sagas`) with the sagas.
 
-One agent over all the topics, concurrency 1, batches taken with `take_events`, which
-acks (and so lets Faust commit) a batch only after the agent has finished with it; each
-aggregate's events are on one partition, so they arrive in order. Store errors are
-retried, then crash the worker so that a supervisor restarts it from the last committed
-offset; events the consumer cannot apply go to their context's dead-letter topic with the
-reason, and the worker goes on.
+The agent has concurrency 1 and takes batches with `take_events`, which acks (and so lets
+Faust commit) a batch only after the agent has finished with it; each aggregate's events are
+on one partition, so they arrive in order. Store errors are retried for a minute, then crash
+the worker so that a supervisor restarts it from the last committed offset. Events the
+projectors cannot apply go to their context's dead-letter topic with the reason, and the
+worker goes on; the sagas' app only logs what it cannot decode (the projectors' group
+dead-letters it).
 """
 
 import logging

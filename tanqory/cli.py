@@ -16,9 +16,31 @@ from runtime.logs import configure_logging
 from runtime.settings import Mode, Settings
 
 T = TypeVar("T")
-app = typer.Typer(help="Tanqory Commerce Platform", no_args_is_help=True)
-PortOption = Annotated[int | None, typer.Option(help="Port to listen on (default from settings)")]
-HostOption = Annotated[str | None, typer.Option(help="Interface to bind (default from settings)")]
+# Markdown: a docstring's single line breaks join, and brackets such as `[name]` stay text.
+app = typer.Typer(help="Tanqory Commerce Platform", no_args_is_help=True,
+                  rich_markup_mode="markdown")
+
+
+def _value(name: str) -> str:
+    """A setting's default, for help texts."""
+    return str(Settings.model_fields[name].default)
+
+
+def _default(name: str) -> str:
+    """A setting's default and the variable that overrides it, for help texts."""
+    return f"{_value(name)} or TANQORY_{name.upper()}"
+
+
+HostOption = Annotated[str | None, typer.Option(
+    help=f"Interface to bind (default: {_default('host')})", show_default=False)]
+ServePort = Annotated[int | None, typer.Option(
+    "--port", help=f"Port to listen on (default: {_default('port')})", show_default=False)]
+CommandApiPort = Annotated[int | None, typer.Option(
+    "--port", help=f"Port to listen on (default: {_default('command_api_port')})",
+    show_default=False)]
+ReadApiPort = Annotated[int | None, typer.Option(
+    "--port", help=f"Port to listen on (default: {_default('read_api_port')})",
+    show_default=False)]
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -31,13 +53,17 @@ def _settings(**overrides: Any) -> Settings:
     return settings
 
 
-@app.command()
+@app.command(help=f"""Run the whole platform in one process (embedded mode: no external service).
+
+Listens on TANQORY_HOST:TANQORY_PORT (default {_value("host")}:{_value("port")}) and keeps its
+event store, read models, event history and dead letters under TANQORY_DATA_DIR (default
+{_value("data_dir")}). TANQORY_MODE is set to embedded whatever it says.
+""")
 def serve(
-    port: PortOption = None,
+    port: ServePort = None,
     host: HostOption = None,
-    demo: Annotated[bool, typer.Option(help="Seed demo products on start")] = True,
+    demo: Annotated[bool, typer.Option(help="Seed demo categories and products on start")] = True,
 ) -> None:
-    """Run the whole platform in one process (embedded mode: no external service)."""
     from tanqory.embedded import build_embedded_api
     from tanqory.serve import announce_and_seed
 
@@ -47,8 +73,14 @@ def serve(
 
 
 @app.command("command-api")
-def command_api(port: PortOption = None, host: HostOption = None) -> None:
-    """Run the command API (server mode)."""
+def command_api(port: CommandApiPort = None, host: HostOption = None) -> None:
+    """Run the command API (server mode): commands in, events recorded in each context's store.
+
+    TANQORY_MODE is set to server whatever it says. Needs the PostgreSQL settings (the event
+    stores: TANQORY_POSTGRES_HOST/PORT/USER/PASSWORD/DB), the Redis settings
+    (TANQORY_REDIS_URL: rate limits and idempotency keys) and TANQORY_JWT_SECRET; listens on
+    TANQORY_HOST:TANQORY_COMMAND_API_PORT.
+    """
     from tanqory.wiring import build_command_api
 
     settings = _settings(mode=Mode.SERVER, command_api_port=port, host=host)
@@ -57,8 +89,14 @@ def command_api(port: PortOption = None, host: HostOption = None) -> None:
 
 
 @app.command("read-api")
-def read_api(port: PortOption = None, host: HostOption = None) -> None:
-    """Run the read API (server mode)."""
+def read_api(port: ReadApiPort = None, host: HostOption = None) -> None:
+    """Run the read API (server mode): queries from the read models, with the cache.
+
+    TANQORY_MODE is set to server whatever it says. Needs the MongoDB settings (the read
+    models: TANQORY_MONGO_URI, TANQORY_MONGO_DB), the Redis settings (TANQORY_REDIS_URL:
+    cache, rate limits, read-your-writes signals, projection progress) and
+    TANQORY_JWT_SECRET; listens on TANQORY_HOST:TANQORY_READ_API_PORT.
+    """
     from tanqory.wiring import build_read_api
 
     settings = _settings(mode=Mode.SERVER, read_api_port=port, host=host)
@@ -68,7 +106,13 @@ def read_api(port: PortOption = None, host: HostOption = None) -> None:
 
 @app.command()
 def relay() -> None:
-    """Run the outbox relay: event store → Kafka (server mode)."""
+    """Run the outbox relay (server mode): each context's event store to its Kafka topic.
+
+    TANQORY_MODE is set to server whatever it says. Needs the PostgreSQL settings (the event
+    stores and the relay positions: TANQORY_POSTGRES_HOST/PORT/USER/PASSWORD/DB), the Kafka
+    settings (TANQORY_KAFKA_BOOTSTRAP, TANQORY_KAFKA_TOPIC_PREFIX, TANQORY_KAFKA_PARTITIONS)
+    and the Redis settings (TANQORY_REDIS_URL: progress). Run one relay.
+    """
     from tanqory.wiring import run_relay
 
     settings = _settings(mode=Mode.SERVER)
@@ -77,7 +121,16 @@ def relay() -> None:
 
 @app.command()
 def worker() -> None:
-    """Run the Faust worker: Kafka → read models and analytics (server mode)."""
+    """Run the projection worker (server mode): every context topic into the read models.
+
+    One Faust agent, consumer group TANQORY_WORKER_ID, folds every context's events into
+    the MongoDB read models and the ClickHouse event history, and moves the cache
+    generations in Redis. TANQORY_MODE is set to server whatever it says. Needs the Kafka
+    settings (TANQORY_KAFKA_BOOTSTRAP, TANQORY_KAFKA_TOPIC_PREFIX), the MongoDB settings
+    (TANQORY_MONGO_URI, TANQORY_MONGO_DB), the ClickHouse settings
+    (TANQORY_CLICKHOUSE_HOST/PORT/DB/USER/PASSWORD) and the Redis settings
+    (TANQORY_REDIS_URL).
+    """
     from tanqory.wiring import run_worker
 
     settings = _settings(mode=Mode.SERVER)
@@ -87,7 +140,13 @@ def worker() -> None:
 
 @app.command()
 def sagas() -> None:
-    """Run the sagas: events of one context → commands to another (server mode)."""
+    """Run the sagas (server mode): events of one context become commands to another.
+
+    Their own consumer group (TANQORY_WORKER_ID followed by -sagas). TANQORY_MODE is set
+    to server whatever it says. Needs the Kafka settings (TANQORY_KAFKA_BOOTSTRAP,
+    TANQORY_KAFKA_TOPIC_PREFIX) and the PostgreSQL settings (the event stores the commands
+    record in: TANQORY_POSTGRES_HOST/PORT/USER/PASSWORD/DB).
+    """
     from tanqory.wiring import run_saga_worker
 
     settings = _settings(mode=Mode.SERVER)
@@ -97,8 +156,14 @@ def sagas() -> None:
 
 @app.command()
 def verify() -> None:
-    """Rebuild every projection from the event store into fresh stores and compare them with
-    the live ones, document by document (exit 1 if any differs)."""
+    """Check every projection against a rebuild from the event store; exit 1 if any differs.
+
+    Replays every stored event into fresh, empty stores and compares them with the live
+    read models document by document. It uses the mode TANQORY_MODE names: embedded
+    (the default) reads the data directory TANQORY_DATA_DIR (the event history is left
+    out: the running serve holds it); server reads PostgreSQL, MongoDB and ClickHouse
+    with their settings, and compares the ClickHouse event history row by row too.
+    """
     from tanqory.operations import verify_projections
 
     verdict = asyncio.run(verify_projections(_settings()))
@@ -115,7 +180,7 @@ def verify() -> None:
 
 
 dlq = typer.Typer(help="Dead letters: events the projectors could not apply.",
-                  no_args_is_help=True)
+                  no_args_is_help=True, rich_markup_mode="markdown")
 app.add_typer(dlq, name="dlq")
 
 
@@ -131,7 +196,12 @@ def _or_exit(job: Coroutine[Any, Any, T]) -> T:
 def dlq_list(
     pending: Annotated[bool, typer.Option("--pending", help="Only those not yet retried")] = False,
 ) -> None:
-    """Show each dead letter: where it is, whether it was retried, the event and the error."""
+    """Show each dead letter: where it is, whether it was retried, the event and the error.
+
+    It uses the mode TANQORY_MODE names: embedded reads dead_letters.sqlite3 under
+    TANQORY_DATA_DIR; server reads every context's dead-letter topic with the Kafka
+    settings (TANQORY_KAFKA_BOOTSTRAP, TANQORY_KAFKA_TOPIC_PREFIX, TANQORY_WORKER_ID).
+    """
     from tanqory.operations import list_dead_letters
 
     letters = _or_exit(list_dead_letters(_settings()))
@@ -146,9 +216,12 @@ def dlq_list(
 
 @dlq.command("retry")
 def dlq_retry() -> None:
-    """Re-drive every dead letter not yet retried through the projectors (once each): in
-    server mode re-published to its events topic; in embedded mode handed to the running
-    platform (`tanqory serve`), which re-drives it within a second."""
+    """Re-drive every dead letter not yet retried through the projectors, once each.
+
+    It uses the mode TANQORY_MODE names: server re-publishes each to its events topic
+    (Kafka settings); embedded hands it to the running platform (tanqory serve, same
+    TANQORY_DATA_DIR), which re-drives it within a second.
+    """
     from tanqory.operations import retry_dead_letters
 
     settings = _settings()
@@ -160,18 +233,31 @@ def dlq_retry() -> None:
         typer.echo("(the running tanqory serve applies them within a second)")
 
 
-@app.command()
+@app.command(help=f"""Print a signed token (HS256) for the configured secret, for development and tests.
+
+Signed with TANQORY_JWT_SECRET (default: a development secret, refused outside
+TANQORY_ENV=development); it expires after TANQORY_TOKEN_TTL_SECONDS (default
+{_value("token_ttl_seconds")} seconds).
+""")
 def token(
     role: Annotated[list[Role], typer.Option("--role", help="A role; repeat for several")],
     sub: Annotated[str, typer.Option("--sub", help="The subject (user id)")] = "dev-user",
 ) -> None:
-    """Print a signed token for the configured secret (for development and tests)."""
     typer.echo(issue_token(_settings(), sub, role))
 
 
-@app.command(context_settings={"allow_extra_args": True})
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def services(ctx: typer.Context) -> None:
-    """Install, start, stop the real services for server mode: up|down|status|env [name]."""
+    """The real services for server mode: up|down|restart|status|env|pid|reset [name].
+
+    Runs scripts/services.sh (a source checkout only), which installs what is missing and
+    runs PostgreSQL, FerretDB, Redis, ClickHouse and Kafka on loopback, with data under
+    .services/. up [name...] installs and starts them and waits until ready; down [name...]
+    stops them; restart [name...] does both; status [name...] exits 1 unless all are up;
+    env prints the export lines of the TANQORY_* settings that reach them; pid name prints
+    a service's main process id; reset [name...] stops them and deletes their data. name is
+    one of postgres, ferretdb, redis, clickhouse, kafka (default: all).
+    """
     script = Path(__file__).resolve().parent.parent / "scripts" / "services.sh"
     if not script.exists():
         typer.echo("scripts/services.sh is only in a source checkout", err=True)
