@@ -16,32 +16,26 @@ from pydantic import (
 )
 
 from schemas.money import Money
-
-_CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f"  # C0 controls but tab, LF and CR; and DEL
-
-
-def _line(max_length: int, min_length: int = 0) -> StringConstraints:
-    """One line of text: no control characters (no store or terminal has to cope with them)."""
-    return StringConstraints(
-        strip_whitespace=True, min_length=min_length, max_length=max_length,
-        pattern=rf"^[^{_CONTROL}\t\n\r]*$",
-    )
-
+from schemas.text import CONTROL_CHARACTERS, one_line
 
 Sku = Annotated[
     str,
     StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"),
 ]
-Name = Annotated[str, _line(200, min_length=1)]
-Description = Annotated[str, StringConstraints(max_length=10_000, pattern=rf"^[^{_CONTROL}]*$")]
-ImageUrl = Annotated[str, _line(2_000, min_length=1)]
+Name = Annotated[str, one_line(200, min_length=1)]
+Description = Annotated[
+    str, StringConstraints(max_length=10_000, pattern=rf"^[^{CONTROL_CHARACTERS}]*$"),
+]
+ImageUrl = Annotated[str, one_line(2_000, min_length=1)]
 # Keys become document field names in MongoDB: no leading "$", no ".", no controls.
 AttributeKey = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=100,
-                      pattern=rf"^[^$.{_CONTROL}\t\n\r][^.{_CONTROL}\t\n\r]*$"),
+    StringConstraints(
+        min_length=1, max_length=100,
+        pattern=rf"^[^$.{CONTROL_CHARACTERS}\t\n\r][^.{CONTROL_CHARACTERS}\t\n\r]*$",
+    ),
 ]
-AttributeValue = Annotated[str, _line(1_000)]
+AttributeValue = Annotated[str, one_line(1_000)]
 
 
 def _not_above_price(sale_price: Decimal | None, info: ValidationInfo) -> Decimal | None:
