@@ -64,10 +64,11 @@ class MongoProductStore(MongoDocuments[ProductDocument]):
         return ids
 
     async def refresh_stock(self, product_id: UUID, available: int, stock_version: int) -> bool:
-        updated = await self._products.update_one(
+        before = await self._products.find_one_and_update(
             {"_id": str(product_id), "stock_version": {"$lt": stock_version}},
             {"$set": {"stock_quantity": available, "stock_version": stock_version}})
-        return updated.modified_count > 0
+        # (the whole document before: FerretDB 1.24 takes no projection in findAndModify)
+        return before is not None and before.get("stock_quantity") != available
 
 
 def _filter(query: ProductListQuery, category_id: UUID | None) -> Document:

@@ -25,8 +25,9 @@ class ProductStore(DocumentStore[ProductDocument], Protocol):
         of it; returns the ids of the products it changed."""
 
     async def refresh_stock(self, product_id: UUID, available: int, stock_version: int) -> bool:
-        """Shows `available` as the product's stock unless it shows that stock version or a
-        newer one already; True if it changed the product."""
+        """Shows `available` as the product's stock, from `stock_version`, unless it shows
+        that stock version or a newer one already. True only if the stock it shows changed
+        (a newer version of the same count changes no read: no cache needs to move)."""
 
 
 class CategoryStore(DocumentStore[CategoryDocument], Protocol):

@@ -137,13 +137,20 @@ class SqliteProductStore(SqliteDocuments[ProductDocument]):
 
     async def refresh_stock(self, product_id: UUID, available: int, stock_version: int) -> bool:
         db = await self._database.conn()
-        cursor = await db.execute(
+        older = "id = ? AND stock_version < ?"
+        params = (str(product_id), stock_version)
+        sql = f"SELECT json_extract(doc, '$.stock_quantity') FROM products WHERE {older}"
+        async with db.execute(sql, params) as rows:
+            before = await rows.fetchone()
+        if before is None:
+            return False
+        await db.execute(
             "UPDATE products SET stock_version = ?, doc = json_set(doc, '$.stock_quantity', ?, "
-            "'$.stock_version', ?) WHERE id = ? AND stock_version < ?",
-            (stock_version, available, stock_version, str(product_id), stock_version),
+            f"'$.stock_version', ?) WHERE {older}",
+            (stock_version, available, stock_version, *params),
         )
         await db.commit()
-        return cursor.rowcount > 0
+        return bool(before[0] != available)
 
 
 class SqliteCategoryStore(SqliteDocuments[CategoryDocument]):
