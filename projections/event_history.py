@@ -3,11 +3,14 @@
 from collections.abc import Sequence
 from uuid import UUID
 
+from prometheus_client import Counter
+
 from projections.projector import EVERY_AGGREGATE, Fold, Follows, Upstream
 from projections.stores.base import EventArchive, ProjectionStores
 from schemas.envelope import EventEnvelope
 
 NAME = "analytics"
+ARCHIVED = Counter("tanqory_events_archived_total", "Events added to the event history")
 
 
 class EventHistoryProjector(Follows):
@@ -22,7 +25,7 @@ class EventHistoryProjector(Follows):
 
     async def write(self, fold: Fold) -> set[UUID]:
         """Appends the events the archive does not hold yet (keyed by aggregate and version)."""
-        await self._archive.append(fold.events)
+        ARCHIVED.inc(await self._archive.append(fold.events))
         return set()  # nothing a reader caches or waits for
 
     def cache_generations(self, changed: set[UUID]) -> list[str]:

@@ -31,6 +31,7 @@ from runtime.rate_limit import redis_storage_uri
 from runtime.settings import Settings
 from runtime.signals import RedisSignals, Signals
 from tanqory.contexts import REGISTRY
+from tanqory.registry import Applications
 
 if TYPE_CHECKING:
     from clickhouse_driver import Client as ClickHouseClient
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # Longer than the worker's heartbeat (5 s) plus a rebalance: quieter than this, it is gone.
 PROJECTOR_SILENCE_SECONDS = 60.0
-Applications = dict[str, EventSourcedContext]
 
 
 @retry(retry=retry_if_exception_type((PersistenceError, psycopg.Error)),
@@ -142,7 +142,7 @@ def build_server_handler(settings: Settings) -> ProjectionHandler:
 
 
 def build_command_api(settings: Settings) -> FastAPI:
-    holder: Applications = {}
+    holder: dict[str, EventSourcedContext] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
