@@ -15,6 +15,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     PRODUCT_MANAGER = "product_manager"
     INVENTORY_MANAGER = "inventory_manager"
+    ORDER_MANAGER = "order_manager"
     CUSTOMER = "customer"
     ANALYST = "analyst"
 

@@ -21,6 +21,11 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class PaymentProviderName(StrEnum):
+    TEST = "test"
+    STRIPE = "stripe"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TANQORY_", env_file=".env", extra="ignore")
 
@@ -74,6 +79,15 @@ class Settings(BaseSettings):
     cache_ttl_product_seconds: int = Field(default=600, ge=0, le=86_400)
     cache_ttl_listing_seconds: int = Field(default=300, ge=0, le=86_400)
 
+    currency: str = Field(default="usd", pattern=r"^[a-z]{3}$")  # of every price and order
+    payment_deadline_seconds: int = Field(default=1800, gt=0)  # to pay after stock is reserved
+    # "test": the built-in provider (Stripe's test payment methods, no service); "stripe":
+    # Stripe's API, or stripe-mock at stripe_api_base. Unset: "test" embedded, "stripe" server.
+    payment_provider: PaymentProviderName | None = None
+    stripe_api_key: SecretStr = SecretStr("sk_test_tanqory")
+    stripe_api_base: str | None = None  # e.g. http://127.0.0.1:12111 for stripe-mock
+    stripe_webhook_secret: SecretStr = SecretStr("whsec_tanqory_development")
+
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> "Settings":
         secret = self.jwt_secret.get_secret_value()
@@ -105,6 +119,12 @@ class Settings(BaseSettings):
             "POSTGRES_PASSWORD": self.postgres_password.get_secret_value(),
             "POSTGRES_DBNAME": self.postgres_db,
         }
+
+    @property
+    def payments_through(self) -> PaymentProviderName:
+        if self.payment_provider is not None:
+            return self.payment_provider
+        return PaymentProviderName.TEST if self.mode is Mode.EMBEDDED else PaymentProviderName.STRIPE
 
     @property
     def postgres_dsn(self) -> str:

@@ -1,0 +1,1 @@
+"""The payments context's write side: one payment per order, through a provider."""
