@@ -9,6 +9,13 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Notification, Recording
+from tenacity import (
+    retry,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random,
+)
 
 from commands.errors import ConcurrentModification, DomainError, NotFound, VersionConflict
 from commands.publishing import to_envelope
@@ -17,6 +24,15 @@ from schemas.envelope import EventEnvelope, EventMetadata
 
 Meta = dict[str, Any]
 A = TypeVar("A", bound=Aggregate)
+
+retry_on_conflict = retry(
+    retry=retry_if_exception_type(ConcurrentModification),
+    wait=wait_random(0.001, 0.010),
+    stop=stop_after_attempt(200) | stop_after_delay(30),
+    reraise=True,
+)
+"""For commands that sagas send from many threads and processes at once: a save that loses
+the race for the next version reloads the aggregate and applies the command again."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +45,11 @@ class CommandResult:
     @property
     def token(self) -> ConsistencyToken:
         return ConsistencyToken(self.aggregate_type, self.aggregate_id, self.version)
+
+
+def unchanged(aggregate_type: str, aggregate: Aggregate) -> CommandResult:
+    """The result of a command that recorded nothing."""
+    return CommandResult(aggregate_type, aggregate.id, aggregate.version, None)
 
 
 def meta_of(meta: EventMetadata) -> Meta:
@@ -53,6 +74,13 @@ class EventSourcedContext(Application[UUID]):
         if expected_version is not None and aggregate.version != expected_version:
             raise VersionConflict(expected_version, aggregate.version)
         return aggregate
+
+    def _save_changes(self, aggregate_type: str, aggregate: Aggregate) -> CommandResult:
+        """Saves the aggregate's new events; with none, skips the store (and, in PostgreSQL,
+        its table lock), which matters when sagas repeat themselves."""
+        if not aggregate.pending_events:
+            return unchanged(aggregate_type, aggregate)
+        return self._save(aggregate_type, aggregate)
 
     def _save(self, aggregate_type: str, aggregate: Aggregate, *others: Aggregate,
               conflict: Callable[[], DomainError] = ConcurrentModification) -> CommandResult:

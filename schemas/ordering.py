@@ -5,6 +5,7 @@ pending → awaiting_payment → paid → shipped → delivered, or it ends reje
 short), cancelled or expired (its payment deadline passed).
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -101,6 +102,16 @@ class PayOrder(BaseModel):
                               json_schema_extra={"examples": [{"payment_method": "pm_card_visa"}]})
 
     payment_method: PaymentMethod
+
+
+@dataclass(frozen=True)
+class ProductQuote:
+    """What ordering needs of a catalog product when an order is placed."""
+
+    sku: str
+    name: str
+    unit_price: Decimal  # the sale price where one is set
+    is_active: bool
 
 
 # --- events -----------------------------------------------------------------------------

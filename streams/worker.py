@@ -14,7 +14,7 @@ dead-letters it).
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 import faust
@@ -38,14 +38,22 @@ HandlerFactory = Callable[[], Awaitable[BatchHandler]]
 HEARTBEAT_SECONDS = 5.0
 
 
+@runtime_checkable
+class Ticking(Protocol):
+    """A handler with work of its own besides batches (the sagas' deadlines)."""
+
+    async def tick(self) -> None: ...
+
+
 def build_faust_app(
     settings: Settings, app_id: str, topics: Topics, contexts: Sequence[str],
     handler_factory: HandlerFactory, progress: Progress | None, dead_letter: bool = True,
+    tick_seconds: float | None = None,
 ) -> faust.App:
     """A Faust app (consumer group `app_id`) feeding every context's events to the handler;
     with `progress`, it reports per context the highest store position it has applied.
     Without `dead_letter`, what cannot be decoded is only logged (another group, the
-    projectors', dead-letters it)."""
+    projectors', dead-letters it). With `tick_seconds`, a ticking handler ticks that often."""
     datadir = settings.data_dir / "faust"  # Faust's own files, out of the working directory
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -67,11 +75,13 @@ def build_faust_app(
     dead_letters = {topics.events(c): _raw_topic(app, topics.dead_letters(c))
                     for c in contexts} if dead_letter else {}
     reached = dict.fromkeys(contexts, 0)
+    handlers: list[BatchHandler] = []
 
     @app.agent(events, concurrency=1, supervisor_strategy=CrashingSupervisor)
     async def consume(stream: faust.StreamT[bytes]) -> None:
         assert isinstance(stream, faust.Stream)  # StreamT does not declare take_events
         handler = await handler_factory()
+        handlers[:] = [handler]
         async for batch in stream.take_events(
             settings.worker_batch_size, within=settings.worker_batch_seconds
         ):
@@ -89,6 +99,16 @@ def build_faust_app(
     async def heartbeat() -> None:
         """Reports even when idle, so /ready can tell a quiet worker from a dead one."""
         await report()
+
+    if tick_seconds is not None:
+        @app.timer(interval=tick_seconds)
+        async def tick() -> None:
+            for handler in handlers:
+                if isinstance(handler, Ticking):
+                    try:
+                        await handler.tick()
+                    except Exception:  # the next tick tries again
+                        log.exception("a handler failed on its tick")
 
     return app
 

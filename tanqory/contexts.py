@@ -1,14 +1,26 @@
 """Every bounded context of the platform, listed once. See docs/architecture.md, "Adding a
 context", for what an entry needs."""
 
+from typing import TypeVar
+
 from commands.api import categories as category_commands
 from commands.api import inventory as inventory_commands
+from commands.api import orders as order_commands
+from commands.api import payments as payment_commands
 from commands.api import products as product_commands
+from commands.api import shipments as shipment_commands
 from commands.catalog.application import CatalogApplication
 from commands.catalog.category import Category
 from commands.catalog.product import Product
+from commands.event_sourced import EventSourcedContext
+from commands.fulfilment.application import FulfilmentApplication
+from commands.fulfilment.shipment import Shipment
 from commands.inventory.application import InventoryApplication
 from commands.inventory.stock_item import StockItem
+from commands.ordering.application import OrderingApplication
+from commands.ordering.order import Order
+from commands.payments.application import PaymentsApplication
+from commands.payments.payment import Payment
 from projections.catalog.projectors import CategoriesProjector, ProductsProjector
 from projections.catalog.read_models import CATEGORIES, PRODUCTS
 from projections.event_history import EventHistoryProjector
@@ -18,13 +30,28 @@ from read_api import categories as category_queries
 from read_api import inventory as inventory_queries
 from read_api import products as product_queries
 from streams.sagas.initial_stock import InitialStock
-from tanqory.registry import Applications, BoundedContext, Registry
+from streams.sagas.orders import OrderProcess
+from tanqory.registry import Applications, BoundedContext, Registry, SagaParts
+
+A = TypeVar("A", bound=EventSourcedContext)
 
 
-def _initial_stock(applications: Applications) -> InitialStock:
-    inventory = applications[InventoryApplication.name]
-    assert isinstance(inventory, InventoryApplication)
-    return InitialStock(inventory)
+def _application(applications: Applications, kind: type[A]) -> A:
+    application = applications[kind.name]
+    assert isinstance(application, kind)
+    return application
+
+
+def _initial_stock(parts: SagaParts) -> InitialStock:
+    return InitialStock(_application(parts.applications, InventoryApplication))
+
+
+def _order_process(parts: SagaParts) -> OrderProcess:
+    apps = parts.applications
+    return OrderProcess(
+        _application(apps, OrderingApplication), _application(apps, InventoryApplication),
+        _application(apps, PaymentsApplication), _application(apps, FulfilmentApplication),
+        parts.deadlines("payment"), parts.settings.payment_deadline_seconds)
 
 
 CATALOG = BoundedContext(
@@ -46,6 +73,25 @@ INVENTORY = BoundedContext(
     projectors=(StockProjector, MovementsProjector),
     sagas=(_initial_stock,),
 )
+ORDERING = BoundedContext(
+    "ordering",
+    application=OrderingApplication,
+    aggregates=(Order,),
+    command_routers=(order_commands.router,),
+    sagas=(_order_process,),
+)
+PAYMENTS = BoundedContext(
+    "payments",
+    application=PaymentsApplication,
+    aggregates=(Payment,),
+    command_routers=(payment_commands.router,),
+)
+FULFILMENT = BoundedContext(
+    "fulfilment",
+    application=FulfilmentApplication,
+    aggregates=(Shipment,),
+    command_routers=(shipment_commands.router,),
+)
 ANALYTICS = BoundedContext("analytics", projectors=(EventHistoryProjector,))
 
-REGISTRY = Registry((CATALOG, INVENTORY, ANALYTICS))
+REGISTRY = Registry((CATALOG, INVENTORY, ORDERING, PAYMENTS, FULFILMENT, ANALYTICS))

@@ -6,6 +6,7 @@ second relay with its own position, to the sagas), woken right after each commit
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,16 +24,20 @@ from streams.local_dead_letters import LocalDeadLetters
 from streams.local_sink import LocalSink
 from streams.positions import PositionStore, ReadModelPositions, SqlitePositions
 from streams.relay import Relay
-from streams.sagas.saga import SagaRunner
+from streams.sagas.deadlines import SqliteDeadlines
+from streams.sagas.saga import TICK_SECONDS, SagaRunner
 from tanqory.contexts import REGISTRY
+from tanqory.registry import SagaParts
 from tanqory.wiring import (
     build_applications,
     close_applications,
     event_store_check,
+    in_process_webhooks,
     include_routers,
     projection_handler,
 )
 
+log = logging.getLogger(__name__)
 READ_MODELS = "read_models.sqlite3"
 DEAD_LETTERS = "dead_letters.sqlite3"
 SAGAS = "sagas.sqlite3"
@@ -46,14 +51,16 @@ def embedded_dead_letters(settings: Settings) -> LocalDeadLetters:
 class Embedded:
     """The embedded platform's parts, shared by the HTTP app and the in-process relays."""
 
-    def __init__(self, settings: Settings, cache: MemoryCache) -> None:
+    def __init__(self, settings: Settings, cache: MemoryCache,
+                 loop: asyncio.AbstractEventLoop) -> None:
         from projections.stores.chdb import ChdbEventArchive
         from projections.stores.sqlite import sqlite_database_and_models
 
         data = settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
         self.settings = settings
-        self.applications = build_applications(settings)
+        self.applications = build_applications(
+            settings, in_process_webhooks(settings, loop, lambda: self.applications))
         database, models = sqlite_database_and_models(data / READ_MODELS, REGISTRY.read_models)
         self.read = ReadSide(models, cache, LocalSignals())
         self.handler = projection_handler(
@@ -65,12 +72,13 @@ class Embedded:
             name: self._relay(f"embedded-projector.{name}", name, self.projecting,
                               ReadModelPositions(database, f"embedded-projector.{name}"))
             for name in self.applications}
-        sagas = SagaRunner(REGISTRY.sagas(self.applications))
-        saga_sink = LocalSink(sagas, asyncio.Lock())
+        self.sagas = SagaRunner(REGISTRY.sagas(SagaParts(
+            self.applications, settings, lambda kind: SqliteDeadlines(data / SAGAS, kind))))
+        saga_sink = LocalSink(self.sagas, asyncio.Lock())
         self.saga_relays = {
             name: self._relay(f"embedded-sagas.{name}", name, saga_sink,
                               SqlitePositions(data / SAGAS, f"embedded-sagas.{name}"))
-            for name in self.applications} if sagas.sagas else {}
+            for name in self.applications} if self.sagas.sagas else {}
 
     def _relay(self, name: str, context: str, sink: LocalSink,
                positions: PositionStore) -> Relay[Any]:
@@ -101,6 +109,15 @@ class Embedded:
                 await self.dead_letters.mark_retried([letter for letter, _ in requested])
             await asyncio.sleep(REDRIVE_SECONDS)
 
+    async def tick_sagas(self) -> None:
+        """Lets the sagas act on the deadlines that have passed, every TICK_SECONDS."""
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            try:
+                await self.sagas.tick()
+            except Exception:
+                log.exception("a saga failed on its deadlines; trying again")
+
     async def lag(self) -> dict[str, object]:
         contexts: dict[str, object] = {}
         total = 0
@@ -124,7 +141,7 @@ def build_embedded_api(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        parts = holder["parts"] = Embedded(settings, cache)
+        parts = holder["parts"] = Embedded(settings, cache, asyncio.get_running_loop())
         app.state.settings = settings
         app.state.applications = parts.applications
         app.state.read_side = parts.read
@@ -133,6 +150,7 @@ def build_embedded_api(
         tasks = holder["tasks"] = [
             *(asyncio.create_task(r.run(settings.relay_poll_seconds)) for r in parts.relays()),
             asyncio.create_task(parts.redrive_requested()),
+            asyncio.create_task(parts.tick_sagas()),
         ]
         if on_ready is not None:
             await on_ready(parts)

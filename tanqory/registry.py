@@ -16,11 +16,24 @@ from fastapi import APIRouter
 from commands.event_sourced import EventSourcedContext
 from projections.projector import Projector, in_dependency_order
 from projections.stores.base import ProjectionStores, ReadModel
+from runtime.settings import Settings
+from streams.sagas.deadlines import Deadlines
 from streams.sagas.saga import Saga
 
 Applications = Mapping[str, EventSourcedContext]
 ProjectorFactory = Callable[[ProjectionStores], Projector]
-SagaFactory = Callable[[Applications], Saga]
+
+
+@dataclass(frozen=True)
+class SagaParts:
+    """What a saga is made from, in either mode."""
+
+    applications: Applications
+    settings: Settings
+    deadlines: Callable[[str], Deadlines]  # the mode's deadline store for a kind of deadline
+
+
+SagaFactory = Callable[[SagaParts], Saga]
 EventType = tuple[str, int]
 
 
@@ -74,8 +87,8 @@ class Registry:
     def projectors(self, stores: ProjectionStores) -> list[Projector]:
         return [make(stores) for c in self.contexts for make in c.projectors]
 
-    def sagas(self, applications: Applications) -> list[Saga]:
-        return [make(applications) for c in self.contexts for make in c.sagas]
+    def sagas(self, parts: SagaParts) -> list[Saga]:
+        return [make(parts) for c in self.contexts for make in c.sagas]
 
 
 def _check(contexts: Sequence[BoundedContext]) -> frozenset[EventType]:

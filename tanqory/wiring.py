@@ -16,10 +16,21 @@ from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random
+from tenacity import (
+    AsyncRetrying,
+    retry,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+    wait_random,
+)
 
 from commands.api.errors import install_domain_errors
+from commands.api.payments import receive as receive_webhook
 from commands.event_sourced import EventSourcedContext
+from commands.payments.application import PaymentsApplication
+from commands.payments.provider import PaymentProvider
 from projections.handler import ProjectionHandler
 from projections.stores.base import EventArchive, ProjectionStores, ReadModels
 from read_api.deps import ReadSide
@@ -28,10 +39,11 @@ from runtime.http import ReadinessCheck, create_api
 from runtime.problems import COMMAND_PROBLEMS, QUERY_PROBLEMS
 from runtime.progress import RedisProgress, lag_report
 from runtime.rate_limit import redis_storage_uri
-from runtime.settings import Settings
+from runtime.settings import PaymentProviderName, Settings
 from runtime.signals import RedisSignals, Signals
+from streams.sagas.deadlines import PostgresDeadlines
 from tanqory.contexts import REGISTRY
-from tanqory.registry import Applications
+from tanqory.registry import Applications, SagaParts
 
 if TYPE_CHECKING:
     from clickhouse_driver import Client as ClickHouseClient
@@ -39,15 +51,71 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # Longer than the worker's heartbeat (5 s) plus a rebalance: quieter than this, it is gone.
 PROJECTOR_SILENCE_SECONDS = 60.0
+TEST_PAYMENTS = "test_payments.sqlite3"  # the built-in payment provider's state
+
+
+Deliver = Callable[[bytes, str], None]  # hands a signed webhook to this process's endpoint
+
+
+def build_applications(settings: Settings, deliver: Deliver | None = None) -> Applications:
+    """Every context's Application, the payments' with the configured provider (the test
+    provider answers through `deliver`: only a process serving the command API has one)."""
+    applications = _applications(settings)
+    payments = applications[PaymentsApplication.name]
+    assert isinstance(payments, PaymentsApplication)
+    payments.use(payment_provider(settings, deliver or _no_webhook_endpoint))
+    return applications
 
 
 @retry(retry=retry_if_exception_type((PersistenceError, psycopg.Error)),
        wait=wait_random(0.05, 0.5), stop=stop_after_attempt(10), reraise=True)
-def build_applications(settings: Settings) -> Applications:
-    """Every context's Application. Each creates its tables (and, in PostgreSQL, replaces its
-    functions) when it starts, which PostgreSQL refuses to two processes at the same moment
-    ("tuple concurrently updated"): the loser starts again."""
+def _applications(settings: Settings) -> dict[str, EventSourcedContext]:
+    """Each Application creates its tables (and, in PostgreSQL, replaces its functions)
+    when it starts, which PostgreSQL refuses to two processes at the same moment ("tuple
+    concurrently updated"): the loser starts again."""
     return REGISTRY.applications(settings.event_store_env)
+
+
+def payment_provider(settings: Settings, deliver: Deliver) -> PaymentProvider:
+    if settings.payments_through is PaymentProviderName.STRIPE:
+        from commands.payments.stripe_provider import StripeProvider
+
+        return StripeProvider(settings.stripe_api_key.get_secret_value(),
+                              settings.stripe_api_base)
+    from commands.payments.test_provider import TestProvider
+
+    return TestProvider(settings.data_dir / TEST_PAYMENTS,
+                        settings.stripe_webhook_secret.get_secret_value(), deliver)
+
+
+def _no_webhook_endpoint(payload: bytes, signature: str) -> None:
+    raise RuntimeError("only a process serving the command API confirms payments")
+
+
+def in_process_webhooks(settings: Settings, loop: asyncio.AbstractEventLoop,
+                        applications: Callable[[], Applications]) -> Deliver:
+    """The test provider's webhooks, handled by this process's endpoint code on `loop`,
+    after the confirmation that caused them has returned (as Stripe's arrive)."""
+    secret = settings.stripe_webhook_secret.get_secret_value()
+    pending: set[asyncio.Task[None]] = set()
+
+    async def receive_later(payload: bytes, signature: str) -> None:
+        payments = applications()[PaymentsApplication.name]
+        assert isinstance(payments, PaymentsApplication)
+        async for attempt in AsyncRetrying(wait=wait_exponential(multiplier=0.1, max=2),
+                                           stop=stop_after_delay(60), reraise=True):
+            with attempt:
+                await asyncio.to_thread(receive_webhook, payments, secret, payload, signature)
+
+    def start(payload: bytes, signature: str) -> None:
+        task = loop.create_task(receive_later(payload, signature))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    def deliver(payload: bytes, signature: str) -> None:
+        loop.call_soon_threadsafe(start, payload, signature)
+
+    return deliver
 
 
 def close_applications(applications: Applications) -> None:
@@ -147,7 +215,8 @@ def build_command_api(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        holder.update(await asyncio.to_thread(build_applications, settings))
+        deliver = in_process_webhooks(settings, asyncio.get_running_loop(), lambda: holder)
+        holder.update(await asyncio.to_thread(build_applications, settings, deliver))
         app.state.applications = holder
         yield
         close_applications(holder)
@@ -216,7 +285,7 @@ async def run_relay(settings: Settings) -> None:
 
 
 def _run_faust(settings: Settings, app_id: str, factory: Callable[[], Any],
-               with_progress: bool, dead_letter: bool) -> None:
+               with_progress: bool, dead_letter: bool, tick_seconds: float | None = None) -> None:
     import faust
 
     from streams.topics import Topics, ensure_topics
@@ -226,7 +295,8 @@ def _run_faust(settings: Settings, app_id: str, factory: Callable[[], Any],
     asyncio.run(ensure_topics(settings.kafka_bootstrap, topics, contexts,
                               settings.kafka_partitions))
     app = build_faust_app(settings, app_id, topics, contexts, factory,
-                          progress(settings) if with_progress else None, dead_letter)
+                          progress(settings) if with_progress else None, dead_letter,
+                          tick_seconds)
     faust.Worker(app, loglevel=settings.log_level.lower()).execute_from_commandline()
 
 
@@ -244,13 +314,15 @@ def run_worker(settings: Settings) -> None:
 def run_saga_worker(settings: Settings) -> None:
     """The sagas, in their own consumer group: a rebuild of the projections never runs them,
     and each keeps its own offsets."""
-    from streams.sagas.saga import SagaRunner
+    from streams.sagas.saga import TICK_SECONDS, SagaRunner
 
     async def sagas() -> SagaRunner:
         applications = await asyncio.to_thread(build_applications, settings)
-        return SagaRunner(REGISTRY.sagas(applications))
+        return SagaRunner(REGISTRY.sagas(SagaParts(
+            applications, settings, lambda kind: PostgresDeadlines(settings.postgres_dsn, kind))))
 
-    _run_faust(settings, saga_group(settings), sagas, with_progress=False, dead_letter=False)
+    _run_faust(settings, saga_group(settings), sagas, with_progress=False, dead_letter=False,
+               tick_seconds=TICK_SECONDS)
 
 
 def saga_group(settings: Settings) -> str:

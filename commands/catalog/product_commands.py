@@ -18,6 +18,7 @@ from schemas.catalog import (
     UpdateProduct,
 )
 from schemas.envelope import EventMetadata
+from schemas.ordering import ProductQuote
 
 PRODUCT = Product.published.aggregate_type
 
@@ -95,6 +96,13 @@ class ProductCommands(CatalogCommandBase):
         product = self._product(product_id, None)
         self._call(product, lambda: product.rate(customer_id, command.rating, meta_of(meta)))
         return self._save(PRODUCT, product)
+
+    def quote(self, product_id: UUID) -> ProductQuote:
+        """The product's price for an order placed now; NotFound if unknown or deleted."""
+        product = self._product(product_id, None)
+        price = product.sale_price if product.sale_price is not None else product.price
+        return ProductQuote(sku=product.sku, name=product.name, unit_price=price,
+                            is_active=product.is_active)
 
     def _product(self, product_id: UUID, expected_version: int | None,
                  deleted_ok: bool = False) -> Product:

@@ -4,16 +4,15 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import MutableOrImmutableAggregate
-from tenacity import (
-    retry,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_random,
-)
 
 from commands.errors import ConcurrentModification, NotFound
-from commands.event_sourced import CommandResult, EventSourcedContext, meta_of
+from commands.event_sourced import (
+    CommandResult,
+    EventSourcedContext,
+    meta_of,
+    retry_on_conflict,
+    unchanged,
+)
 from commands.inventory.stock_item import StockItem
 from schemas.envelope import EventMetadata
 from schemas.inventory import AdjustStock, ReceiveStock, stock_item_id
@@ -21,16 +20,6 @@ from schemas.inventory import AdjustStock, ReceiveStock, stock_item_id
 __all__ = ["CommandResult", "InventoryApplication"]
 
 STOCK_ITEM = StockItem.published.aggregate_type
-
-# Sagas reserve, release and commit from many threads and processes at once: a save that
-# loses the race for the next version reloads the item and applies the command again.
-_retry_on_conflict = retry(
-    retry=retry_if_exception_type(ConcurrentModification),
-    wait=wait_random(0.001, 0.010),
-    stop=stop_after_attempt(200) | stop_after_delay(30),
-    reraise=True,
-)
-
 
 class InventoryApplication(EventSourcedContext):
     name = "inventory"
@@ -47,14 +36,14 @@ class InventoryApplication(EventSourcedContext):
         if on_hand < 0:
             raise ValueError("on_hand must not be negative")
         try:
-            return self._unchanged(self._stock_item(product_id))
+            return unchanged(STOCK_ITEM, self._stock_item(product_id))
         except NotFound:
             pass
         item = StockItem(product_id=product_id, on_hand=on_hand, meta=meta_of(meta))
         try:
             return self._save(STOCK_ITEM, item)
         except ConcurrentModification:
-            return self._unchanged(self._stock_item(product_id))
+            return unchanged(STOCK_ITEM, self._stock_item(product_id))
 
     def receive_stock(self, product_id: UUID, command: ReceiveStock,
                       expected_version: int | None, meta: EventMetadata) -> CommandResult:
@@ -69,30 +58,30 @@ class InventoryApplication(EventSourcedContext):
         item.adjust(command.delta, command.reason, meta_of(meta))
         return self._save(STOCK_ITEM, item)
 
-    @_retry_on_conflict
+    @retry_on_conflict
     def reserve_stock(self, product_id: UUID, order_id: UUID, quantity: int,
                       meta: EventMetadata) -> CommandResult:
         """Reserves `quantity` units for the order, or records why not (ReservationRejected).
         Records nothing for an order it has seen before."""
         item = self._stock_item(product_id)
         item.reserve(order_id, quantity, meta_of(meta))
-        return self._save_changes(item)
+        return self._save_changes(STOCK_ITEM, item)
 
-    @_retry_on_conflict
+    @retry_on_conflict
     def release_stock(self, product_id: UUID, order_id: UUID,
                       meta: EventMetadata) -> CommandResult:
         """Frees the order's reserved units, if it holds any."""
         item = self._stock_item(product_id)
         item.release(order_id, meta_of(meta))
-        return self._save_changes(item)
+        return self._save_changes(STOCK_ITEM, item)
 
-    @_retry_on_conflict
+    @retry_on_conflict
     def commit_stock(self, product_id: UUID, order_id: UUID,
                      meta: EventMetadata) -> CommandResult:
         """The order's reserved units leave the store, if it holds any."""
         item = self._stock_item(product_id)
         item.commit(order_id, meta_of(meta))
-        return self._save_changes(item)
+        return self._save_changes(STOCK_ITEM, item)
 
     def _stock_item(self, product_id: UUID, expected_version: int | None = None) -> StockItem:
         """The product's stock item; NotFound (naming the product) when it has none."""
@@ -101,13 +90,3 @@ class InventoryApplication(EventSourcedContext):
         except NotFound:
             raise NotFound("Stock item of product", product_id) from None
 
-    def _save_changes(self, item: StockItem) -> CommandResult:
-        """Saves the item's new events; with none, skips the store (and, in PostgreSQL, its
-        table lock), which matters when sagas repeat themselves."""
-        if not item.pending_events:
-            return self._unchanged(item)
-        return self._save(STOCK_ITEM, item)
-
-    @staticmethod
-    def _unchanged(item: StockItem) -> CommandResult:
-        return CommandResult(STOCK_ITEM, item.id, item.version, None)

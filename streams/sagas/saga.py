@@ -2,12 +2,14 @@
 
 import logging
 from collections.abc import Sequence
-from typing import Protocol
+from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
 
 from projections.handler import Rejected
 from schemas.envelope import Actor, EventEnvelope, EventMetadata
 
 log = logging.getLogger(__name__)
+TICK_SECONDS = 1.0  # how often the saga process looks for deadlines that have passed
 
 
 class Saga(Protocol):
@@ -19,6 +21,14 @@ class Saga(Protocol):
         batch is then delivered again, and the commands already sent change nothing)."""
 
 
+@runtime_checkable
+class Timed(Protocol):
+    """A saga with deadlines (kept as data: `streams.sagas.deadlines`)."""
+
+    async def tick(self, now: datetime) -> None:
+        """Acts on the deadlines that have passed by `now`."""
+
+
 def caused_by(event: EventEnvelope, saga: str) -> EventMetadata:
     """The metadata of a command a saga sends for `event`: same correlation, caused by it."""
     return EventMetadata(correlation_id=event.correlation_id, causation_id=str(event.event_id),
@@ -26,7 +36,7 @@ def caused_by(event: EventEnvelope, saga: str) -> EventMetadata:
 
 
 class SagaRunner:
-    """Feeds each saga the events it consumes, in delivery order."""
+    """Feeds each saga the events it consumes, in delivery order; ticks the timed ones."""
 
     def __init__(self, sagas: Sequence[Saga]) -> None:
         self.sagas = tuple(sagas)
@@ -38,3 +48,9 @@ class SagaRunner:
                 if event.event_type in saga.consumes:
                     await saga.react(event)
         return []  # what no saga can act on is the projectors' to dead-letter
+
+    async def tick(self) -> None:
+        now = datetime.now(UTC)
+        for saga in self.sagas:
+            if isinstance(saga, Timed):
+                await saga.tick(now)

@@ -1,0 +1,1 @@
+"""The fulfilment context's write side: one shipment per paid order."""

@@ -1,0 +1,1 @@
+"""The ordering context's write side: orders and their state machine."""

@@ -1,0 +1,150 @@
+"""The ordering context's command handlers, one Application over its own event store.
+
+Customers and staff place and cancel orders over HTTP; the order saga reports what the
+other contexts did (stock reserved or short, payment taken, parcel shipped) through the
+`record_*`/`mark_*` methods, each safe to repeat.
+"""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+from uuid import UUID
+
+from commands.errors import NotFound
+from commands.event_sourced import (
+    CommandResult,
+    EventSourcedContext,
+    meta_of,
+    retry_on_conflict,
+)
+from commands.ordering.errors import OrderNotCancellable, UnorderableProducts
+from commands.ordering.order import Order
+from schemas.envelope import EventMetadata
+from schemas.inventory import stock_item_id
+from schemas.ordering import PlaceOrder, ProductQuote
+
+ORDER = Order.published.aggregate_type
+
+
+class PriceList(Protocol):
+    def quote(self, product_id: UUID) -> ProductQuote:
+        """The product's current price; NotFound if unknown or deleted."""
+
+
+class OrderingApplication(EventSourcedContext):
+    name = "ordering"
+
+    def place_order(self, customer_id: str, command: PlaceOrder, prices: PriceList,
+                    currency: str, meta: EventMetadata) -> CommandResult:
+        """Records the order with each line's price as the catalog has it now; refuses
+        (UnorderableProducts) lines of unknown, deleted or inactive products."""
+        lines: list[dict[str, Any]] = []
+        refused: dict[UUID, str] = {}
+        for line in command.lines:
+            try:
+                quote = prices.quote(line.product_id)
+            except NotFound:
+                refused[line.product_id] = "no such product"
+                continue
+            if not quote.is_active:
+                refused[line.product_id] = "not for sale (inactive)"
+                continue
+            lines.append({"product_id": line.product_id, "sku": quote.sku, "name": quote.name,
+                          "unit_price": quote.unit_price, "quantity": line.quantity,
+                          "line_total": quote.unit_price * line.quantity})
+        if refused:
+            raise UnorderableProducts(refused)
+        subtotal: Decimal = sum((line["line_total"] for line in lines), Decimal("0.00"))
+        order = Order(customer_id=customer_id, lines=lines, currency=currency,
+                      subtotal=subtotal, total=subtotal,
+                      shipping_address=command.shipping_address.model_dump(),
+                      meta=meta_of(meta))
+        return self._save(ORDER, order)
+
+    def order(self, order_id: UUID) -> Order:
+        return self._load(Order, order_id)
+
+    @staticmethod
+    def not_found(order_id: UUID) -> NotFound:
+        return NotFound("Order", order_id)
+
+    def cancel_order(self, order_id: UUID, reason: str, expected_version: int | None,
+                     meta: EventMetadata) -> CommandResult:
+        """Cancels an order that has not shipped (OrderNotCancellable otherwise)."""
+        order = self._load(Order, order_id, expected_version)
+        order.cancel(reason, meta.actor.subject, meta_of(meta))
+        return self._save(ORDER, order)
+
+    # --- what the order saga reports ------------------------------------------------------
+
+    @retry_on_conflict
+    def record_reserved(self, order_id: UUID, stock_item: UUID, payment_seconds: int,
+                        meta: EventMetadata) -> UUID | None:
+        """Records a line's reservation (the last one starts the payment deadline).
+        Returns the product whose units the order does not want held (it has ended, or has
+        no such line), for the saga to release; None when the reservation is wanted."""
+        order = self.order(order_id)
+        product_id = _product_of(order, stock_item)
+        if product_id is None:
+            return None  # no line of this order: nothing the order may release
+        if not order.holds(product_id):
+            return product_id
+        order.line_reserved(product_id, payment_seconds, datetime.now(UTC), meta_of(meta))
+        self._save_changes(ORDER, order)
+        return None
+
+    @retry_on_conflict
+    def record_short(self, order_id: UUID, stock_item: UUID, reason: str,
+                     meta: EventMetadata) -> CommandResult:
+        """A line could not be reserved: a pending order is rejected."""
+        order = self.order(order_id)
+        product_id = _product_of(order, stock_item)
+        if product_id is not None:
+            order.reject(product_id, reason, meta_of(meta))
+        return self._save_changes(ORDER, order)
+
+    @retry_on_conflict
+    def mark_paid(self, order_id: UUID, amount: Decimal, reference: str,
+                  meta: EventMetadata) -> bool:
+        """False if the order ended unpaid (expired, cancelled): refund the payment."""
+        return self._apply(order_id, lambda order: order.pay(amount, reference, meta_of(meta)))
+
+    @retry_on_conflict
+    def mark_shipped(self, order_id: UUID, carrier: str, tracking_number: str,
+                     meta: EventMetadata) -> bool:
+        return self._apply(order_id,
+                           lambda order: order.ship(carrier, tracking_number, meta_of(meta)))
+
+    @retry_on_conflict
+    def mark_delivered(self, order_id: UUID, meta: EventMetadata) -> bool:
+        return self._apply(order_id, lambda order: order.deliver(meta_of(meta)))
+
+    @retry_on_conflict
+    def cancel_for(self, order_id: UUID, reason: str, meta: EventMetadata) -> bool:
+        """The platform cancels (the payment failed); False if the order had moved on."""
+        order = self.order(order_id)
+        try:
+            order.cancel(reason, meta.actor.subject, meta_of(meta))
+        except OrderNotCancellable:
+            return False
+        self._save(ORDER, order)
+        return True
+
+    @retry_on_conflict
+    def expire(self, order_id: UUID, now: datetime, meta: EventMetadata) -> CommandResult:
+        """Expires the order if its payment is still due at `now`; otherwise nothing."""
+        order = self.order(order_id)
+        order.expire(now, meta_of(meta))
+        return self._save_changes(ORDER, order)
+
+    def _apply(self, order_id: UUID, command: Callable[[Order], bool]) -> bool:
+        order = self.order(order_id)
+        done = command(order)
+        self._save_changes(ORDER, order)
+        return done
+
+
+def _product_of(order: Order, stock_item: UUID) -> UUID | None:
+    """The order's product whose stock item this is."""
+    return next((p for p in order.product_ids if stock_item_id(p) == stock_item), None)
