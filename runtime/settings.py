@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "tanqory-development-secret-change-me"
+DEVELOPMENT_WEBHOOK_SECRET = "whsec_tanqory_development"
 
 
 class Mode(StrEnum):
@@ -86,7 +87,7 @@ class Settings(BaseSettings):
     payment_provider: PaymentProviderName | None = None
     stripe_api_key: SecretStr = SecretStr("sk_test_tanqory")
     stripe_api_base: str | None = None  # e.g. http://127.0.0.1:12111 for stripe-mock
-    stripe_webhook_secret: SecretStr = SecretStr("whsec_tanqory_development")
+    stripe_webhook_secret: SecretStr = SecretStr(DEVELOPMENT_WEBHOOK_SECRET)
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> "Settings":
@@ -99,6 +100,10 @@ class Settings(BaseSettings):
             )
         if self.env is Environment.PRODUCTION and len(secret) < 32:
             raise ValueError("TANQORY_JWT_SECRET must be at least 32 characters in production")
+        webhook_secret = self.stripe_webhook_secret.get_secret_value()
+        if self.env is Environment.PRODUCTION and webhook_secret == DEVELOPMENT_WEBHOOK_SECRET:
+            raise ValueError("TANQORY_STRIPE_WEBHOOK_SECRET must be set to the provider's "
+                             "signing secret in production")
         return self
 
     @cached_property

@@ -9,14 +9,15 @@
 #   scripts/services.sh pid     SERVICE        pid of the service's main process
 #   scripts/services.sh reset   [SERVICE...]   stop and delete the service's data (keeps binaries)
 #
-# SERVICE is one of: postgres ferretdb redis clickhouse kafka (default: all, in that order;
-# stopped in reverse order).
+# SERVICE is one of: postgres ferretdb redis clickhouse kafka stripe-mock (default: all, in
+# that order; stopped in reverse order).
 #
 # Everything (data, logs, pid files, jars, binaries) lives under
 # ${TANQORY_SERVICES_DIR:-<repo>/.services}. Ports and credentials come from the same
 # TANQORY_* variables the Python settings read (see `env`). If TANQORY_PYTHON (or
 # <repo>/.venv/bin/python) has aiokafka / pymongo, readiness is checked with a real
-# Kafka metadata request / MongoDB ping; otherwise with ports and log lines.
+# Kafka metadata request / MongoDB ping; otherwise with ports and log lines. stripe-mock
+# (Stripe's mock of its API, built with `go install`) is ready when it answers an API request.
 #
 # Kafka version and how it is obtained: docs/adr/0001-kafka-version.md.
 set -euo pipefail
@@ -38,16 +39,19 @@ KAFKA_CONTROLLER_PORT="${TANQORY_KAFKA_CONTROLLER_PORT:-19093}"
 MONGO_PORT="${TANQORY_MONGO_PORT:-17017}"
 MONGO_DB="${TANQORY_MONGO_DB:-tanqory}"
 FERRETDB_DEBUG_ADDR="${TANQORY_FERRETDB_DEBUG_ADDR:--}" # "-" = no debug/metrics listener
+STRIPE_MOCK_PORT="${TANQORY_STRIPE_MOCK_PORT:-12111}"
 TIMEOUT="${TANQORY_SERVICES_TIMEOUT:-120}"                # seconds, per service readiness
 
 FERRETDB_VERSION="v1.24.2"
 FERRETDB_MODULE="github.com/FerretDB/FerretDB"
+STRIPE_MOCK_VERSION="v0.203.0"
+STRIPE_MOCK_MODULE="github.com/stripe/stripe-mock"
 # Fixed KRaft cluster id (only used when the log dir is formatted the first time).
 KAFKA_CLUSTER_ID="lr3wFt2eQqCDt2y2f91Z2w"
 KAFKA_POM="$SCRIPT_DIR/kafka/pom.xml"
 KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$KAFKA_POM" | head -n1)"
 
-ALL_SERVICES=(postgres ferretdb redis clickhouse kafka)
+ALL_SERVICES=(postgres ferretdb redis clickhouse kafka stripe-mock)
 
 # Paths --------------------------------------------------------------------------------
 PG_BASE="$SD/postgres"            # may become a symlink, see pg_prepare_dirs
@@ -62,6 +66,9 @@ KAFKA_PIDFILE="$KAFKA_DIR/kafka.pid"
 FDB_DIR="$SD/ferretdb"
 FDB_BIN="$SD/bin/ferretdb"
 FDB_PIDFILE="$FDB_DIR/ferretdb.pid"
+SM_DIR="$SD/stripe-mock"
+SM_BIN="$SD/bin/stripe-mock"
+SM_PIDFILE="$SM_DIR/stripe-mock.pid"
 
 # Helpers ------------------------------------------------------------------------------
 die() { echo "services.sh: error: $*" >&2; exit 1; }
@@ -689,16 +696,63 @@ kafka_down() {
 }
 kafka_status() { local pid; pid="$(kafka_pid)" && port_open "$KAFKA_PORT" && echo "$pid"; }
 
+# stripe-mock ------------------------------------------------------------------------------
+# Stateless: every call answers from Stripe's OpenAPI fixtures (no idempotency, no webhooks).
+sm_ok() { [ -x "$1" ] && "$(find_go)" version -m "$1" 2>/dev/null | grep -qE "^[[:space:]]*mod[[:space:]]+$STRIPE_MOCK_MODULE[[:space:]]+$STRIPE_MOCK_VERSION([[:space:]]|\$)"; }
+sm_install() {
+  local go; go="$(find_go)" || die "stripe-mock: Go toolchain not found (need go on PATH or /usr/local/go/bin/go)"
+  sm_ok "$SM_BIN" && return 0
+  note "stripe-mock: go install $STRIPE_MOCK_MODULE@$STRIPE_MOCK_VERSION into $SD/bin (takes a minute)"
+  mkdir -p "$SD/bin"
+  GOBIN="$SD/bin" GOFLAGS=-buildvcs=false GOWORK=off CGO_ENABLED=0 \
+    "$go" install "$STRIPE_MOCK_MODULE@$STRIPE_MOCK_VERSION" >&2 || die "stripe-mock: go install failed"
+  sm_ok "$SM_BIN" || die "stripe-mock: installed binary is not $STRIPE_MOCK_MODULE@$STRIPE_MOCK_VERSION"
+}
+sm_pid() { local pid; pid="$(pidfile_pid "$SM_PIDFILE")"; pid_is_ours "$pid" "$SM_BIN" && echo "$pid"; }
+sm_ping() {
+  command -v curl >/dev/null 2>&1 || { port_open "$STRIPE_MOCK_PORT"; return; }
+  curl -fsS -o /dev/null -m 2 -H 'Authorization: Bearer sk_test_tanqory' \
+    "http://127.0.0.1:$STRIPE_MOCK_PORT/v1/payment_intents"
+}
+sm_up() {
+  local t0 pid rc=0
+  sm_install
+  t0="$(now_ms)"  # readiness is timed from here: building it may take a minute
+  if pid="$(sm_pid)"; then
+    wait_for $(( t0 + TIMEOUT * 1000 )) "$pid" sm_ping || fail_start stripe-mock "$SM_DIR/stripe-mock.log" "$(wait_result_reason $?)"
+    report_running stripe-mock "127.0.0.1:$STRIPE_MOCK_PORT" "$t0" "$pid"; return 0
+  fi
+  require_port_free stripe-mock "$STRIPE_MOCK_PORT"
+  mkdir -p "$SM_DIR"
+  # -http-addr alone leaves its HTTPS listener on the default [::]:12112; keep that one on a
+  # free loopback port (the platform uses HTTP only).
+  (cd "$SM_DIR" && exec setsid nohup "$SM_BIN" -http-addr "127.0.0.1:$STRIPE_MOCK_PORT" -https-addr 127.0.0.1:0 \
+    >>"$SM_DIR/stripe-mock.log" 2>&1 </dev/null 9>&-) &
+  pid=$!
+  echo "$pid" >"$SM_PIDFILE"
+  wait_for $(( t0 + TIMEOUT * 1000 )) "$pid" sm_ping || rc=$?
+  [ "$rc" = 0 ] || { stop_pid stripe-mock "$pid" 5; fail_start stripe-mock "$SM_DIR/stripe-mock.log" "$(wait_result_reason "$rc")"; }
+  report_ready stripe-mock "127.0.0.1:$STRIPE_MOCK_PORT" "$t0" "$pid"
+}
+sm_down() {
+  local pid
+  pid="$(sm_pid)" || { echo "stripe-mock not running"; rm -f "$SM_PIDFILE"; return 0; }
+  stop_pid stripe-mock "$pid" 10; rm -f "$SM_PIDFILE"
+  echo "stripe-mock stopped"
+}
+sm_status() { local pid; pid="$(sm_pid)" && port_open "$STRIPE_MOCK_PORT" && echo "$pid"; }
+
 # Dispatch ---------------------------------------------------------------------------------
 svc_port() {
   case "$1" in
     postgres) echo "$PG_PORT";; ferretdb) echo "$MONGO_PORT";; redis) echo "$REDIS_PORT";;
-    clickhouse) echo "$CH_PORT";; kafka) echo "$KAFKA_PORT";;
+    clickhouse) echo "$CH_PORT";; kafka) echo "$KAFKA_PORT";; stripe-mock) echo "$STRIPE_MOCK_PORT";;
   esac
 }
 svc_fn() {
   case "$1" in
     postgres) echo pg;; ferretdb) echo fdb;; redis) echo redis;; clickhouse) echo ch;; kafka) echo kafka;;
+    stripe-mock) echo sm;;
     *) die "unknown service '$1' (expected one of: ${ALL_SERVICES[*]})";;
   esac
 }
@@ -706,6 +760,7 @@ svc_data_dirs() {
   case "$1" in
     postgres) echo "$(dirname "$(pg_data)")/data";; ferretdb) echo "$FDB_DIR/state";; redis) echo "$REDIS_DIR/data";;
     clickhouse) echo "$CH_DIR/data $CH_DIR/tmp";; kafka) echo "$KAFKA_DATA";;
+    stripe-mock) ;; # keeps no data
   esac
 }
 
@@ -789,12 +844,13 @@ cmd_env() {
     "TANQORY_CLICKHOUSE_HOST=127.0.0.1" \
     "TANQORY_CLICKHOUSE_PORT=$CH_PORT" \
     "TANQORY_CLICKHOUSE_DB=$CH_DB" \
-    "TANQORY_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"; do
+    "TANQORY_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0" \
+    "TANQORY_STRIPE_API_BASE=http://127.0.0.1:$STRIPE_MOCK_PORT"; do
     printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"
   done
 }
 
-usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 main() {
   local cmd="${1:-}"; [ $# -gt 0 ] && shift

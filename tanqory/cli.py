@@ -6,7 +6,9 @@ import sys
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from uuid import UUID
 
+import httpx
 import typer
 import uvicorn
 from pydantic import ValidationError
@@ -14,6 +16,7 @@ from pydantic import ValidationError
 from runtime.auth import Role, issue_token
 from runtime.logs import configure_logging
 from runtime.settings import Mode, Settings
+from schemas.payments import Outcome
 
 T = TypeVar("T")
 # Markdown: a docstring's single line breaks join, and brackets such as `[name]` stay text.
@@ -233,6 +236,44 @@ def dlq_retry() -> None:
         typer.echo("(the running tanqory serve applies them within a second)")
 
 
+payments = typer.Typer(help="Payments: webhooks as the payment provider sends them.",
+                        no_args_is_help=True, rich_markup_mode="markdown")
+app.add_typer(payments, name="payments")
+
+
+@payments.command("webhook")
+def payments_webhook(
+    order_id: Annotated[UUID, typer.Argument(help="The order whose payment it reports")],
+    outcome: Annotated[Outcome, typer.Option(help="What the provider says of the payment")],
+    url: Annotated[str | None, typer.Option(
+        help="The webhook endpoint (default: the command API's in TANQORY_MODE: "
+             "TANQORY_HOST with TANQORY_PORT embedded, TANQORY_COMMAND_API_PORT server)",
+        show_default=False)] = None,
+) -> None:
+    """Send a signed payment_intent.succeeded or .payment_failed webhook for an order.
+
+    For operators and demos, as `stripe trigger` does: it reads the order's payment (its
+    intent and amount) from the event store of TANQORY_MODE, signs the event with
+    TANQORY_STRIPE_WEBHOOK_SECRET and posts it to the running platform, which handles it
+    exactly as one from Stripe. Exits 1 if the order has no payment yet or the platform
+    refuses it.
+    """
+    from tanqory.operations import payment_webhook
+
+    settings = _settings()
+    try:
+        response = payment_webhook(settings, order_id, outcome, url)
+    except LookupError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    except httpx.HTTPError as error:
+        typer.echo(f"could not reach the webhook endpoint: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{response.status_code} {response.text}")
+    if response.is_error:
+        raise typer.Exit(1)
+
+
 @app.command(help=f"""Print a signed token (HS256) for the configured secret, for development and tests.
 
 Signed with TANQORY_JWT_SECRET (default: a development secret, refused outside
@@ -251,12 +292,12 @@ def services(ctx: typer.Context) -> None:
     """The real services for server mode: up|down|restart|status|env|pid|reset [name].
 
     Runs scripts/services.sh (a source checkout only), which installs what is missing and
-    runs PostgreSQL, FerretDB, Redis, ClickHouse and Kafka on loopback, with data under
+    runs PostgreSQL, FerretDB, Redis, ClickHouse, Kafka and stripe-mock on loopback, with data under
     .services/. up [name...] installs and starts them and waits until ready; down [name...]
     stops them; restart [name...] does both; status [name...] exits 1 unless all are up;
     env prints the export lines of the TANQORY_* settings that reach them; pid name prints
     a service's main process id; reset [name...] stops them and deletes their data. name is
-    one of postgres, ferretdb, redis, clickhouse, kafka (default: all).
+    one of postgres, ferretdb, redis, clickhouse, kafka, stripe-mock (default: all).
     """
     script = Path(__file__).resolve().parent.parent / "scripts" / "services.sh"
     if not script.exists():

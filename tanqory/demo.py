@@ -1,7 +1,8 @@
 """Demo data that `tanqory serve` seeds, so a newcomer sees a live catalog at once: a small
-category tree, products in it (some on sale, some rated by customers), all recorded through
-the catalog's own commands, as real data is. Seeding again on the same data seeds nothing
-twice: categories are known by their unique slug, products by their unique SKU."""
+category tree, products in it (some on sale, some rated by customers), and a customer's
+order awaiting payment, all recorded through the contexts' own commands, as real data is.
+Seeding again on the same data seeds nothing twice: categories are known by their unique
+slug, products by their unique SKU, and the order is placed only with the products."""
 
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -14,9 +15,11 @@ from commands.catalog.application import CatalogApplication
 from commands.catalog.keys import KeyIndex, SkuIndex, SlugIndex
 from commands.errors import DuplicateSku, DuplicateSlug, UnknownCategory
 from commands.event_sourced import CommandResult
+from commands.ordering.application import OrderingApplication
 from schemas.catalog import CreateProduct, RateProduct
 from schemas.categories import CreateCategory
 from schemas.envelope import Actor, EventMetadata
+from schemas.ordering import Address, OrderLineRequest, PlaceOrder
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,10 @@ DEMO_PRODUCTS = [
         attributes={"roast": "medium"}, stock_quantity=60), "beans", ratings=(4, 5)),
 ]
 DEMO_CUSTOMERS = ("demo-customer-1", "demo-customer-2", "demo-customer-3")
+ORDERING_CUSTOMER = DEMO_CUSTOMERS[0]  # who places the demo order
+DEMO_ORDER = {"DEMO-BEANS-250": 2, "DEMO-KETTLE-1L": 1}  # SKU → quantity
+DEMO_ADDRESS = Address(name="Ada Lovelace", line1="12 St James's Square", city="London",
+                       postal_code="SW1Y 4JH", country="GB")
 _SEEDER = EventMetadata(
     correlation_id="demo-seed", causation_id="demo-seed",
     actor=Actor(subject="demo-seed", roles=("admin",)),
@@ -89,6 +96,10 @@ class DemoSeed:
 
     results: list[CommandResult] = field(default_factory=list)
     products: dict[str, UUID] = field(default_factory=dict)
+
+    @property
+    def created_products(self) -> bool:
+        return any(r.aggregate_type == "Product" and r.version == 1 for r in self.results)
 
     @property
     def last(self) -> CommandResult | None:
@@ -151,3 +162,12 @@ def _create_product(catalog: CatalogApplication, product: CreateProduct,
     except UnknownCategory:  # archived since an earlier run: the product goes uncategorised
         return catalog.create_product(product, _SEEDER)
 
+
+def place_demo_order(ordering: OrderingApplication, catalog: CatalogApplication,
+                     products: dict[str, UUID], currency: str) -> CommandResult:
+    """The demo customer's order of a few demo products, placed as a customer would."""
+    lines = [OrderLineRequest(product_id=products[sku], quantity=quantity)
+             for sku, quantity in DEMO_ORDER.items()]
+    return ordering.place_order(
+        ORDERING_CUSTOMER, PlaceOrder(lines=lines, shipping_address=DEMO_ADDRESS), catalog,
+        currency, _as_customer(ORDERING_CUSTOMER))

@@ -1,4 +1,5 @@
-"""Operators' commands: dead letters and the convergence check, in either mode."""
+"""Operators' commands: dead letters, the convergence check and payment webhooks, in
+either mode."""
 
 import asyncio
 import tempfile
@@ -7,6 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
+
+from commands.errors import NotFound
+from commands.payments import webhooks
+from commands.payments.application import PaymentsApplication
 from projections.handler import ProjectionHandler
 from projections.stores.base import EventArchive, ProjectionStores, ReadModels
 from projections.verify import Verdict, verify
@@ -14,6 +20,8 @@ from runtime.cache import MemoryCache
 from runtime.settings import Mode, Settings
 from runtime.signals import LocalSignals
 from schemas.envelope import EventEnvelope
+from schemas.money import to_minor_units
+from schemas.payments import Outcome
 from streams.dead_letters import DeadLetter
 from tanqory.contexts import REGISTRY
 from tanqory.embedded import READ_MODELS, embedded_dead_letters
@@ -128,3 +136,32 @@ async def _fresh_projection(settings: Settings) -> AsyncIterator[ProjectionHandl
         await mongo.drop_database(name)
         await asyncio.to_thread(clickhouse.execute, f"DROP DATABASE IF EXISTS {name}")
         await handler.close()
+
+
+def payment_webhook(settings: Settings, order_id: uuid.UUID, outcome: Outcome,
+                    url: str | None) -> httpx.Response:
+    """Sends the command API a signed `payment_intent.*` webhook for the order's payment,
+    as Stripe (or `stripe trigger`) would; LookupError if the order has no payment yet."""
+    applications = build_applications(settings)
+    try:
+        payments = applications[PaymentsApplication.name]
+        assert isinstance(payments, PaymentsApplication)
+        try:
+            payment = payments.payment(order_id)
+        except NotFound:
+            raise LookupError(f"order {order_id} has no payment (yet): it must be "
+                              "awaiting payment first") from None
+    finally:
+        close_applications(applications)
+    reason = "Your card was declined." if outcome is Outcome.FAILED else None
+    payload = webhooks.intent_event(outcome, payment.intent_id, order_id,
+                                    to_minor_units(payment.amount), payment.currency, reason)
+    signature = webhooks.sign(payload, settings.stripe_webhook_secret.get_secret_value())
+    return httpx.post(url or webhook_url(settings), content=payload, timeout=10,
+                      headers={"Stripe-Signature": signature,
+                               "Content-Type": "application/json"})
+
+
+def webhook_url(settings: Settings) -> str:
+    port = settings.port if settings.mode is Mode.EMBEDDED else settings.command_api_port
+    return f"http://{settings.host}:{port}/api/v1/payments/webhooks/stripe"

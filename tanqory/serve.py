@@ -12,16 +12,20 @@ from uuid import UUID
 import typer
 
 from commands.catalog.application import CatalogApplication
+from commands.ordering.application import OrderingApplication
 from projections.catalog.read_models import PRODUCTS
+from projections.inventory.read_models import STOCK
 from read_api.consistency import wait_until_visible
 from runtime.auth import Role, issue_token
 from runtime.settings import Settings
 from schemas.catalog import ProductListQuery
-from tanqory.demo import seed_demo
+from schemas.inventory import stock_item_id
+from tanqory.demo import DEMO_ORDER, ORDERING_CUSTOMER, place_demo_order, seed_demo
 from tanqory.embedded import Embedded
 
 BANNER_PRODUCT_SKU = "DEMO-KETTLE-1L"  # the demo product the banner's curl line reads
 TOKEN_SUBJECT = "dev-user"  # as `tanqory token` issues by default
+STOCK_WAIT_ROUNDS = 200  # of 50 ms: how long the demo order waits for its products' stock
 
 
 def tanqory_command() -> str:
@@ -41,7 +45,8 @@ def tanqory_command() -> str:
     return f"{shlex.quote(sys.executable)} -m tanqory.cli"
 
 
-def banner(settings: Settings, product_id: UUID | None, token: str) -> str:
+def banner(settings: Settings, product_id: UUID | None, token: str,
+           order_id: UUID | None = None) -> str:
     base = f"http://{settings.host}:{settings.port}"
     lines = [
         "Tanqory Commerce Platform (embedded mode) is running:",
@@ -66,12 +71,24 @@ def banner(settings: Settings, product_id: UUID | None, token: str) -> str:
             f"Try one (this token is valid for {minutes} minutes):",
             f"  curl -s {base}/api/v1/products/{product_id} -H {authorization}",
         ]
+    if order_id is not None:
+        customer = shlex.quote("Authorization: Bearer " + issue_token(
+            settings, ORDERING_CUSTOMER, [Role.CUSTOMER]))
+        lines += [
+            (f"The demo customer's order ({ORDERING_CUSTOMER}, role customer; "
+             "`token --role customer --sub` makes more):"),
+            f"  curl -s {base}/api/v1/orders/{order_id} -H {customer}",
+            "Pay it (the built-in test provider answers as Stripe's test cards do):",
+            (f"  curl -s -X POST {base}/api/v1/orders/{order_id}/pay -H {customer} "
+             "-H 'Content-Type: application/json' -d '{\"payment_method\": \"pm_card_visa\"}'"),
+        ]
     return "\n".join(lines)
 
 
 def announce_and_seed(settings: Settings, demo: bool) -> Callable[[Embedded], Awaitable[None]]:
     async def on_ready(parts: Embedded) -> None:
         product_id: UUID | None = None
+        order_id: UUID | None = None
         if demo:
             catalog = parts.applications[CatalogApplication.name]
             assert isinstance(catalog, CatalogApplication)
@@ -79,10 +96,30 @@ def announce_and_seed(settings: Settings, demo: bool) -> Callable[[Embedded], Aw
             if seeded.last is not None:
                 await wait_until_visible(parts.read, seeded.last.token, timeout=10)
             product_id = seeded.products.get(BANNER_PRODUCT_SKU)
+            if seeded.created_products and set(DEMO_ORDER) <= set(seeded.products):
+                order_id = await _demo_order(parts, catalog, seeded.products, settings.currency)
         if product_id is None:
             sample, _ = await parts.read.models.get(PRODUCTS).page(ProductListQuery(limit=1))
             product_id = sample[0].id if sample else None
         token = issue_token(settings, TOKEN_SUBJECT, [Role.PRODUCT_MANAGER])
-        typer.echo(banner(settings, product_id, token))
+        typer.echo(banner(settings, product_id, token, order_id))
 
     return on_ready
+
+
+async def _demo_order(parts: Embedded, catalog: CatalogApplication, products: dict[str, UUID],
+                      currency: str) -> UUID:
+    """Places the demo order once the initial-stock saga has started its products' stock
+    (an order for a product without stock is rejected), and waits until it is visible."""
+    ordering = parts.applications[OrderingApplication.name]
+    assert isinstance(ordering, OrderingApplication)
+    stock = parts.read.models.get(STOCK)
+    for sku in DEMO_ORDER:
+        item = stock_item_id(products[sku])
+        for _ in range(STOCK_WAIT_ROUNDS):
+            if await stock.get(item) is not None:
+                break
+            await asyncio.sleep(0.05)
+    placed = await asyncio.to_thread(place_demo_order, ordering, catalog, products, currency)
+    await wait_until_visible(parts.read, placed.token, timeout=10)
+    return placed.aggregate_id
