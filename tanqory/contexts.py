@@ -24,11 +24,19 @@ from commands.payments.payment import Payment
 from projections.catalog.projectors import CategoriesProjector, ProductsProjector
 from projections.catalog.read_models import CATEGORIES, PRODUCTS
 from projections.event_history import EventHistoryProjector
+from projections.fulfilment.projectors import ShipmentsProjector
+from projections.fulfilment.read_models import SHIPMENTS
 from projections.inventory.projectors import MovementsProjector, StockProjector
 from projections.inventory.read_models import MOVEMENTS, STOCK
+from projections.ordering.projectors import OrdersProjector
+from projections.ordering.read_models import ORDERS
+from projections.payments.projectors import PaymentsProjector
+from projections.payments.read_models import PAYMENTS as PAYMENT_DOCUMENTS
 from read_api import categories as category_queries
 from read_api import inventory as inventory_queries
+from read_api import orders as order_queries
 from read_api import products as product_queries
+from read_api import shipments as shipment_queries
 from streams.sagas.initial_stock import InitialStock
 from streams.sagas.orders import OrderProcess
 from tanqory.registry import Applications, BoundedContext, Registry, SagaParts
@@ -78,6 +86,9 @@ ORDERING = BoundedContext(
     application=OrderingApplication,
     aggregates=(Order,),
     command_routers=(order_commands.router,),
+    query_routers=(order_queries.router,),
+    read_models=(ORDERS,),
+    projectors=(OrdersProjector,),
     sagas=(_order_process,),
 )
 PAYMENTS = BoundedContext(
@@ -85,12 +96,17 @@ PAYMENTS = BoundedContext(
     application=PaymentsApplication,
     aggregates=(Payment,),
     command_routers=(payment_commands.router,),
+    read_models=(PAYMENT_DOCUMENTS,),  # shown in their orders' views
+    projectors=(PaymentsProjector,),
 )
 FULFILMENT = BoundedContext(
     "fulfilment",
     application=FulfilmentApplication,
     aggregates=(Shipment,),
     command_routers=(shipment_commands.router,),
+    query_routers=(shipment_queries.router,),
+    read_models=(SHIPMENTS,),
+    projectors=(ShipmentsProjector,),
 )
 ANALYTICS = BoundedContext("analytics", projectors=(EventHistoryProjector,))
 

@@ -1,0 +1,24 @@
+"""The fulfilment context's read model: what the read API and the projector ask of it,
+and how each backend makes it."""
+
+from typing import Protocol
+from uuid import UUID
+
+from projections.fulfilment.mongo_stores import MongoShipmentStore
+from projections.fulfilment.sqlite_stores import SqliteShipmentStore
+from projections.stores.base import DocumentStore, ReadModel
+from schemas.order_views import ShipmentDocument, ShipmentListQuery
+
+
+class ShipmentStore(DocumentStore[ShipmentDocument], Protocol):
+    async def get(self, shipment_id: UUID) -> ShipmentDocument | None: ...
+
+    async def page(self, query: ShipmentListQuery) -> tuple[list[ShipmentDocument], int]:
+        """The shipments matching `query`, oldest created first (then by id), and how many
+        match."""
+
+
+SHIPMENTS: ReadModel[ShipmentStore] = ReadModel(
+    "shipments", tracks="Shipment", sqlite=SqliteShipmentStore,
+    mongo=lambda db: MongoShipmentStore(db["shipments"]),
+)

@@ -1,0 +1,1 @@
+"""The ordering context's projections: the orders read model."""

@@ -1,0 +1,1 @@
+"""The payments context's projections: the payments read model."""

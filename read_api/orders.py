@@ -1,0 +1,87 @@
+"""GET /api/v1/orders: customers' own orders, and every order for staff.
+
+An order's view joins, at read time, the order's document with its payment's and its
+shipment's (ids derived from the order's). Nothing here is cached: orders are personal
+data, and a payment's client secret is shown to the order's owner only.
+"""
+
+import asyncio
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from projections.fulfilment.read_models import SHIPMENTS
+from projections.ordering.read_models import ORDERS
+from projections.payments.read_models import PAYMENTS
+from read_api.consistency import CONSISTENCY_WAIT, parse_token, wait_until_visible
+from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep, with_etag
+from runtime.auth import Principal, Role
+from runtime.deps import SettingsDep, require_roles
+from runtime.problems import ProblemError, problems
+from runtime.settings import Settings
+from schemas.api import Page, Pagination
+from schemas.fulfilment import shipment_id
+from schemas.order_views import OrderListQuery, OrderSummary, OrderView
+from schemas.payments import payment_id
+
+router = APIRouter(prefix="/api/v1/orders", tags=["orders (queries)"])
+STAFF = (Role.ADMIN, Role.ORDER_MANAGER)
+NO_STORE = "private, no-store"  # personal data: no shared or browser cache keeps it
+Reader = Annotated[Principal, Depends(require_roles(*STAFF, Role.CUSTOMER))]
+ORDER_TOKENS = frozenset({ORDERS.tracks, PAYMENTS.tracks, SHIPMENTS.tracks})
+
+
+def is_staff(principal: Principal) -> bool:
+    return not principal.roles.isdisjoint(STAFF)
+
+
+@router.get("", response_model=Page[OrderSummary], responses=problems(401, 403, 422),
+            summary="Orders, newest placed first: a customer's own, or every order for staff",
+            description="A customer sees only their own orders (`customer` may name only "
+            "themselves); admins and order managers see every order and filter by customer.")
+async def list_orders(query: Annotated[OrderListQuery, Query()], read: ReadSideDep,
+                      principal: Reader, response: Response) -> Page[OrderSummary]:
+    if not is_staff(principal):
+        if query.customer not in (None, principal.subject):
+            raise ProblemError(403, "forbidden", "A customer can list only their own orders")
+        query = query.model_copy(update={"customer": principal.subject})
+    documents, total = await read.models.get(ORDERS).page(query)
+    response.headers["Cache-Control"] = NO_STORE
+    return Page[OrderSummary](data=[d.summary() for d in documents],
+                              pagination=Pagination.of(query.page, query.limit, total))
+
+
+@router.get("/{order_id}", response_model=OrderView,
+            responses=with_etag(problems(400, 401, 403, 404, 422, 503)),
+            summary="One order with its payment, its shipment and their timeline",
+            description="Its owner or staff (an order of another customer is not found). The "
+            "`ETag` is the order's version, for `If-Match` on an order command. The payment's "
+            "`client_secret` is shown only to the owner while the order awaits payment.\n\n"
+            "The consistency token may be an order's, a payment's or a shipment's.\n\n"
+            + CONSISTENCY_WAIT)
+async def get_order(order_id: UUID, read: ReadSideDep, settings: SettingsDep,
+                    principal: Reader, response: Response,
+                    consistency_token: ConsistencyHeader = None) -> OrderView:
+    await _visible(read, settings, consistency_token)
+    order, payment, shipment = await asyncio.gather(
+        read.models.get(ORDERS).get(order_id),
+        read.models.get(PAYMENTS).get(payment_id(order_id)),
+        read.models.get(SHIPMENTS).get(shipment_id(order_id)))
+    owner = order is not None and order.customer_id == principal.subject
+    if order is None or not (owner or is_staff(principal)):
+        raise ProblemError(404, "not-found", f"Order {order_id} not found")
+    response.headers["ETag"] = f'"{order.version}"'
+    response.headers["Cache-Control"] = NO_STORE
+    return order.view(payment, shipment, to_owner=owner)
+
+
+async def _visible(read: ReadSide, settings: Settings, token: str | None) -> None:
+    if token is None:
+        return
+    parsed = parse_token(token)
+    if parsed.aggregate_type not in ORDER_TOKENS:
+        raise ProblemError(400, "invalid-consistency-token",
+                           "This read can only wait for an order's, a payment's or a "
+                           "shipment's token")
+    await wait_until_visible(read, parsed, settings.consistency_timeout_seconds)
