@@ -25,6 +25,7 @@ from schemas.inventory import stock_item_id
 from schemas.ordering import PlaceOrder, ProductQuote
 
 ORDER = Order.published.aggregate_type
+CENTS = Decimal("0.01")
 
 
 class PriceList(Protocol):
@@ -50,9 +51,10 @@ class OrderingApplication(EventSourcedContext):
             if not quote.is_active:
                 refused[line.product_id] = "not for sale (inactive)"
                 continue
+            price = quote.unit_price.quantize(CENTS)  # "5.000" and "5.00" are one price
             lines.append({"product_id": line.product_id, "sku": quote.sku, "name": quote.name,
-                          "unit_price": quote.unit_price, "quantity": line.quantity,
-                          "line_total": quote.unit_price * line.quantity})
+                          "unit_price": price, "quantity": line.quantity,
+                          "line_total": price * line.quantity})
         if refused:
             raise UnorderableProducts(refused)
         subtotal: Decimal = sum((line["line_total"] for line in lines), Decimal("0.00"))
