@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     postgres_user: str = "tanqory"
     postgres_password: SecretStr = SecretStr("tanqory")
     postgres_db: str = "tanqory"
+    # Per context's event store, in each process: kept open, and opened beyond when busy.
+    postgres_pool_size: int = Field(default=2, ge=1)
+    postgres_max_overflow: int = Field(default=8, ge=0)
 
     kafka_bootstrap: str = "127.0.0.1:19092"
     kafka_partitions: int = Field(default=3, ge=1)
@@ -123,6 +126,8 @@ class Settings(BaseSettings):
             "POSTGRES_USER": self.postgres_user,
             "POSTGRES_PASSWORD": self.postgres_password.get_secret_value(),
             "POSTGRES_DBNAME": self.postgres_db,
+            "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(self.postgres_max_overflow),
         }
 
     @property

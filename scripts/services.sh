@@ -279,7 +279,7 @@ pg_up() {
 listen_addresses = '127.0.0.1'
 port = $PG_PORT
 unix_socket_directories = '$run'
-max_connections = 200
+max_connections = 500
 fsync = off
 password_encryption = 'scram-sha-256'
 EOF

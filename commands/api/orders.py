@@ -8,8 +8,9 @@ from fastapi import APIRouter, Body, Depends, Request, Response, status
 
 from commands.api.deps import CatalogDep, RequestIdDep, event_metadata
 from commands.api.responses import ExpectedVersion, accepted
+from commands.fulfilment.application import FulfilmentApplication
 from commands.ordering.application import OrderingApplication
-from commands.ordering.errors import OrderNotPayable
+from commands.ordering.errors import OrderNotCancellable, OrderNotPayable
 from commands.ordering.order import Order
 from commands.payments.application import PaymentsApplication
 from runtime.auth import Principal, Role
@@ -33,7 +34,12 @@ async def get_payments(request: Request) -> PaymentsApplication:
     return request.app.state.applications[PaymentsApplication.name]  # type: ignore[no-any-return]
 
 
+async def get_fulfilment(request: Request) -> FulfilmentApplication:
+    return request.app.state.applications[FulfilmentApplication.name]  # type: ignore[no-any-return]
+
+
 OrderingDep = Annotated[OrderingApplication, Depends(get_ordering)]
+FulfilmentDep = Annotated[FulfilmentApplication, Depends(get_fulfilment)]
 PaymentsDep = Annotated[PaymentsApplication, Depends(get_payments)]
 
 
@@ -65,10 +71,13 @@ def place_order(command: PlaceOrder, ordering: OrderingDep, catalog: CatalogDep,
              responses=problems(400, 401, 403, 404, 409, 422),
              summary="Cancel an order before it ships: its stock is released, a payment "
                      "refunded")
-def cancel_order(order_id: UUID, ordering: OrderingDep, principal: CustomerOrStaff,
-                 version: ExpectedVersion, request_id: RequestIdDep, response: Response,
+def cancel_order(order_id: UUID, ordering: OrderingDep, fulfilment: FulfilmentDep,
+                 principal: CustomerOrStaff, version: ExpectedVersion, request_id: RequestIdDep,
+                 response: Response,
                  command: Annotated[CancelOrder | None, Body()] = None) -> CommandAccepted:
     order_for(ordering, order_id, principal)
+    if fulfilment.has_left(order_id):  # shipped, though the saga has not told the order yet
+        raise OrderNotCancellable(order_id, OrderStatus.SHIPPED)
     reason = (command.reason if command else None) or f"cancelled by {principal.subject}"
     result = ordering.cancel_order(order_id, reason, version,
                                    event_metadata(principal, request_id))

@@ -3,12 +3,11 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 
 from commands.api.deps import RequestIdDep, event_metadata
-from commands.api.orders import STAFF, OrderingDep
+from commands.api.orders import STAFF, FulfilmentDep, OrderingDep
 from commands.api.responses import ExpectedVersion, accepted
-from commands.fulfilment.application import FulfilmentApplication
 from commands.fulfilment.errors import ShipmentTransitionRefused
 from runtime.auth import Principal
 from runtime.deps import require_roles
@@ -21,11 +20,6 @@ router = APIRouter(prefix="/api/v1/shipments", tags=["shipments (commands)"])
 Staff = Annotated[Principal, Depends(require_roles(*STAFF))]
 
 
-async def get_fulfilment(request: Request) -> FulfilmentApplication:
-    return request.app.state.applications[FulfilmentApplication.name]  # type: ignore[no-any-return]
-
-
-FulfilmentDep = Annotated[FulfilmentApplication, Depends(get_fulfilment)]
 RESPONSES = problems(400, 401, 403, 404, 409, 422)
 
 

@@ -14,7 +14,7 @@ from commands.event_sourced import (
 )
 from commands.fulfilment.shipment import Shipment
 from schemas.envelope import EventMetadata
-from schemas.fulfilment import ShipOrder, shipment_id
+from schemas.fulfilment import ShipmentStatus, ShipOrder, shipment_id
 
 SHIPMENT = Shipment.published.aggregate_type
 
@@ -24,6 +24,14 @@ class FulfilmentApplication(EventSourcedContext):
 
     def shipment(self, shipment: UUID, expected_version: int | None = None) -> Shipment:
         return self._load(Shipment, shipment, expected_version)
+
+    def has_left(self, order_id: UUID) -> bool:
+        """Whether the order's shipment has shipped (or been delivered)."""
+        try:
+            shipment = self.shipment(shipment_id(order_id))
+        except NotFound:
+            return False
+        return shipment.status in (ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED)
 
     def create_shipment(self, order_id: UUID, lines: list[dict[str, Any]],
                         shipping_address: dict[str, Any], meta: EventMetadata) -> CommandResult:

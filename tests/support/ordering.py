@@ -9,6 +9,7 @@ import httpx
 
 from commands.payments import webhooks
 from runtime.auth import Role
+from schemas.envelope import EventEnvelope
 from schemas.money import to_minor_units
 from schemas.payments import Outcome
 from tests.support.platform import Platform
@@ -97,3 +98,61 @@ def shipment_step(platform: Platform, shipment_id: str, step: str,
                   body: dict[str, Any] | None = None) -> httpx.Response:
     return httpx.post(f"{platform.command_url}{SHIPMENTS}/{shipment_id}/{step}", json=body,
                       headers=staff(platform), timeout=30)
+
+
+RESTING = {"awaiting_payment", "paid", "rejected", "cancelled", "expired", "shipped",
+           "delivered"}
+HOLDING = {"awaiting_payment", "paid"}  # the states whose lines keep their units reserved
+STATUS_OF = {"OrderPlaced": "pending", "OrderAwaitingPayment": "awaiting_payment",
+             "OrderRejected": "rejected", "OrderPaid": "paid", "OrderShipped": "shipped",
+             "OrderDelivered": "delivered", "OrderCancelled": "cancelled",
+             "OrderExpired": "expired"}
+
+
+def order_statuses(events: list[EventEnvelope]) -> dict[str, str]:
+    """Each order's status, as its events in the store say."""
+    status: dict[str, str] = {}
+    for event in events:
+        if event.event_type in STATUS_OF:
+            status[str(event.aggregate_id)] = STATUS_OF[event.event_type]
+    return status
+
+
+def order_process_violations(events: list[EventEnvelope]) -> list[str]:
+    """Where the stored events show the order process stuck or wrong: an order at rest in
+    no state, a step no process will take, reserved stock that is not exactly the lines of
+    the orders holding it, or other than one payment per order awaiting or past payment."""
+    status = order_statuses(events)
+    lines = {str(e.aggregate_id): {line["product_id"]: line["quantity"]
+                                   for line in e.payload["lines"]}
+             for e in events if e.event_type == "OrderPlaced"}
+    held: dict[tuple[str, str], int] = {}  # (stock item, order) → units reserved
+    product_of: dict[str, str] = {}  # stock item → product
+    for e in events:
+        item = str(e.aggregate_id)
+        if e.event_type == "StockItemCreated":
+            product_of[item] = e.payload["product_id"]
+        elif e.event_type == "StockItemReserved":
+            held[(item, e.payload["order_id"])] = e.payload["quantity"]
+        elif e.event_type in ("StockItemReleased", "StockItemCommitted"):
+            held.pop((item, e.payload["order_id"]), None)
+    reserved = {(product_of[item], order): units for (item, order), units in held.items()}
+    expected = {(product, order): units for order, s in status.items() if s in HOLDING
+                for product, units in lines[order].items()}
+    payments = [e.payload["order_id"] for e in events if e.event_type == "PaymentRequested"]
+    shipments = {e.payload["order_id"] for e in events if e.event_type == "ShipmentCreated"}
+    awaited = {str(e.aggregate_id) for e in events if e.event_type == "OrderAwaitingPayment"}
+    violations = [f"order {o} is {s}" for o, s in status.items() if s not in RESTING]
+    if reserved != expected:
+        wrong = sorted(set(reserved.items()) ^ set(expected.items()))[:5]
+        violations.append(f"units held other than by orders awaiting payment or paid: {wrong}")
+    # One payment per order that awaited payment; none only if it ended before one was asked.
+    violations += [f"order {o} ({status[o]}) has {payments.count(o)} payments" for o in awaited
+                   if payments.count(o) > 1 or (payments.count(o) == 0
+                                                and status[o] not in ("cancelled", "expired"))]
+    if set(payments) - awaited:
+        strays = sorted(set(payments) - awaited)[:5]
+        violations.append(f"payments for orders that never awaited payment: {strays}")
+    violations += [f"paid order {o} has no shipment" for o, s in status.items()
+                   if s == "paid" and o not in shipments]
+    return violations

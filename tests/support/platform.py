@@ -1,6 +1,7 @@
 """Running the platform for tests: embedded in one process, or server mode in five."""
 
 import asyncio
+import os
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -163,6 +164,9 @@ def server_platform(tmp: Path, **extra_env: str) -> Iterator[Platform]:
     namespace = server_namespace()
     command_port, read_port = free_port(), free_port()
     env = _env(settings_for_tests(), **namespace, TANQORY_MODE="server",
+               # stripe-mock of scripts/services.sh: never Stripe's own API from a test
+               TANQORY_STRIPE_API_BASE=os.environ.get("TANQORY_STRIPE_API_BASE",
+                                                      "http://127.0.0.1:12111"),
                TANQORY_COMMAND_API_PORT=str(command_port), TANQORY_READ_API_PORT=str(read_port),
                **extra_env)
     settings = Settings(**{k.removeprefix("TANQORY_").lower(): v for k, v in env.items()})
