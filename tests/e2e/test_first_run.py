@@ -5,6 +5,7 @@ and `tanqory serve` seeds a demo catalog and prints a token command and a curl l
 work as printed.
 """
 
+import json
 import re
 import shlex
 import subprocess
@@ -224,3 +225,26 @@ def test_a_product_manager_token_is_what_the_banner_prints(served: Served) -> No
     claims = jwt.decode(token, TEST_SECRET, algorithms=["HS256"], audience="tanqory-api",
                         issuer="tanqory")
     assert claims["roles"] == [Role.PRODUCT_MANAGER.value]
+
+
+def test_the_banner_prints_the_demo_customers_order_and_how_to_pay_it(served: Served) -> None:
+    read = shlex.split(served.after("The demo customer's order"))
+    url, header = read[2], read[4]
+    name, _, value = header.partition(": ")
+    order = httpx.get(url, headers={name: value}, timeout=15).json()
+    assert order["customer_id"] == "demo-customer-1"
+    assert {line["sku"] for line in order["lines"]} == {"DEMO-BEANS-250", "DEMO-KETTLE-1L"}
+
+    def awaiting() -> dict[str, Any] | None:
+        found = httpx.get(url, headers={name: value}, timeout=15).json()
+        due = found["status"] == "awaiting_payment" and found["payment"] is not None
+        return found if due else None  # type: ignore[no-any-return]
+
+    assert wait_until(awaiting, 30, "the demo order to await payment")["payment"]["client_secret"]
+    pay = shlex.split(served.after("Pay it"))
+    assert pay[:4] == ["curl", "-s", "-X", "POST"] and pay[4] == f"{url}/pay", pay
+    body = json.loads(pay[pay.index("-d") + 1])
+    paid = httpx.post(pay[4], json=body, headers={name: value}, timeout=15)
+    assert paid.status_code == 202, paid.text
+    wait_until(lambda: httpx.get(url, headers={name: value}, timeout=15).json()["status"]
+               == "paid", 30, "the demo order to be paid")
