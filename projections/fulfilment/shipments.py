@@ -3,13 +3,11 @@
 Each event sets the shipment's status and adds one item to its timeline.
 """
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
 from uuid import UUID
 
-from pydantic import BaseModel
-
-from projections.folding import Appliers, Changes, existing, fold, moment, new
+from projections.folding import Appliers, Changes, fold, moment, new
+from projections.timeline import Change, step
 from schemas.envelope import EventEnvelope
 from schemas.fulfilment import (
     NoPayload,
@@ -18,10 +16,9 @@ from schemas.fulfilment import (
     ShipmentShipped,
     ShipmentStatus,
 )
-from schemas.order_views import ShipmentDocument, TimelineEvent, TimelineItem
+from schemas.order_views import ShipmentDocument, TimelineItem
 
 AGGREGATE_TYPE = "Shipment"
-Change = tuple[TimelineEvent, str | None, dict[str, Any]]  # timeline event, detail, fields
 
 
 def _created(current: ShipmentDocument | None, event: EventEnvelope) -> ShipmentDocument:
@@ -34,45 +31,30 @@ def _created(current: ShipmentDocument | None, event: EventEnvelope) -> Shipment
         updated_at=at, version=event.aggregate_version, position=event.position)
 
 
-def _packed(_: NoPayload) -> Change:
+def _packed(_: NoPayload, __: ShipmentDocument) -> Change:
     return "packed", None, {"status": ShipmentStatus.PACKED}
 
 
-def _shipped(p: ShipmentShipped) -> Change:
+def _shipped(p: ShipmentShipped, _: ShipmentDocument) -> Change:
     return ("shipped", f"{p.carrier} {p.tracking_number}",
             {"status": ShipmentStatus.SHIPPED, "carrier": p.carrier,
              "tracking_number": p.tracking_number})
 
 
-def _delivered(_: NoPayload) -> Change:
+def _delivered(_: NoPayload, __: ShipmentDocument) -> Change:
     return "delivered", None, {"status": ShipmentStatus.DELIVERED}
 
 
-def _cancelled(p: ShipmentCancelled) -> Change:
+def _cancelled(p: ShipmentCancelled, _: ShipmentDocument) -> Change:
     return "shipment_cancelled", p.reason, {"status": ShipmentStatus.CANCELLED}
-
-
-def _changed(model: type[BaseModel], change: Callable[[Any], Change]
-             ) -> Callable[[ShipmentDocument | None, EventEnvelope], ShipmentDocument]:
-    def apply(current: ShipmentDocument | None, event: EventEnvelope) -> ShipmentDocument:
-        document = existing(current, event)
-        name, detail, fields = change(model.model_validate(event.payload))
-        at = moment(event)
-        return document.model_copy(update={
-            **fields, "timeline": [*document.timeline, TimelineItem(at=at, event=name,
-                                                                    detail=detail)],
-            "updated_at": at, "version": event.aggregate_version, "position": event.position,
-        })
-
-    return apply
 
 
 APPLIERS: Appliers[ShipmentDocument] = {
     ("ShipmentCreated", 1): _created,
-    ("ShipmentPacked", 1): _changed(NoPayload, _packed),
-    ("ShipmentShipped", 1): _changed(ShipmentShipped, _shipped),
-    ("ShipmentDelivered", 1): _changed(NoPayload, _delivered),
-    ("ShipmentCancelled", 1): _changed(ShipmentCancelled, _cancelled),
+    ("ShipmentPacked", 1): step(NoPayload, _packed),
+    ("ShipmentShipped", 1): step(ShipmentShipped, _shipped),
+    ("ShipmentDelivered", 1): step(NoPayload, _delivered),
+    ("ShipmentCancelled", 1): step(ShipmentCancelled, _cancelled),
 }
 
 

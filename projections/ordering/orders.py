@@ -4,15 +4,13 @@ Each event moves the order's status (a reserved line leaves it as it is) and add
 item to its timeline.
 """
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
 from uuid import UUID
 
-from pydantic import BaseModel
-
-from projections.folding import Appliers, Changes, existing, fold, moment, new
+from projections.folding import Appliers, Changes, fold, moment, new
+from projections.timeline import Change, step
 from schemas.envelope import EventEnvelope
-from schemas.order_views import OrderDocument, TimelineEvent, TimelineItem
+from schemas.order_views import OrderDocument, TimelineItem
 from schemas.ordering import (
     NoPayload,
     OrderAwaitingPayment,
@@ -27,7 +25,6 @@ from schemas.ordering import (
 )
 
 AGGREGATE_TYPE = "Order"
-Change = tuple[TimelineEvent, str | None, dict[str, Any]]  # timeline event, detail, fields
 
 
 def _placed(current: OrderDocument | None, event: EventEnvelope) -> OrderDocument:
@@ -40,67 +37,52 @@ def _placed(current: OrderDocument | None, event: EventEnvelope) -> OrderDocumen
         version=event.aggregate_version, position=event.position)
 
 
-def _line_reserved(p: OrderLineReserved) -> Change:
+def _line_reserved(p: OrderLineReserved, _: OrderDocument) -> Change:
     return "line_reserved", str(p.product_id), {}
 
 
-def _awaiting_payment(p: OrderAwaitingPayment) -> Change:
+def _awaiting_payment(p: OrderAwaitingPayment, _: OrderDocument) -> Change:
     return ("awaiting_payment", f"pay by {p.payment_deadline.isoformat()}",
             {"status": OrderStatus.AWAITING_PAYMENT, "payment_deadline": p.payment_deadline})
 
 
-def _rejected(p: OrderRejected) -> Change:
+def _rejected(p: OrderRejected, _: OrderDocument) -> Change:
     return "rejected", p.reason, {"status": OrderStatus.REJECTED, "reason": p.reason}
 
 
-def _paid(p: OrderPaid) -> Change:
+def _paid(p: OrderPaid, _: OrderDocument) -> Change:
     return "paid", p.payment_reference, {"status": OrderStatus.PAID}
 
 
-def _shipped(p: OrderShipped) -> Change:
+def _shipped(p: OrderShipped, _: OrderDocument) -> Change:
     return ("shipped", f"{p.carrier} {p.tracking_number}",
             {"status": OrderStatus.SHIPPED, "carrier": p.carrier,
              "tracking_number": p.tracking_number})
 
 
-def _delivered(_: NoPayload) -> Change:
+def _delivered(_: NoPayload, __: OrderDocument) -> Change:
     return "delivered", None, {"status": OrderStatus.DELIVERED}
 
 
-def _cancelled(p: OrderCancelled) -> Change:
+def _cancelled(p: OrderCancelled, _: OrderDocument) -> Change:
     return "cancelled", p.reason, {"status": OrderStatus.CANCELLED, "reason": p.reason}
 
 
-def _expired(p: OrderExpired) -> Change:
+def _expired(p: OrderExpired, _: OrderDocument) -> Change:
     return ("expired", f"payment due by {p.payment_deadline.isoformat()}",
             {"status": OrderStatus.EXPIRED})
 
 
-def _changed(model: type[BaseModel], change: Callable[[Any], Change]
-             ) -> Callable[[OrderDocument | None, EventEnvelope], OrderDocument]:
-    def apply(current: OrderDocument | None, event: EventEnvelope) -> OrderDocument:
-        document = existing(current, event)
-        name, detail, fields = change(model.model_validate(event.payload))
-        at = moment(event)
-        return document.model_copy(update={
-            **fields, "timeline": [*document.timeline, TimelineItem(at=at, event=name,
-                                                                    detail=detail)],
-            "updated_at": at, "version": event.aggregate_version, "position": event.position,
-        })
-
-    return apply
-
-
 APPLIERS: Appliers[OrderDocument] = {
     ("OrderPlaced", 1): _placed,
-    ("OrderLineReserved", 1): _changed(OrderLineReserved, _line_reserved),
-    ("OrderAwaitingPayment", 1): _changed(OrderAwaitingPayment, _awaiting_payment),
-    ("OrderRejected", 1): _changed(OrderRejected, _rejected),
-    ("OrderPaid", 1): _changed(OrderPaid, _paid),
-    ("OrderShipped", 1): _changed(OrderShipped, _shipped),
-    ("OrderDelivered", 1): _changed(NoPayload, _delivered),
-    ("OrderCancelled", 1): _changed(OrderCancelled, _cancelled),
-    ("OrderExpired", 1): _changed(OrderExpired, _expired),
+    ("OrderLineReserved", 1): step(OrderLineReserved, _line_reserved),
+    ("OrderAwaitingPayment", 1): step(OrderAwaitingPayment, _awaiting_payment),
+    ("OrderRejected", 1): step(OrderRejected, _rejected),
+    ("OrderPaid", 1): step(OrderPaid, _paid),
+    ("OrderShipped", 1): step(OrderShipped, _shipped),
+    ("OrderDelivered", 1): step(NoPayload, _delivered),
+    ("OrderCancelled", 1): step(OrderCancelled, _cancelled),
+    ("OrderExpired", 1): step(OrderExpired, _expired),
 }
 
 

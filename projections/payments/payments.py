@@ -5,16 +5,16 @@ validated as money (two places, not negative): an event carrying another amount 
 be applied.
 """
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
 
-from projections.folding import Appliers, Changes, existing, fold, moment, new
+from projections.folding import Appliers, Changes, fold, moment, new
+from projections.timeline import Change, step
 from schemas.envelope import EventEnvelope
-from schemas.order_views import Amount, PaymentDocument, TimelineEvent, TimelineItem
+from schemas.order_views import Amount, PaymentDocument, TimelineItem
 from schemas.payments import (
     PaymentCancelled,
     PaymentFailed,
@@ -27,7 +27,6 @@ from schemas.payments import (
 
 AGGREGATE_TYPE = "Payment"
 _AMOUNT: TypeAdapter[Decimal] = TypeAdapter(Amount)
-Change = tuple[TimelineEvent, str | None, dict[str, Any]]  # timeline event, detail, fields
 
 
 def _requested(current: PaymentDocument | None, event: EventEnvelope) -> PaymentDocument:
@@ -68,28 +67,13 @@ def _refunded(p: PaymentRefunded, document: PaymentDocument) -> Change:
              "refunded_amount": refunded})
 
 
-def _changed(model: type[BaseModel], change: Callable[[Any, PaymentDocument], Change]
-             ) -> Callable[[PaymentDocument | None, EventEnvelope], PaymentDocument]:
-    def apply(current: PaymentDocument | None, event: EventEnvelope) -> PaymentDocument:
-        document = existing(current, event)
-        name, detail, fields = change(model.model_validate(event.payload), document)
-        at = moment(event)
-        return document.model_copy(update={
-            **fields, "timeline": [*document.timeline, TimelineItem(at=at, event=name,
-                                                                    detail=detail)],
-            "updated_at": at, "version": event.aggregate_version, "position": event.position,
-        })
-
-    return apply
-
-
 APPLIERS: Appliers[PaymentDocument] = {
     ("PaymentRequested", 1): _requested,
-    ("PaymentSubmitted", 1): _changed(PaymentSubmitted, _submitted),
-    ("PaymentSucceeded", 1): _changed(PaymentSucceeded, _succeeded),
-    ("PaymentFailed", 1): _changed(PaymentFailed, _failed),
-    ("PaymentCancelled", 1): _changed(PaymentCancelled, _cancelled),
-    ("PaymentRefunded", 1): _changed(PaymentRefunded, _refunded),
+    ("PaymentSubmitted", 1): step(PaymentSubmitted, _submitted),
+    ("PaymentSucceeded", 1): step(PaymentSucceeded, _succeeded),
+    ("PaymentFailed", 1): step(PaymentFailed, _failed),
+    ("PaymentCancelled", 1): step(PaymentCancelled, _cancelled),
+    ("PaymentRefunded", 1): step(PaymentRefunded, _refunded),
 }
 
 
