@@ -10,7 +10,10 @@ from clickhouse_driver import Client
 from pymongo import AsyncMongoClient
 
 from projections.catalog.read_models import CATEGORIES, PRODUCTS, CategoryStore, ProductStore
+from projections.fulfilment.read_models import SHIPMENTS, ShipmentStore
 from projections.inventory.read_models import MOVEMENTS, STOCK, MovementStore, StockStore
+from projections.ordering.read_models import ORDERS, OrderStore
+from projections.payments.read_models import PAYMENTS, PaymentStore
 from projections.stores.base import EventArchive, ReadModels
 from projections.stores.chdb import ChdbEventArchive
 from projections.stores.clickhouse import ClickHouseEventArchive
@@ -60,6 +63,21 @@ def stock_store(read_models: ReadModels) -> StockStore:
 @pytest.fixture
 def movement_store(read_models: ReadModels) -> MovementStore:
     return read_models.get(MOVEMENTS)
+
+
+@pytest.fixture
+def order_store(read_models: ReadModels) -> OrderStore:
+    return read_models.get(ORDERS)
+
+
+@pytest.fixture
+def payment_store(read_models: ReadModels) -> PaymentStore:
+    return read_models.get(PAYMENTS)
+
+
+@pytest.fixture
+def shipment_store(read_models: ReadModels) -> ShipmentStore:
+    return read_models.get(SHIPMENTS)
 
 
 @pytest.fixture(params=["chdb", pytest.param("clickhouse", marks=pytest.mark.server)])

@@ -1,28 +1,20 @@
 """The orders, payments and shipments read-model contracts, on SQLite (embedded) and
 MongoDB/FerretDB (server): every store method."""
 
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-import pytest
-from pymongo import AsyncMongoClient
-
 from projections.fulfilment.projectors import ShipmentsProjector
-from projections.fulfilment.read_models import SHIPMENTS, ShipmentStore
+from projections.fulfilment.read_models import ShipmentStore
 from projections.ordering.projectors import OrdersProjector
-from projections.ordering.read_models import ORDERS, OrderStore
+from projections.ordering.read_models import OrderStore
 from projections.payments.projectors import PaymentsProjector
-from projections.payments.read_models import PAYMENTS, PaymentStore
+from projections.payments.read_models import PaymentStore
 from projections.projector import StoreProjector
 from projections.stores.base import ProjectionStores, ReadModels
-from projections.stores.mongo import mongo_read_models
 from projections.stores.no_archive import NoArchive
-from projections.stores.sqlite import sqlite_read_models
 from schemas.envelope import EventEnvelope
 from schemas.fulfilment import ShipmentLine, ShipmentStatus, shipment_id
 from schemas.order_views import (
@@ -35,48 +27,11 @@ from schemas.order_views import (
 )
 from schemas.ordering import Address, OrderLine, OrderStatus
 from schemas.payments import PaymentStatus, payment_id
-from tests.support.platform import settings_for_tests
 from tests.unit.test_order_folds import order_events, payment_events, shipment_events
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-MODELS = (ORDERS, PAYMENTS, SHIPMENTS)
 ADDRESS = Address(name="Ada Lovelace", line1="12 St James's Square", city="London",
                   postal_code="SW1Y 4JH", country="GB")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("mongo", marks=pytest.mark.server)])
-async def read_models(request: pytest.FixtureRequest, tmp_path: Path
-                      ) -> AsyncIterator[ReadModels]:
-    """These read models alone, on each backend (until the registry lists them)."""
-    if request.param == "sqlite":
-        models = sqlite_read_models(tmp_path / "read.sqlite3", MODELS)
-        await models.setup()
-        yield models
-        await models.close()
-        return
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        settings_for_tests().mongo_uri, tz_aware=True)
-    name = f"c{uuid.uuid4().hex[:12]}"
-    models = mongo_read_models(client, name, MODELS)
-    await models.setup()
-    yield models
-    await client.drop_database(name)
-    await models.close()
-
-
-@pytest.fixture
-def order_store(read_models: ReadModels) -> OrderStore:
-    return read_models.get(ORDERS)
-
-
-@pytest.fixture
-def payment_store(read_models: ReadModels) -> PaymentStore:
-    return read_models.get(PAYMENTS)
-
-
-@pytest.fixture
-def shipment_store(read_models: ReadModels) -> ShipmentStore:
-    return read_models.get(SHIPMENTS)
 
 
 def order(status: OrderStatus = OrderStatus.PENDING, customer: str = "customer-1",
