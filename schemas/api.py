@@ -33,6 +33,19 @@ class Pagination(BaseModel):
         )
 
 
+class PageQuery(BaseModel):
+    """`page` and `limit` of a listing, as the standards' pagination has them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    page: int = Field(default=1, ge=1, le=1_000_000)
+    limit: int = Field(default=20, ge=1, le=100)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.limit
+
+
 class Page(BaseModel, Generic[T]):
     data: list[T]
     pagination: Pagination

@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from schemas.api import PageQuery
 from schemas.money import Money
 from schemas.text import CONTROL_CHARACTERS, one_line
 
@@ -360,13 +361,9 @@ ProductSort = Literal["created_at", "price", "name", "average_rating"]
 SortOrder = Literal["asc", "desc"]
 
 
-class ProductListQuery(BaseModel):
+class ProductListQuery(PageQuery):
     """The listing's query parameters (the standards' ProductFilterDto)."""
 
-    model_config = ConfigDict(frozen=True)
-
-    page: int = Field(default=1, ge=1, le=1_000_000)
-    limit: int = Field(default=20, ge=1, le=100)
     sort: ProductSort = "created_at"
     order: SortOrder = "desc"
     category: str | None = Field(default=None, max_length=100, examples=["cups"],
@@ -385,7 +382,3 @@ class ProductListQuery(BaseModel):
         if max_price is not None and min_price is not None and min_price > max_price:
             raise ValueError("min_price must not be above max_price")
         return max_price
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.limit

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from schemas.api import PageQuery
 from schemas.fulfilment import ShipmentLine, ShipmentStatus
 from schemas.money import Money
 from schemas.ordering import Address, OrderLine, OrderStatus
@@ -45,17 +46,6 @@ class TimelineItem(BaseModel):
     at: datetime
     event: TimelineEvent
     detail: str | None = None
-
-
-class _Paged(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    page: int = Field(default=1, ge=1, le=1_000_000)
-    limit: int = Field(default=20, ge=1, le=100)
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.limit
 
 
 # --- payments ---------------------------------------------------------------------------
@@ -176,7 +166,7 @@ class ShipmentDocument(BaseModel):
                                  tracking_number=self.tracking_number)
 
 
-class ShipmentListQuery(_Paged):
+class ShipmentListQuery(PageQuery):
     """Shipments, oldest created first (the packing queue): `status=ready` is what to pack."""
 
     status: ShipmentStatus | None = None
@@ -272,7 +262,7 @@ EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 
 
-class OrderListQuery(_Paged):
+class OrderListQuery(PageQuery):
     """Orders, newest placed first (then by id)."""
 
     status: OrderStatus | None = None

@@ -6,6 +6,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.api import PageQuery
+
 MovementKind = Literal["created", "received", "adjusted", "reserved", "reservation_rejected",
                        "released", "committed"]
 
@@ -91,27 +93,12 @@ class StockMovementView(BaseModel):
     version: int
 
 
-class StockListQuery(BaseModel):
+class StockListQuery(PageQuery):
     """Stock items, fewest available first: `available_below` finds low stock."""
 
-    model_config = ConfigDict(frozen=True)
-
-    page: int = Field(default=1, ge=1, le=1_000_000)
-    limit: int = Field(default=20, ge=1, le=100)
     available_below: int | None = Field(default=None, ge=-1_000_000_000, le=1_000_000_000,
                                         description="Only items with fewer available units")
 
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.limit
 
-
-class MovementListQuery(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    page: int = Field(default=1, ge=1, le=1_000_000)
-    limit: int = Field(default=20, ge=1, le=100)
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.limit
+class MovementListQuery(PageQuery):
+    """A stock item's movements, newest first."""

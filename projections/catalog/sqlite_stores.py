@@ -108,17 +108,10 @@ class SqliteProductStore(SqliteDocuments[ProductDocument]):
 
     async def page(self, query: ProductListQuery, category_id: UUID | None = None
                    ) -> tuple[list[ProductDocument], int]:
-        db = await self._database.conn()
         where, params = _filter(query, category_id)
         direction = "ASC" if query.order == "asc" else "DESC"
-        column = SORT_COLUMNS[query.sort]
-        docs = await self.select(
-            f"{where} ORDER BY {column} {direction}, id {direction} LIMIT ? OFFSET ?",
-            (*params, query.limit, query.offset),
-        )
-        async with db.execute(f"SELECT count(*) FROM products WHERE {where}", params) as rows:
-            total = await rows.fetchone()
-        return docs, int(total[0]) if total else 0
+        return await self.select_page(where, f"{SORT_COLUMNS[query.sort]} {direction}, "
+                                      f"id {direction}", params, query.limit, query.offset)
 
     async def refresh_category(self, category: CategoryDocument) -> list[UUID]:
         db = await self._database.conn()

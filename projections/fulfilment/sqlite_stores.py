@@ -25,14 +25,9 @@ def _columns(doc: ShipmentDocument) -> dict[str, Any]:
 class SqliteShipmentStore(SqliteDocuments[ShipmentDocument]):
     def __init__(self, db: SqliteDatabase) -> None:
         super().__init__(db, "shipments", ShipmentDocument, _columns, SHIPMENTS)
-        self._database = db
 
     async def page(self, query: ShipmentListQuery) -> tuple[list[ShipmentDocument], int]:
         where, params = ("status = ?", [query.status.value]) \
             if query.status is not None else ("1 = 1", [])
-        docs = await self.select(f"{where} ORDER BY created_at, id LIMIT ? OFFSET ?",
-                                 (*params, query.limit, query.offset))
-        db = await self._database.conn()
-        async with db.execute(f"SELECT count(*) FROM shipments WHERE {where}", params) as rows:
-            total = await rows.fetchone()
-        return docs, int(total[0]) if total else 0
+        return await self.select_page(where, "created_at, id", params, query.limit,
+                                      query.offset)

@@ -30,17 +30,12 @@ class SqliteStockStore(SqliteDocuments[StockDocument]):
     def __init__(self, db: SqliteDatabase) -> None:
         super().__init__(db, "stock", StockDocument, lambda doc: {"available": doc.available},
                          STOCK)
-        self._database = db
 
     async def page(self, query: StockListQuery) -> tuple[list[StockDocument], int]:
         where, params = ("available < ?", [query.available_below]) \
             if query.available_below is not None else ("1 = 1", [])
-        docs = await self.select(f"{where} ORDER BY available, id LIMIT ? OFFSET ?",
-                                 (*params, query.limit, query.offset))
-        db = await self._database.conn()
-        async with db.execute(f"SELECT count(*) FROM stock WHERE {where}", params) as rows:
-            total = await rows.fetchone()
-        return docs, int(total[0]) if total else 0
+        return await self.select_page(where, "available, id", params, query.limit,
+                                      query.offset)
 
 
 class SqliteMovementStore(SqliteDocuments[StockMovementDocument]):

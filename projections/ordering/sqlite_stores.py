@@ -48,13 +48,8 @@ def _filter(query: OrderListQuery) -> tuple[str, list[Any]]:
 class SqliteOrderStore(SqliteDocuments[OrderDocument]):
     def __init__(self, db: SqliteDatabase) -> None:
         super().__init__(db, "orders", OrderDocument, _columns, ORDERS)
-        self._database = db
 
     async def page(self, query: OrderListQuery) -> tuple[list[OrderDocument], int]:
         where, params = _filter(query)
-        docs = await self.select(f"{where} ORDER BY placed_at DESC, id LIMIT ? OFFSET ?",
-                                 (*params, query.limit, query.offset))
-        db = await self._database.conn()
-        async with db.execute(f"SELECT count(*) FROM orders WHERE {where}", params) as rows:
-            total = await rows.fetchone()
-        return docs, int(total[0]) if total else 0
+        return await self.select_page(where, "placed_at DESC, id", params, query.limit,
+                                      query.offset)

@@ -111,6 +111,18 @@ class SqliteDocuments(Generic[M]):
         async with db.execute(f"SELECT doc FROM {self._table} WHERE {where}", tuple(params)) as rows:
             return [self._model.model_validate_json(r[0]) async for r in rows]
 
+    async def select_page(self, where: str, order_by: str, params: Sequence[Any], limit: int,
+                          offset: int) -> tuple[list[M], int]:
+        """One page of the documents `where` selects, in `order_by` order, and how many it
+        selects in all."""
+        docs = await self.select(f"{where} ORDER BY {order_by} LIMIT ? OFFSET ?",
+                                 (*params, limit, offset))
+        db = await self._db.conn()
+        async with db.execute(f"SELECT count(*) FROM {self._table} WHERE {where}",
+                              tuple(params)) as rows:
+            total = await rows.fetchone()
+        return docs, int(total[0]) if total else 0
+
     async def get_many(self, ids: Iterable[UUID]) -> dict[UUID, M]:
         keys = [str(i) for i in ids]
         if not keys:
