@@ -6,6 +6,7 @@ their own and drop it. The platform's per-client rate limit stays on (it is part
 request's path) but is raised far above what a benchmark sends.
 """
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -42,6 +43,9 @@ def platform_env(**extra: str) -> dict[str, str]:
         "TANQORY_JWT_SECRET": TEST_SECRET,
         "TANQORY_LOG_LEVEL": "WARNING",
         "TANQORY_RATE_LIMIT_PER_MINUTE": RATE_LIMIT,
+        # stripe-mock of scripts/services.sh: never Stripe's own API from a benchmark
+        "TANQORY_STRIPE_API_BASE": os.environ.get("TANQORY_STRIPE_API_BASE",
+                                                  "http://127.0.0.1:12111"),
         **extra,
     }
 

@@ -5,6 +5,7 @@ the order, so a retry after a crash (between the provider's answer and the save)
 the same intent or refund instead of making a second one.
 """
 
+import logging
 from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
@@ -26,11 +27,17 @@ from commands.payments.errors import (
     ProviderDown,
 )
 from commands.payments.payment import Payment
-from commands.payments.provider import PaymentMethodRefused, PaymentProvider, ProviderUnavailable
+from commands.payments.provider import (
+    PaymentMethodRefused,
+    PaymentProvider,
+    ProviderRefused,
+    ProviderUnavailable,
+)
 from schemas.envelope import EventMetadata
 from schemas.money import to_minor_units
 from schemas.payments import Outcome, PaymentStatus, payment_id
 
+log = logging.getLogger(__name__)
 PAYMENT = Payment.published.aggregate_type
 T = TypeVar("T")
 
@@ -97,6 +104,8 @@ class PaymentsApplication(EventSourcedContext):
                                            f"tanqory-confirm-{uuid4()}"))
         except PaymentMethodRefused as error:
             raise PaymentMethodRejected(str(error)) from None
+        except ProviderRefused as refused:
+            raise PaymentNotDue(order_id, f"refused by the provider ({refused})") from None
         return self._record_submitted(order_id, payment_method, meta)
 
     @retry_on_conflict
@@ -128,18 +137,27 @@ class PaymentsApplication(EventSourcedContext):
     @retry_on_conflict
     def void(self, order_id: UUID, reason: str, meta: EventMetadata) -> CommandResult | None:
         """Undoes the order's payment, whatever its state: refunds it if it was taken,
-        cancels the intent if it was not; None when the order has no payment."""
+        cancels the intent if it was not; None when the order has no payment, or when the
+        provider refuses for good (its intent is not as this payment says: logged for a
+        person, since retrying would only hold up every payment behind it)."""
         try:
             payment = self.payment(order_id)
         except NotFound:
             return None
-        if payment.status is PaymentStatus.SUCCEEDED:
-            refund_id = self._call(lambda p: p.refund(
-                payment.intent_id, to_minor_units(payment.amount), f"tanqory-refund-{order_id}"))
-            payment.refund(refund_id, meta_of(meta))
-        elif payment.payable or payment.status is PaymentStatus.FAILED:
-            self._call(lambda p: p.cancel(payment.intent_id))
-            payment.cancel(reason, meta_of(meta))
+        try:
+            if payment.status is PaymentStatus.SUCCEEDED:
+                refund_id = self._call(lambda p: p.refund(
+                    payment.intent_id, to_minor_units(payment.amount),
+                    f"tanqory-refund-{order_id}"))
+                payment.refund(refund_id, meta_of(meta))
+            elif payment.payable or payment.status is PaymentStatus.FAILED:
+                self._call(lambda p: p.cancel(payment.intent_id))
+                payment.cancel(reason, meta_of(meta))
+        except ProviderRefused as refused:
+            log.error("payment %s of order %s (%s) could not be undone: the provider says "
+                      "%s (%s); a person must look at it", payment.id, order_id,
+                      payment.status, refused, refused.code)
+            return None
         return self._save_changes(PAYMENT, payment)
 
     def _call(self, call: Callable[[PaymentProvider], T]) -> T:

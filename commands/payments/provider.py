@@ -20,6 +20,16 @@ class ProviderUnavailable(Exception):
     """The provider could not be reached or failed (5xx, timeout): try again later."""
 
 
+class ProviderRefused(Exception):
+    """The provider refused the call for good (Stripe's `invalid_request_error`): the intent
+    is not in a state that allows it. Retrying changes nothing; `code` is the provider's
+    error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class PaymentMethodRefused(Exception):
     """The provider refused the payment method itself (unknown or unusable), before any
     payment was attempted: the customer's to fix."""

@@ -6,7 +6,12 @@ from uuid import UUID
 
 import stripe
 
-from commands.payments.provider import Intent, PaymentMethodRefused, ProviderUnavailable
+from commands.payments.provider import (
+    Intent,
+    PaymentMethodRefused,
+    ProviderRefused,
+    ProviderUnavailable,
+)
 
 _UNAVAILABLE = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError)
 
@@ -64,7 +69,7 @@ class StripeProvider:
 
     def cancel(self, intent_id: str) -> None:
         """Cancels the intent; an intent already cancelled counts as done (a retry after a
-        crash must not fail), any other state Stripe refuses is raised as the SDK's error."""
+        crash must not fail); any other state Stripe refuses is ProviderRefused."""
         with _mapped_errors():
             try:
                 self._client.v1.payment_intents.cancel(intent_id)
@@ -75,8 +80,8 @@ class StripeProvider:
                     raise
 
     def refund(self, intent_id: str, amount_minor: int, idempotency_key: str) -> str:
-        """Refunds part or all of a paid intent. Stripe refuses (InvalidRequestError) a
-        refund of an intent that has no successful charge or of more than is left of it."""
+        """Refunds part or all of a paid intent. Stripe refuses (ProviderRefused) a refund of
+        an intent that has no successful charge or of more than is left of it."""
         with _mapped_errors():
             refund = self._client.v1.refunds.create(
                 {"payment_intent": intent_id, "amount": amount_minor},
@@ -94,9 +99,9 @@ def _payment_method_refused(error: stripe.InvalidRequestError) -> bool:
 def _mapped_errors(
     refused: Callable[[stripe.InvalidRequestError], bool] = lambda _: False,
 ) -> Iterator[None]:
-    """Transient failures become ProviderUnavailable and a refused payment method
-    PaymentMethodRefused; every other error (a bad request, a wrong key) is a fault of ours
-    and stays as the SDK raised it."""
+    """Transient failures become ProviderUnavailable, a refused payment method
+    PaymentMethodRefused, any other refused request ProviderRefused (the intent's state
+    does not allow it); every other error (a wrong key) stays as the SDK raised it."""
     try:
         yield
     except _UNAVAILABLE as e:
@@ -104,7 +109,8 @@ def _mapped_errors(
     except stripe.InvalidRequestError as e:
         if refused(e):
             raise PaymentMethodRefused(e.user_message or "payment method refused") from e
-        raise
+        raise ProviderRefused(e.code or "invalid_request_error",
+                              e.user_message or str(e)) from e
     except stripe.StripeError as e:
         if e.http_status is not None and e.http_status >= 500:
             raise ProviderUnavailable(f"Stripe: {e.user_message or type(e).__name__}") from e

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from uuid import UUID
 
-from commands.payments.provider import Intent, PaymentMethodRefused
+from commands.payments.provider import Intent, PaymentMethodRefused, ProviderRefused
 from commands.payments.webhooks import intent_event, sign
 from schemas.payments import Outcome
 
@@ -54,16 +54,6 @@ CREATE TABLE IF NOT EXISTS confirmations (
 CREATE TABLE IF NOT EXISTS refunds (
     id TEXT PRIMARY KEY, intent_id TEXT NOT NULL, amount INTEGER NOT NULL);
 """
-
-
-class InvalidRequest(ValueError):
-    """What Stripe answers with an `invalid_request_error` (or an `idempotency_error`): the
-    call does not fit the intent as it stands. A fault of the caller's, never the
-    customer's; `code` is Stripe's error code."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
 
 
 class TestProvider:
@@ -142,13 +132,13 @@ class TestProvider:
                     raise _key_reused(idempotency_key)
                 return refund_id
             if _status(db, intent_id) != "succeeded":
-                raise InvalidRequest("charge_not_refundable", f"This PaymentIntent ({intent_id})"
+                raise ProviderRefused("charge_not_refundable", f"This PaymentIntent ({intent_id})"
                                      " does not have a successful charge to refund.")
             amount, refunded = db.execute(
                 "SELECT amount, (SELECT coalesce(sum(amount), 0) FROM refunds WHERE intent_id = ?)"
                 " FROM intents WHERE id = ?", (intent_id, intent_id)).fetchone()
             if not 0 < amount_minor <= amount - refunded:
-                raise InvalidRequest("amount_too_large", f"Refund amount ({amount_minor}) is"
+                raise ProviderRefused("amount_too_large", f"Refund amount ({amount_minor}) is"
                                      f" greater than unrefunded amount ({amount - refunded}).")
             db.execute("INSERT INTO refunds VALUES (?, ?, ?)", (refund_id, intent_id, amount_minor))
         return refund_id
@@ -205,15 +195,15 @@ def _derived(label: str, key: str) -> str:
 def _status(db: sqlite3.Connection, intent_id: str) -> str:
     row = db.execute("SELECT status FROM intents WHERE id = ?", (intent_id,)).fetchone()
     if row is None:
-        raise InvalidRequest("resource_missing", f"No such payment_intent: '{intent_id}'")
+        raise ProviderRefused("resource_missing", f"No such payment_intent: '{intent_id}'")
     return str(row[0])
 
 
-def _unexpected_state(action: str, status: str) -> InvalidRequest:
-    return InvalidRequest("payment_intent_unexpected_state", f"You cannot {action} this"
+def _unexpected_state(action: str, status: str) -> ProviderRefused:
+    return ProviderRefused("payment_intent_unexpected_state", f"You cannot {action} this"
                           f" PaymentIntent because it has a status of {status}.")
 
 
-def _key_reused(key: str) -> InvalidRequest:
-    return InvalidRequest("idempotency_error", "Keys for idempotent requests can only be used"
+def _key_reused(key: str) -> ProviderRefused:
+    return ProviderRefused("idempotency_error", "Keys for idempotent requests can only be used"
                           f" with the same parameters they were first used with: '{key}'.")

@@ -5,7 +5,8 @@ and fulfilment, and compensates every step when the order ends early.
     StockItemReserved        → record the line (the last one: awaiting payment); an order
                                that no longer wants it gets the units released
     StockItemReservation…    → reject the order
-    OrderAwaitingPayment     → request the payment; schedule the payment deadline
+    OrderAwaitingPayment     → request the payment (refused by the provider: cancel the
+                               order); schedule the payment deadline
     (deadline passed)        → expire the order
     PaymentSucceeded         → mark the order paid; if it ended meanwhile, refund
     PaymentFailed            → cancel the order
@@ -33,6 +34,7 @@ from commands.fulfilment.application import FulfilmentApplication
 from commands.inventory.application import InventoryApplication
 from commands.ordering.application import OrderingApplication
 from commands.payments.application import PaymentsApplication
+from commands.payments.provider import ProviderRefused
 from schemas.envelope import Actor, EventEnvelope, EventMetadata
 from schemas.inventory import stock_item_id
 from schemas.ordering import OrderStatus
@@ -118,9 +120,14 @@ class OrderProcess:
         order = await _run(self._ordering.order, event.aggregate_id)
         await self._deadlines.schedule(order.id,
                                        datetime.fromisoformat(event.payload["payment_deadline"]))
-        if order.status is OrderStatus.AWAITING_PAYMENT:
+        if order.status is not OrderStatus.AWAITING_PAYMENT:
+            return
+        try:
             await _run(self._payments.request_payment, order.id, order.total, order.currency,
                        meta)
+        except ProviderRefused as refused:  # e.g. an amount below the provider's minimum
+            await _run(self._ordering.cancel_for, order.id,
+                       f"the payment provider refused the payment: {refused}", meta)
 
     async def _record_paid(self, event: EventEnvelope, meta: EventMetadata) -> None:
         payment = await _run(self._payments.payment_of, event.aggregate_id)

@@ -19,6 +19,7 @@ TIMEOUT_SECONDS = 180
 FIGURES = {
     "command_write": ["command write (sqlite)", "command write (postgres)"],
     "reserve": ["reserve stock (sqlite)", "reserve stock (postgres)"],
+    "place_order": ["place order (sqlite)", "place order (postgres)"],
     "read_by_id": ["read by id (cache hit)", "read by id (cache miss)"],
     "relay": ["relay: postgres -> kafka"],
     "projection": ["projection: kafka -> mongo models"],
@@ -31,6 +32,15 @@ ABSOLUTES = {  # line name: (unit, labels)
         "end to end: send rate": ("cmd/s", ["target", "sent", "acked"]),
         "end to end: resolution": ("ms", ["up to"]),
         "peak memory (VmHWM)": ("MiB", ["command-api", "relay", "worker", "read-api"]),
+    },
+    "order_flow": {
+        "order flow (place → awaiting_payment)": ("ms", ["p50", "p99", "p99.9"]),
+        "order flow: ack → awaiting_payment": ("ms", ["p50", "p99"]),
+        "order flow: command ack": ("ms", ["p50", "p99"]),
+        "order flow: send rate": ("orders/s", ["target", "sent", "acked"]),
+        "order flow: resolution": ("ms", ["up to"]),
+        "order flow: peak memory (VmHWM)": ("MiB", ["command-api", "relay", "worker", "sagas",
+                                                     "read-api"]),
     },
     "rebuild": {"rebuild: full handler": ("events/s", ["median", "min", "max"])},
 }

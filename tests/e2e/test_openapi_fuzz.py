@@ -20,10 +20,14 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode, checks
 
 from runtime.auth import Role
+from schemas.payments import Outcome
+from tests.e2e.test_inventory_http import stock_read
+from tests.support.ordering import awaiting_payment, place, wait_for_status, webhook
 from tests.support.platform import Platform, embedded_platform, server_platform
+from tests.support.waiting import wait_until
 
 PROBLEM = "application/problem+json"
-ALL_ROLES = (Role.ADMIN, Role.PRODUCT_MANAGER, Role.CUSTOMER, Role.ANALYST)
+ALL_ROLES = (Role.ADMIN, Role.PRODUCT_MANAGER, Role.ORDER_MANAGER, Role.CUSTOMER, Role.ANALYST)
 CHECKS = [
     checks.not_a_server_error,
     checks.status_code_conformance,
@@ -54,7 +58,9 @@ class Api:
 
 
 def _seed(platform: Platform) -> dict[str, list[str]]:
-    """A few real products and categories, so generated commands reach real aggregates."""
+    """A few real products (in stock) and categories, an order awaiting payment and a paid
+    one with its shipment, so generated commands reach real aggregates. The orders are
+    the token's subject's ("tester"), so the generated requests act as their owner."""
     auth = platform.auth(*ALL_ROLES)
     with httpx.Client(base_url=platform.command_url, headers=auth, timeout=30) as client:
         def command(path: str, body: dict[str, Any]) -> httpx.Response:
@@ -71,7 +77,7 @@ def _seed(platform: Platform) -> dict[str, list[str]]:
         products = [
             command("/api/v1/products", {
                 "name": f"Fuzz seed {n}", "sku": f"FUZZ-{suffix}-{n}", "price": "10.00",
-                "category_id": child.json()["id"] if n else None,
+                "category_id": child.json()["id"] if n else None, "stock_quantity": 1000,
             })
             for n in range(3)
         ]
@@ -81,11 +87,33 @@ def _seed(platform: Platform) -> dict[str, list[str]]:
                         timeout=30)
     assert visible.status_code == 200, visible.text
     categories = [parent.json()["id"], child.json()["id"]]
+    product_ids = [p.json()["id"] for p in products]
+    orders, shipment = _seed_orders(platform, product_ids)
     return {
-        "product_id": [p.json()["id"] for p in products],
+        "product_id": product_ids,
+        "order_id": orders,
+        "shipment_id": [shipment],
         "category_id": categories,
         "id_or_slug": [*categories, f"fuzz-parent-{suffix}", f"fuzz-child-{suffix}"],
     }
+
+
+def _seed_orders(platform: Platform, product_ids: list[str]) -> tuple[list[str], str]:
+    """An order awaiting payment, and a paid one: their ids and the paid one's shipment's."""
+    def stocked() -> bool:
+        return all(stock_read(platform, f"/{p}").status_code == 200 for p in product_ids)
+
+    wait_until(stocked, 30, "the products' stock items")  # the saga starts each one
+    ids = []
+    for n in range(2):
+        placed = place(platform, "tester", [(product_ids[n], 2), (product_ids[2], 1)])
+        assert placed.status_code == 201, placed.text
+        ids.append(placed.json()["id"])
+    awaiting = [awaiting_payment(platform, order_id) for order_id in ids]
+    assert webhook(platform, awaiting[1], Outcome.SUCCEEDED).status_code == 200
+    paid = wait_until(lambda: wait_for_status(platform, ids[1], "paid")["shipment"], 60,
+                      "the paid order's shipment")
+    return ids, paid["id"]
 
 
 # The generated requests leave odd products and categories behind (names that sort before

@@ -15,9 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from uuid import uuid4
 
 import pytest
-import stripe
 
-from commands.payments.provider import PaymentMethodRefused, ProviderUnavailable
+from commands.payments.provider import PaymentMethodRefused, ProviderRefused, ProviderUnavailable
 from commands.payments.stripe_provider import StripeProvider
 from tests.support.platform import settings_for_tests
 
@@ -110,8 +109,9 @@ def test_another_invalid_request_is_ours_not_the_customers(stub: Stub) -> None:
                        code="payment_intent_unexpected_state",
                        message="You cannot confirm this PaymentIntent because it has a status "
                        "of succeeded.")
-    with pytest.raises(stripe.InvalidRequestError):
+    with pytest.raises(ProviderRefused) as refused:
         provider.confirm("pi_1", "pm_card_visa", "confirm")
+    assert refused.value.code == "payment_intent_unexpected_state"
 
 
 @pytest.mark.parametrize(("status", "kind"), [(500, "api_error"), (503, "api_error"),
@@ -128,7 +128,7 @@ def test_cancelling_a_cancelled_intent_is_done(stub: Stub) -> None:
             payment_intent=intent, message="You cannot cancel this PaymentIntent because it "
             "has a status of canceled.").cancel("pi_1")
     intent["status"] = "succeeded"
-    with pytest.raises(stripe.InvalidRequestError):
+    with pytest.raises(ProviderRefused):
         stubbed(stub, 400, type="invalid_request_error", code="payment_intent_unexpected_state",
                 payment_intent=intent, message="You cannot cancel this PaymentIntent because "
                 "it has a status of succeeded.").cancel("pi_1")

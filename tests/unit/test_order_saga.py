@@ -23,7 +23,12 @@ from commands.ordering.order import Order
 from commands.payments.application import PaymentsApplication, Recorded
 from commands.payments.errors import ProviderDown
 from commands.payments.payment import Payment
-from commands.payments.provider import Intent, PaymentProvider, ProviderUnavailable
+from commands.payments.provider import (
+    Intent,
+    PaymentProvider,
+    ProviderRefused,
+    ProviderUnavailable,
+)
 from schemas.envelope import Actor, EventEnvelope, EventMetadata
 from schemas.fulfilment import ShipmentStatus, ShipOrder, shipment_id
 from schemas.inventory import ReceiveStock, stock_item_id
@@ -61,12 +66,15 @@ class FakeProvider:
 
     name: str = "fake"
     down: bool = False
+    refuses: set[str] = field(default_factory=set)  # methods refused for good
     calls: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
     intents: dict[str, Intent] = field(default_factory=dict)
 
     def _call(self, method: str, *args: object) -> None:
         if self.down:
             raise ProviderUnavailable("503 from the fake provider")
+        if method in self.refuses:
+            raise ProviderRefused("payment_intent_unexpected_state", f"{method} refused")
         self.calls.append((method, args))
 
     def create_intent(self, order_id: UUID, amount_minor: int, currency: str,
@@ -442,6 +450,32 @@ async def test_a_payment_after_the_order_expired_is_refunded(world: World) -> No
     with pytest.raises(NotFound):
         world.shipment(order_id)
     assert (held(world, CUP), held(world, POT)) == ((5, 0), (1, 0))
+
+
+async def test_a_refund_the_provider_refuses_holds_up_nothing(world: World) -> None:
+    """The provider's intent is not as the payment says (it will never refund it): logged
+    for a person, and the saga goes on to the next events instead of retrying forever."""
+    first = await world.paid()
+    world.provider.refuses.add("refund")
+    world.ordering.cancel_order(first, "changed my mind", None, META)
+    await world.pump()
+    assert world.order(first).status is OrderStatus.CANCELLED
+    assert world.payment(first).status is PaymentStatus.SUCCEEDED  # as the provider left it
+    assert held(world, CUP) == (5, 0)  # the rest of the compensation was done
+    world.provider.refuses.clear()
+    second = await world.paid()  # and what came after flows
+    assert world.order(second).status is OrderStatus.PAID
+
+
+async def test_a_payment_the_provider_refuses_to_start_cancels_the_order(world: World) -> None:
+    world.provider.refuses.add("create_intent")
+    order_id = world.place((CUP, 1))
+    await world.pump()
+    order = world.order(order_id)
+    assert order.status is OrderStatus.CANCELLED
+    assert held(world, CUP) == (5, 0)
+    with pytest.raises(NotFound):
+        world.payment(order_id)
 
 
 async def test_a_reservation_arriving_after_the_order_ended_is_released(world: World) -> None:

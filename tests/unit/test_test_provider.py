@@ -7,8 +7,8 @@ from uuid import uuid4
 
 import pytest
 
-from commands.payments.provider import PaymentMethodRefused
-from commands.payments.test_provider import InvalidRequest, TestProvider
+from commands.payments.provider import PaymentMethodRefused, ProviderRefused
+from commands.payments.test_provider import TestProvider
 from commands.payments.webhooks import WebhookEvent, parse
 from schemas.payments import Outcome
 
@@ -43,7 +43,7 @@ def test_the_same_key_gives_the_same_intent(provider: TestProvider) -> None:
 
 def test_a_key_reused_with_other_parameters_is_refused(provider: TestProvider) -> None:
     provider.create_intent(uuid4(), 1000, "usd", "order-1")
-    with pytest.raises(InvalidRequest) as refused:
+    with pytest.raises(ProviderRefused) as refused:
         provider.create_intent(uuid4(), 1000, "usd", "order-1")
     assert refused.value.code == "idempotency_error"
 
@@ -79,7 +79,7 @@ def test_after_a_decline_another_card_may_pay(provider: TestProvider,
     provider.confirm(intent.id, "pm_card_chargeDeclined", "confirm-1")
     provider.confirm(intent.id, "pm_card_visa", "confirm-2")
     assert [e.outcome for e in delivered.events()] == [Outcome.FAILED, Outcome.SUCCEEDED]
-    with pytest.raises(InvalidRequest, match="status of succeeded"):
+    with pytest.raises(ProviderRefused, match="status of succeeded"):
         provider.confirm(intent.id, "pm_card_visa", "confirm-3")
 
 
@@ -100,7 +100,7 @@ def test_a_replayed_confirmation_delivers_the_same_event_again(provider: TestPro
     provider.confirm(intent.id, "pm_card_visa", "confirm")
     first, again = delivered.events()
     assert first == again
-    with pytest.raises(InvalidRequest, match="same parameters"):
+    with pytest.raises(ProviderRefused, match="same parameters"):
         provider.confirm(intent.id, "pm_card_amex", "confirm")
 
 
@@ -115,7 +115,7 @@ def test_the_state_survives_reopening_the_file(tmp_path: Path, delivered: Delive
 
 
 def test_an_unknown_intent_is_missing(provider: TestProvider) -> None:
-    with pytest.raises(InvalidRequest) as missing:
+    with pytest.raises(ProviderRefused) as missing:
         provider.confirm("pi_unknown", "pm_card_visa", "confirm")
     assert missing.value.code == "resource_missing"
 
@@ -124,26 +124,26 @@ def test_cancel(provider: TestProvider) -> None:
     intent = provider.create_intent(uuid4(), 100, "usd", "create")
     provider.cancel(intent.id)
     provider.cancel(intent.id)  # again: nothing to do
-    with pytest.raises(InvalidRequest, match="status of canceled"):
+    with pytest.raises(ProviderRefused, match="status of canceled"):
         provider.confirm(intent.id, "pm_card_visa", "confirm")
     paid = provider.create_intent(uuid4(), 100, "usd", "create-paid")
     provider.confirm(paid.id, "pm_card_visa", "confirm-paid")
-    with pytest.raises(InvalidRequest, match="status of succeeded"):
+    with pytest.raises(ProviderRefused, match="status of succeeded"):
         provider.cancel(paid.id)
 
 
 def test_refund(provider: TestProvider) -> None:
     intent = provider.create_intent(uuid4(), 1000, "usd", "create")
-    with pytest.raises(InvalidRequest, match="does not have a successful charge"):
+    with pytest.raises(ProviderRefused, match="does not have a successful charge"):
         provider.refund(intent.id, 1000, "refund-early")
     provider.confirm(intent.id, "pm_card_visa", "confirm")
     part = provider.refund(intent.id, 400, "refund-1")
     assert provider.refund(intent.id, 400, "refund-1") == part  # replayed, not refunded twice
-    with pytest.raises(InvalidRequest, match="greater than unrefunded amount"):
+    with pytest.raises(ProviderRefused, match="greater than unrefunded amount"):
         provider.refund(intent.id, 601, "refund-2")
     rest = provider.refund(intent.id, 600, "refund-2")
     assert rest != part and rest.startswith("re_")
-    with pytest.raises(InvalidRequest) as exhausted:
+    with pytest.raises(ProviderRefused) as exhausted:
         provider.refund(intent.id, 1, "refund-3")
     assert exhausted.value.code == "amount_too_large"
 
