@@ -81,7 +81,9 @@ def command_api(port: CommandApiPort = None, host: HostOption = None) -> None:
 
     TANQORY_MODE is set to server whatever it says. Needs the PostgreSQL settings (the event
     stores: TANQORY_POSTGRES_HOST/PORT/USER/PASSWORD/DB), the Redis settings
-    (TANQORY_REDIS_URL: rate limits and idempotency keys) and TANQORY_JWT_SECRET; listens on
+    (TANQORY_REDIS_URL: rate limits and idempotency keys), TANQORY_JWT_SECRET, and the
+    payment provider's (TANQORY_STRIPE_API_KEY, TANQORY_STRIPE_API_BASE to confirm
+    payments, TANQORY_STRIPE_WEBHOOK_SECRET to verify its webhooks); listens on
     TANQORY_HOST:TANQORY_COMMAND_API_PORT.
     """
     from tanqory.wiring import build_command_api
@@ -145,10 +147,13 @@ def worker() -> None:
 def sagas() -> None:
     """Run the sagas (server mode): events of one context become commands to another.
 
-    Their own consumer group (TANQORY_WORKER_ID followed by -sagas). TANQORY_MODE is set
-    to server whatever it says. Needs the Kafka settings (TANQORY_KAFKA_BOOTSTRAP,
-    TANQORY_KAFKA_TOPIC_PREFIX) and the PostgreSQL settings (the event stores the commands
-    record in: TANQORY_POSTGRES_HOST/PORT/USER/PASSWORD/DB).
+    Their own consumer group (TANQORY_WORKER_ID followed by -sagas). Every second it
+    also expires the orders whose payment deadline (TANQORY_PAYMENT_DEADLINE_SECONDS) has
+    passed. TANQORY_MODE is set to server whatever it says. Needs the Kafka settings
+    (TANQORY_KAFKA_BOOTSTRAP, TANQORY_KAFKA_TOPIC_PREFIX), the PostgreSQL settings (the
+    event stores the commands record in, and the deadlines:
+    TANQORY_POSTGRES_HOST/PORT/USER/PASSWORD/DB) and the payment provider's
+    (TANQORY_STRIPE_API_KEY, TANQORY_STRIPE_API_BASE: payment intents and refunds).
     """
     from tanqory.wiring import run_saga_worker
 

@@ -24,7 +24,7 @@ NAMED: dict[str, list[str]] = {
               str(Settings.model_fields["port"].default),
               str(Settings.model_fields["data_dir"].default)],
     "command-api": [SERVER_MODE, "PostgreSQL", POSTGRES, "Redis", "TANQORY_REDIS_URL",
-                    "TANQORY_JWT_SECRET", "TANQORY_COMMAND_API_PORT",
+                    "TANQORY_JWT_SECRET", "TANQORY_STRIPE_WEBHOOK_SECRET", "TANQORY_COMMAND_API_PORT",
                     str(Settings.model_fields["command_api_port"].default)],
     "read-api": [SERVER_MODE, "MongoDB", "TANQORY_MONGO_URI", "TANQORY_MONGO_DB", "Redis",
                  "TANQORY_REDIS_URL", "TANQORY_JWT_SECRET", "TANQORY_READ_API_PORT",
@@ -35,14 +35,17 @@ NAMED: dict[str, list[str]] = {
                "ClickHouse", "TANQORY_CLICKHOUSE_HOST/PORT/DB/USER/PASSWORD", "Redis",
                "TANQORY_REDIS_URL", "TANQORY_WORKER_ID"],
     "sagas": [SERVER_MODE, "Kafka", "TANQORY_KAFKA_BOOTSTRAP", "PostgreSQL", POSTGRES,
-              "TANQORY_WORKER_ID"],
+              "TANQORY_WORKER_ID", "TANQORY_PAYMENT_DEADLINE_SECONDS", "TANQORY_STRIPE_API_KEY",
+              "TANQORY_STRIPE_API_BASE"],
     "verify": ["TANQORY_MODE", "embedded", "TANQORY_DATA_DIR", "server", "PostgreSQL",
                "MongoDB", "ClickHouse"],
     "token": ["TANQORY_JWT_SECRET", "TANQORY_TOKEN_TTL_SECONDS",
               str(Settings.model_fields["token_ttl_seconds"].default)],
     "dlq list": ["TANQORY_MODE", "TANQORY_DATA_DIR", "Kafka", "TANQORY_KAFKA_BOOTSTRAP"],
     "dlq retry": ["TANQORY_MODE", "TANQORY_DATA_DIR", "Kafka", "tanqory serve"],
-    "services": ["[name]", "scripts/services.sh"],
+    "services": ["[name]", "scripts/services.sh", "stripe-mock"],
+    "payments webhook": ["TANQORY_MODE", "TANQORY_STRIPE_WEBHOOK_SECRET", "TANQORY_HOST",
+                         "TANQORY_PORT", "TANQORY_COMMAND_API_PORT", "stripe trigger"],
 }
 
 
