@@ -397,7 +397,11 @@ fdb_up() {
     report_running ferretdb "127.0.0.1:$MONGO_PORT" "$t0" "$pid"; return 0
   fi
   require_port_free ferretdb "$MONGO_PORT"
-  url="postgres://$(urlencode "$PG_USER"):$(urlencode "$PG_PASSWORD")@127.0.0.1:$PG_PORT/ferretdb"
+  # pool_max_conns: FerretDB 1.24 takes its metadata lock, then waits for a pooled
+  # connection, to drop a database or create a collection or index, while a query may hold
+  # a connection and wait for that lock: with its default pool of 50 full, both wait
+  # forever. PostgreSQL allows 500 connections (pg_up); the platform's own use is far less.
+  url="postgres://$(urlencode "$PG_USER"):$(urlencode "$PG_PASSWORD")@127.0.0.1:$PG_PORT/ferretdb?pool_max_conns=300"
   setsid nohup "$FDB_BIN" --handler=postgresql --postgresql-url="$url" \
     --listen-addr="127.0.0.1:$MONGO_PORT" --state-dir="$FDB_DIR/state" --telemetry=disable \
     --debug-addr="$FERRETDB_DEBUG_ADDR" --log-level=info --log-format=text \

@@ -108,7 +108,7 @@ def drop_namespace(settings: Settings) -> None:
     admin_dsn = settings.postgres_dsn.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{settings.postgres_db}" WITH (FORCE)')
-    with MongoClient(settings.mongo_uri) as mongo:
+    with MongoClient(settings.mongo_uri, timeoutMS=60_000) as mongo:  # an error, never a hang
         mongo.drop_database(settings.mongo_db)
     Client(host=settings.clickhouse_host, port=settings.clickhouse_port).execute(
         f"DROP DATABASE IF EXISTS {settings.clickhouse_db}"
