@@ -18,19 +18,13 @@ The latency of a product is its visibility minus its acknowledgement, in millise
 """
 
 import asyncio
-import contextlib
-import statistics
-import threading
-import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 
-import httpx
 from redis import Redis
 
+from bench import open_loop
 from bench.command_write import product_payload
 from bench.http_servers import editor_headers, peak_memory_mib, server_platform
+from bench.open_loop import Run, connections, milliseconds
 from bench.timing import Absolute, Scale, percentiles
 from runtime.cache import KEY_PREFIX, product_generation
 from tests.support.platform import Platform
@@ -42,124 +36,42 @@ CONNECTIONS = 64
 DRAIN_SECONDS = 60.0  # for the last products to show, after the last acknowledgement
 
 
-@dataclass
-class Run:
-    """What one run observed, in `time.perf_counter()` seconds."""
-
-    scheduled: dict[str, float] = field(default_factory=dict)
-    acked: dict[str, float] = field(default_factory=dict)
-    visible: dict[str, float] = field(default_factory=dict)
-    pending: set[str] = field(default_factory=set)
-    lock: threading.Lock = field(default_factory=threading.Lock)  # pending: two threads
-    poll_seconds: list[float] = field(default_factory=list)
-    sending_done: bool = False
-    send_span: float = 0.0
-
-
-async def _create(clients: "asyncio.Queue[httpx.AsyncClient]", run: Run,
-                  scheduled: float) -> None:
-    client = await clients.get()  # a free connection; while none is, the create waits
-    try:
-        response = await client.post("/api/v1/products", json=product_payload())
-    finally:
-        clients.put_nowait(client)
-    acked = time.perf_counter()
-    if response.status_code != 201:
-        raise RuntimeError(f"create answered {response.status_code}: {response.text}")
-    product_id = str(response.json()["id"])
-    run.scheduled[product_id], run.acked[product_id] = scheduled, acked
-    with run.lock:
-        run.pending.add(product_id)
-
-
-@asynccontextmanager
-async def connections(platform: Platform) -> AsyncIterator["asyncio.Queue[httpx.AsyncClient]"]:
-    """`CONNECTIONS` keep-alive clients of one connection each, free ones in a queue.
-
-    One client per connection, because a client with many spends its time (and the
-    cores the platform needs) scanning its pool on every request. Idle connections are
-    dropped before uvicorn's 5 s keep-alive timeout can close one under a request.
-    """
-    limits = httpx.Limits(max_connections=1, keepalive_expiry=2.0)
-    headers = editor_headers(platform)
-    async with contextlib.AsyncExitStack() as stack:
-        clients: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
-        for _ in range(CONNECTIONS):
-            clients.put_nowait(await stack.enter_async_context(httpx.AsyncClient(
-                base_url=platform.command_url, headers=headers, limits=limits, timeout=60)))
-        yield clients
-
-
 async def send(platform: Platform, run: Run, count: int) -> None:
     """`count` creates on a fixed schedule of `RATE` a second (open loop)."""
-    try:
-        async with connections(platform) as clients:
-            start = time.perf_counter()
-            tasks = []
-            for i in range(count):
-                scheduled = start + i / RATE
-                await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
-                tasks.append(asyncio.create_task(_create(clients, run, scheduled)))
-            run.send_span = time.perf_counter() - start
-            await asyncio.gather(*tasks)
-    finally:
-        run.sending_done = True  # the watcher stops once the last ones are seen
+    headers = editor_headers(platform)
+    async with connections(platform.command_url, lambda _: headers, CONNECTIONS) as clients:
+        await open_loop.send(run, clients, "/api/v1/products",
+                             [product_payload() for _ in range(count)], count, RATE)
 
 
-def watch(redis_url: str, run: Run) -> None:
-    """Polls the pending ids' cache generations until every acknowledged one has moved."""
-    pause = threading.Event()
-    deadline: float | None = None
-    with Redis.from_url(redis_url) as redis:
-        while True:
-            with run.lock:
-                asked = list(run.pending)
-                finished = run.sending_done and not asked
-            if finished:
-                return
-            if asked:
-                _poll(redis, run, asked)
-            if run.sending_done:
-                deadline = deadline or time.perf_counter() + DRAIN_SECONDS
-                if time.perf_counter() > deadline:
-                    raise RuntimeError(f"{len(run.pending)} products never became visible")
-            pause.wait(POLL_SECONDS)
-
-
-def _poll(redis: Redis, run: Run, asked: list[str]) -> None:
-    started = time.perf_counter()
-    generations = redis.mget([KEY_PREFIX + product_generation(i) for i in asked])
-    seen = time.perf_counter()
-    run.poll_seconds.append(seen - started)
-    with run.lock:
-        for product_id, generation in zip(asked, generations, strict=True):
-            if generation is not None:
-                run.visible[product_id] = seen
-                run.pending.discard(product_id)
+def generations(redis: Redis, asked: list[str]) -> set[str]:
+    """Those of the products whose cache generation has moved (the worker projected them)."""
+    found = redis.mget([KEY_PREFIX + product_generation(i) for i in asked])
+    return {product_id for product_id, generation in zip(asked, found, strict=True)
+            if generation is not None}
 
 
 async def measure(platform: Platform, count: int) -> Run:
     run = Run()
-    await asyncio.gather(send(platform, run, count),
-                         asyncio.to_thread(watch, platform.settings.redis_url, run))
+
+    def watch() -> None:
+        with Redis.from_url(platform.settings.redis_url) as redis:
+            open_loop.watch(run, lambda asked: generations(redis, asked), POLL_SECONDS,
+                            DRAIN_SECONDS, "products")
+
+    await asyncio.gather(send(platform, run, count), asyncio.to_thread(watch))
     return run
 
 
-def _milliseconds(later: dict[str, float], earlier: dict[str, float]) -> list[float]:
-    return [max(0.0, later[k] - earlier[k]) * 1000 for k in earlier]
-
-
 def results(run: Run, count: int, memory: dict[str, float]) -> list[Absolute]:
-    sent = (count - 1) / run.send_span if count > 1 and run.send_span else float(count)
-    acked = count / (max(run.acked.values()) - min(run.scheduled.values()))
-    resolution = POLL_SECONDS * 1000 + statistics.median(run.poll_seconds) * 1000
+    sent, acked = run.sent_and_acked(count)
     return [
         Absolute("end to end (ack → visible)",
-                 percentiles(_milliseconds(run.visible, run.acked), (50, 99, 99.9)), "ms"),
+                 percentiles(milliseconds(run.visible, run.acked), (50, 99, 99.9)), "ms"),
         Absolute("end to end: command ack",
-                 percentiles(_milliseconds(run.acked, run.scheduled), (50, 99)), "ms"),
+                 percentiles(milliseconds(run.acked, run.scheduled), (50, 99)), "ms"),
         Absolute("end to end: send rate", {"target": RATE, "sent": sent, "acked": acked}, "cmd/s"),
-        Absolute("end to end: resolution", {"up to": resolution}, "ms"),
+        Absolute("end to end: resolution", {"up to": run.resolution_ms(POLL_SECONDS)}, "ms"),
         Absolute("peak memory (VmHWM)", memory, "MiB"),
     ]
 

@@ -30,13 +30,11 @@ poll (the resolution, reported) and never early.
 """
 
 import asyncio
-import contextlib
 import statistics
-import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any, Protocol
 
@@ -46,8 +44,9 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from pymongo import MongoClient
 
-from bench.end_to_end import Run
+from bench import open_loop
 from bench.http_servers import editor_headers, peak_memory_mib, server_platform
+from bench.open_loop import Run, connections, milliseconds
 from bench.timing import Absolute, Scale, percentiles
 from runtime.auth import Role
 from runtime.settings import Settings
@@ -106,53 +105,14 @@ def warm_up(platform: Platform, products: list[str]) -> None:
     wait_for_status(platform, placed.json()["id"], AWAITING)
 
 
-async def _place(clients: "asyncio.Queue[httpx.AsyncClient]", run: Run, scheduled: float,
-                 body: dict[str, Any]) -> None:
-    client = await clients.get()  # a free connection; while none is, the order waits
-    try:
-        response = await client.post(ORDERS, json=body)
-    finally:
-        clients.put_nowait(client)
-    acked = time.perf_counter()
-    if response.status_code != 201:
-        raise RuntimeError(f"place answered {response.status_code}: {response.text}")
-    order_id = str(response.json()["id"])
-    run.scheduled[order_id], run.acked[order_id] = scheduled, acked
-    with run.lock:
-        run.pending.add(order_id)
-
-
-@asynccontextmanager
-async def connections(platform: Platform) -> AsyncIterator["asyncio.Queue[httpx.AsyncClient]"]:
-    """`CONNECTIONS` keep-alive clients of one connection each, free ones in a queue (as
-    bench/end_to_end.py, for its reasons), each a customer of its own."""
-    limits = httpx.Limits(max_connections=1, keepalive_expiry=2.0)
-    async with contextlib.AsyncExitStack() as stack:
-        clients: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
-        for k in range(CONNECTIONS):
-            clients.put_nowait(await stack.enter_async_context(httpx.AsyncClient(
-                base_url=platform.command_url, headers=customer(platform, f"bench-{k}"),
-                limits=limits, timeout=60)))
-        yield clients
-
-
 async def send(platform: Platform, products: list[str], run: Run, count: int) -> None:
-    """`count` orders on a fixed schedule of `RATE` a second (open loop)."""
+    """`count` orders on a fixed schedule of `RATE` a second (open loop), each connection a
+    customer of its own."""
     bodies = [{"lines": _lines(products, i), "shipping_address": ADDRESS}
               for i in range(PRODUCTS)]
-    try:
-        async with connections(platform) as clients:
-            start = time.perf_counter()
-            tasks = []
-            for i in range(count):
-                scheduled = start + i / RATE
-                await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
-                tasks.append(asyncio.create_task(
-                    _place(clients, run, scheduled, bodies[i % PRODUCTS])))
-            run.send_span = time.perf_counter() - start
-            await asyncio.gather(*tasks)
-    finally:
-        run.sending_done = True  # the watcher stops once the last ones are seen
+    async with connections(platform.command_url,
+                           lambda k: customer(platform, f"bench-{k}"), CONNECTIONS) as clients:
+        await open_loop.send(run, clients, ORDERS, bodies, count, RATE)
 
 
 class Watch(Protocol):
@@ -217,42 +177,14 @@ def _ferret_table(conn: psycopg.Connection[Any], schema: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-def watch(settings: Settings, run: Run) -> None:
-    """Polls the pending ids' orders until every acknowledged one awaits payment."""
-    pause = threading.Event()
-    deadline: float | None = None
-    with watching(settings) as orders:
-        while True:
-            with run.lock:
-                asked = list(run.pending)
-                finished = run.sending_done and not asked
-            if finished:
-                return
-            if asked:
-                _poll(orders, run, asked)
-            if run.sending_done:
-                deadline = deadline or time.perf_counter() + DRAIN_SECONDS
-                if time.perf_counter() > deadline:
-                    raise RuntimeError(f"{len(run.pending)} orders never awaited payment, "
-                                       f"e.g. {sorted(run.pending)[:3]}")
-            pause.wait(POLL_SECONDS)
-
-
-def _poll(orders: Watch, run: Run, asked: list[str]) -> None:
-    started = time.perf_counter()
-    awaiting = orders.awaiting(asked)
-    seen = time.perf_counter()
-    run.poll_seconds.append(seen - started)
-    with run.lock:
-        for order_id in awaiting:
-            run.visible[order_id] = seen
-            run.pending.discard(order_id)
-
-
 async def measure(platform: Platform, products: list[str], count: int) -> Run:
     run = Run()
-    await asyncio.gather(send(platform, products, run, count),
-                         asyncio.to_thread(watch, platform.settings, run))
+
+    def watch() -> None:
+        with watching(platform.settings) as orders:
+            open_loop.watch(run, orders.awaiting, POLL_SECONDS, DRAIN_SECONDS, "orders")
+
+    await asyncio.gather(send(platform, products, run, count), asyncio.to_thread(watch))
     return run
 
 
@@ -286,25 +218,19 @@ def stages(platform: Platform, run: Run, wall_offset: float) -> dict[str, float]
             "awaiting→visible": median(visible, awaiting)}
 
 
-def _milliseconds(later: dict[str, float], earlier: dict[str, float]) -> list[float]:
-    return [max(0.0, later[k] - earlier[k]) * 1000 for k in earlier]
-
-
 def results(run: Run, count: int, memory: dict[str, float],
             by_stage: dict[str, float]) -> list[Absolute]:
-    sent = (count - 1) / run.send_span if count > 1 and run.send_span else float(count)
-    acked = count / (max(run.acked.values()) - min(run.scheduled.values()))
-    resolution = POLL_SECONDS * 1000 + statistics.median(run.poll_seconds) * 1000
+    sent, acked = run.sent_and_acked(count)
     return [
         Absolute("order flow (place → awaiting_payment)",
-                 percentiles(_milliseconds(run.visible, run.scheduled), (50, 99, 99.9)), "ms"),
+                 percentiles(milliseconds(run.visible, run.scheduled), (50, 99, 99.9)), "ms"),
         Absolute("order flow: ack → awaiting_payment",
-                 percentiles(_milliseconds(run.visible, run.acked), (50, 99)), "ms"),
+                 percentiles(milliseconds(run.visible, run.acked), (50, 99)), "ms"),
         Absolute("order flow: command ack",
-                 percentiles(_milliseconds(run.acked, run.scheduled), (50, 99)), "ms"),
+                 percentiles(milliseconds(run.acked, run.scheduled), (50, 99)), "ms"),
         Absolute("order flow: send rate", {"target": RATE, "sent": sent, "acked": acked},
                  "orders/s"),
-        Absolute("order flow: resolution", {"up to": resolution}, "ms"),
+        Absolute("order flow: resolution", {"up to": run.resolution_ms(POLL_SECONDS)}, "ms"),
         Absolute("order flow: peak memory (VmHWM)", memory, "MiB"),
         *([Absolute("order flow: median by stage", by_stage, "ms")] if by_stage else []),
     ]

@@ -133,13 +133,13 @@ class TestProvider:
                 return refund_id
             if _status(db, intent_id) != "succeeded":
                 raise ProviderRefused("charge_not_refundable", f"This PaymentIntent ({intent_id})"
-                                     " does not have a successful charge to refund.")
+                                      " does not have a successful charge to refund.")
             amount, refunded = db.execute(
                 "SELECT amount, (SELECT coalesce(sum(amount), 0) FROM refunds WHERE intent_id = ?)"
                 " FROM intents WHERE id = ?", (intent_id, intent_id)).fetchone()
             if not 0 < amount_minor <= amount - refunded:
                 raise ProviderRefused("amount_too_large", f"Refund amount ({amount_minor}) is"
-                                     f" greater than unrefunded amount ({amount - refunded}).")
+                                      f" greater than unrefunded amount ({amount - refunded}).")
             db.execute("INSERT INTO refunds VALUES (?, ?, ?)", (refund_id, intent_id, amount_minor))
         return refund_id
 
@@ -201,9 +201,9 @@ def _status(db: sqlite3.Connection, intent_id: str) -> str:
 
 def _unexpected_state(action: str, status: str) -> ProviderRefused:
     return ProviderRefused("payment_intent_unexpected_state", f"You cannot {action} this"
-                          f" PaymentIntent because it has a status of {status}.")
+                           f" PaymentIntent because it has a status of {status}.")
 
 
 def _key_reused(key: str) -> ProviderRefused:
     return ProviderRefused("idempotency_error", "Keys for idempotent requests can only be used"
-                          f" with the same parameters they were first used with: '{key}'.")
+                           f" with the same parameters they were first used with: '{key}'.")

@@ -1,0 +1,127 @@
+"""Open-loop load with a watcher: commands sent at a fixed rate whatever the answers, and a
+thread polling for each acknowledged one to become visible. Shared by the end-to-end and
+order-flow benchmarks.
+
+Commands go out on a fixed schedule over keep-alive connections, one client each (a client
+with many spends its time, and the cores the platform needs, scanning its pool on every
+request; idle connections are dropped before uvicorn's 5 s keep-alive timeout can close
+one under a request). Beyond the connections, a command waits in this process for a free
+one, and its latency counts from its scheduled time.
+"""
+
+import asyncio
+import contextlib
+import statistics
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+
+@dataclass
+class Run:
+    """What one run observed, in `time.perf_counter()` seconds."""
+
+    scheduled: dict[str, float] = field(default_factory=dict)
+    acked: dict[str, float] = field(default_factory=dict)
+    visible: dict[str, float] = field(default_factory=dict)
+    pending: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # pending: two threads
+    poll_seconds: list[float] = field(default_factory=list)
+    sending_done: bool = False
+    send_span: float = 0.0
+
+    def sent_and_acked(self, count: int) -> tuple[float, float]:
+        """Commands a second: sent on the schedule, and acknowledged."""
+        sent = (count - 1) / self.send_span if count > 1 and self.send_span else float(count)
+        acked = count / (max(self.acked.values()) - min(self.scheduled.values()))
+        return sent, acked
+
+    def resolution_ms(self, poll_seconds: float) -> float:
+        """How late a visibility may be seen: one interval and one poll."""
+        return poll_seconds * 1000 + statistics.median(self.poll_seconds) * 1000
+
+
+@asynccontextmanager
+async def connections(base_url: str, headers: Callable[[int], dict[str, str]],
+                      count: int) -> AsyncIterator["asyncio.Queue[httpx.AsyncClient]"]:
+    """`count` keep-alive clients of one connection each (client k with `headers(k)`),
+    free ones in a queue."""
+    limits = httpx.Limits(max_connections=1, keepalive_expiry=2.0)
+    async with contextlib.AsyncExitStack() as stack:
+        clients: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
+        for k in range(count):
+            clients.put_nowait(await stack.enter_async_context(httpx.AsyncClient(
+                base_url=base_url, headers=headers(k), limits=limits, timeout=60)))
+        yield clients
+
+
+async def send(run: Run, clients: "asyncio.Queue[httpx.AsyncClient]", path: str,
+               bodies: Sequence[dict[str, Any]], count: int, rate: float) -> None:
+    """`count` POSTs of `bodies` (in turn) to `path`, `rate` a second on a fixed schedule;
+    each answer's `id` joins the pending ones."""
+    try:
+        start = time.perf_counter()
+        tasks = []
+        for i in range(count):
+            scheduled = start + i / rate
+            await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+            tasks.append(asyncio.create_task(
+                _post(clients, run, scheduled, path, bodies[i % len(bodies)])))
+        run.send_span = time.perf_counter() - start
+        await asyncio.gather(*tasks)
+    finally:
+        run.sending_done = True  # the watcher stops once the last ones are seen
+
+
+async def _post(clients: "asyncio.Queue[httpx.AsyncClient]", run: Run, scheduled: float,
+                path: str, body: dict[str, Any]) -> None:
+    client = await clients.get()  # a free connection; while none is, the command waits
+    try:
+        response = await client.post(path, json=body)
+    finally:
+        clients.put_nowait(client)
+    acked = time.perf_counter()
+    if response.status_code != 201:
+        raise RuntimeError(f"{path} answered {response.status_code}: {response.text}")
+    key = str(response.json()["id"])
+    run.scheduled[key], run.acked[key] = scheduled, acked
+    with run.lock:
+        run.pending.add(key)
+
+
+def watch(run: Run, visible: Callable[[list[str]], set[str]], poll_seconds: float,
+          drain_seconds: float, what: str) -> None:
+    """Asks `visible` which of the pending ids are visible, every `poll_seconds`, until
+    every acknowledged one is; fails if some are not `drain_seconds` after sending."""
+    pause = threading.Event()
+    deadline: float | None = None
+    while True:
+        with run.lock:
+            asked = list(run.pending)
+            finished = run.sending_done and not asked
+        if finished:
+            return
+        if asked:
+            started = time.perf_counter()
+            seen_now = visible(asked)
+            seen = time.perf_counter()
+            run.poll_seconds.append(seen - started)
+            with run.lock:
+                for key in seen_now:
+                    run.visible[key] = seen
+                    run.pending.discard(key)
+        if run.sending_done:
+            deadline = deadline or time.perf_counter() + drain_seconds
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"{len(run.pending)} {what} never became visible, "
+                                   f"e.g. {sorted(run.pending)[:3]}")
+        pause.wait(poll_seconds)
+
+
+def milliseconds(later: dict[str, float], earlier: dict[str, float]) -> list[float]:
+    return [max(0.0, later[k] - earlier[k]) * 1000 for k in earlier]
