@@ -29,10 +29,13 @@ class DocumentStore(Protocol[D]):
         """The documents with these ids, deleted ones included."""
 
     async def write(self, changes: Changes[Any]) -> None:
-        """Writes each document only if the store still holds the version it replaces,
-        so a redelivered or concurrent batch changes nothing twice. A new document (it
-        replaces version 0) is folded from the aggregate's creation on, so it is whole:
-        it is written unless the store holds that version or a newer one."""
+        """Writes each document only over an older version of it, so a redelivered or
+        concurrent batch changes nothing twice and never steps back. Not only over the
+        version it was folded from: two workers may fold the same events during a
+        rebalance, and the one that wrote an intermediate version must not make the other
+        drop the newer one (folds are deterministic: any document at a version is the same).
+        A new document (it replaces version 0) is folded from the aggregate's creation on,
+        so it is whole: it is written unless the store holds that version or a newer one."""
 
     async def version_of(self, aggregate_id: UUID) -> int:
         """The version the read model reflects, 0 if it has never seen the aggregate."""

@@ -61,8 +61,10 @@ class MongoDocuments(Generic[M]):
     async def write(self, changes: Changes[Any]) -> None:
         new: list[Document] = [self.to_mongo(doc) for doc, replaced in changes.values()
                                if replaced == 0]
+        # Older than the document, not only the version it was folded over: a worker that
+        # took over a partition mid-batch may have written some of the same events meanwhile.
         replacements: list[ReplaceOne[Document]] = [
-            ReplaceOne({"_id": str(doc.id), "version": replaced}, self.to_mongo(doc))
+            ReplaceOne({"_id": str(doc.id), "version": {"$lt": doc.version}}, self.to_mongo(doc))
             for doc, replaced in changes.values() if replaced
         ]
         held = await self._bulk_write([*(InsertOne(data) for data in new), *replacements])

@@ -147,8 +147,8 @@ class SqliteDocuments(Generic[M]):
                 await db.execute(sql, tuple(row.values()))
             else:
                 sets = ", ".join(f"{name} = ?" for name in row)
-                sql = f"UPDATE {self._table} SET {sets} WHERE id = ? AND version = ?"
-                await db.execute(sql, (*row.values(), row["id"], replaced))
+                sql = f"UPDATE {self._table} SET {sets} WHERE id = ? AND version < ?"
+                await db.execute(sql, (*row.values(), row["id"], doc.version))
         await db.commit()
 
     async def version_of(self, aggregate_id: UUID) -> int:

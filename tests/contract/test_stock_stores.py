@@ -39,6 +39,20 @@ async def test_stock_reads_back_and_writes_conditionally(stock_store: StockStore
     assert await stock_store.get(uuid4()) is None
 
 
+async def test_a_newer_document_replaces_an_intermediate_version_written_meanwhile(
+        stock_store: StockStore) -> None:
+    """Two workers fold one item's events during a rebalance: one writes version 2 while the
+    other folds versions 2 and 3 over the version 1 it read. Version 3 must not be lost."""
+    doc = level(4)
+    await stock_store.write({doc.id: (doc, 0)})
+    second = doc.model_copy(update={"on_hand": 5, "available": 5, "version": 2})
+    third = doc.model_copy(update={"on_hand": 6, "available": 6, "version": 3})
+    await stock_store.write({doc.id: (second, 1)})
+    await stock_store.write({doc.id: (third, 1)})  # folded over version 1
+    await stock_store.write({doc.id: (second, 1)})  # the late one never steps back
+    assert await stock_store.get(doc.id) == third
+
+
 async def test_low_stock_pages_fewest_available_first(stock_store: StockStore) -> None:
     docs = [level(n) for n in (7, 0, 3, 3, 12, -1)]
     await stock_store.write({d.id: (d, 0) for d in docs})
