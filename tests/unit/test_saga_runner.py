@@ -23,16 +23,20 @@ class Recorder:
     name = "recorder"
     consumes = frozenset({"Happened"})
 
-    def __init__(self, fail_on: UUID | None = None) -> None:
+    def __init__(self, fail_on: UUID | None = None, together: int = 1) -> None:
         self.seen: list[tuple[UUID, int]] = []
         self.running = 0
         self.most_at_once = 0
         self.fail_on = fail_on
+        self.together = together  # reactions hold until this many have run at once
+        self.crowded = asyncio.Event()
 
     async def react(self, event: EventEnvelope) -> None:
         self.running += 1
         self.most_at_once = max(self.most_at_once, self.running)
-        await asyncio.sleep(0.01)
+        if self.running >= self.together:
+            self.crowded.set()
+        await asyncio.wait_for(self.crowded.wait(), timeout=5)
         self.running -= 1
         if event.aggregate_id == self.fail_on:
             raise RuntimeError("store down")
@@ -42,7 +46,7 @@ class Recorder:
 async def test_each_aggregate_in_order_and_aggregates_at_once() -> None:
     things = [uuid4() for _ in range(4)]
     batch = [event(t, v) for v in (1, 2, 3) for t in things] + [event(things[0], 4, "Other")]
-    saga = Recorder()
+    saga = Recorder(together=3)
     assert await SagaRunner([saga], concurrency=3).handle(batch) == []
     for thing in things:
         assert [v for t, v in saga.seen if t == thing] == [1, 2, 3]
