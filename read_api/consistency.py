@@ -52,6 +52,20 @@ async def wait_until_visible(read: ReadSide, token: ConsistencyToken, timeout: f
         await read.signals.wait(min(remaining, RECHECK_SECONDS))
 
 
+async def wait_for_token(read: ReadSide, token: str | None, timeout: float,
+                         accepts: frozenset[str | None], what: str,
+                         model: ReadModel[Any] | None = None) -> None:
+    """With a token, waits as `wait_until_visible` does, for one of the aggregate types
+    this read `accepts` only (else 400, naming `what` it can wait for)."""
+    if token is None:
+        return
+    parsed = parse_token(token)
+    if parsed.aggregate_type not in accepts:
+        raise ProblemError(400, "invalid-consistency-token",
+                           f"This read can only wait for {what} token")
+    await wait_until_visible(read, parsed, timeout, model)
+
+
 async def _version(read: ReadSide, token: ConsistencyToken, model: ReadModel[Any] | None
                    ) -> int | None:
     if model is None:

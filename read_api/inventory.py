@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Response
 
 from projections.inventory.read_models import MOVEMENTS, STOCK
-from read_api.consistency import CONSISTENCY_WAIT, parse_token, wait_until_visible
+from read_api.consistency import CONSISTENCY_WAIT, wait_for_token
 from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep, with_etag
 from runtime.auth import Principal, Role
 from runtime.deps import SettingsDep, require_roles
@@ -72,11 +72,6 @@ async def _stock_item(read: ReadSide, product_id: UUID) -> StockDocument:
 
 async def _visible(read: ReadSide, settings: Settings, token: str | None,
                    waits_on_movements: bool = False) -> None:
-    if token is None:
-        return
-    parsed = parse_token(token)
-    if parsed.aggregate_type != STOCK.tracks:
-        raise ProblemError(400, "invalid-consistency-token",
-                           "This read can only wait for a stock item's token")
-    await wait_until_visible(read, parsed, settings.consistency_timeout_seconds,
-                             MOVEMENTS if waits_on_movements else None)
+    await wait_for_token(read, token, settings.consistency_timeout_seconds,
+                         frozenset({STOCK.tracks}), "a stock item's",
+                         MOVEMENTS if waits_on_movements else None)

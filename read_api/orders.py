@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from projections.fulfilment.read_models import SHIPMENTS
 from projections.ordering.read_models import ORDERS
 from projections.payments.read_models import PAYMENTS
-from read_api.consistency import CONSISTENCY_WAIT, parse_token, wait_until_visible
+from read_api.consistency import CONSISTENCY_WAIT, wait_for_token
 from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep, with_etag
 from runtime.auth import Principal, Role
 from runtime.deps import SettingsDep, require_roles
@@ -77,11 +77,5 @@ async def get_order(order_id: UUID, read: ReadSideDep, settings: SettingsDep,
 
 
 async def _visible(read: ReadSide, settings: Settings, token: str | None) -> None:
-    if token is None:
-        return
-    parsed = parse_token(token)
-    if parsed.aggregate_type not in ORDER_TOKENS:
-        raise ProblemError(400, "invalid-consistency-token",
-                           "This read can only wait for an order's, a payment's or a "
-                           "shipment's token")
-    await wait_until_visible(read, parsed, settings.consistency_timeout_seconds)
+    await wait_for_token(read, token, settings.consistency_timeout_seconds, ORDER_TOKENS,
+                         "an order's, a payment's or a shipment's")

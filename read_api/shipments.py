@@ -7,7 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Response
 
 from projections.fulfilment.read_models import SHIPMENTS
-from read_api.consistency import CONSISTENCY_WAIT, parse_token, wait_until_visible
+from read_api.consistency import CONSISTENCY_WAIT, wait_for_token
 from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep, with_etag
 from read_api.orders import NO_STORE, STAFF
 from runtime.auth import Principal
@@ -49,10 +49,5 @@ async def get_shipment(shipment_id: UUID, read: ReadSideDep, settings: SettingsD
 
 
 async def _visible(read: ReadSide, settings: Settings, token: str | None) -> None:
-    if token is None:
-        return
-    parsed = parse_token(token)
-    if parsed.aggregate_type != SHIPMENTS.tracks:
-        raise ProblemError(400, "invalid-consistency-token",
-                           "This read can only wait for a shipment's token")
-    await wait_until_visible(read, parsed, settings.consistency_timeout_seconds)
+    await wait_for_token(read, token, settings.consistency_timeout_seconds,
+                         frozenset({SHIPMENTS.tracks}), "a shipment's")
