@@ -83,7 +83,7 @@ def _writes(envelopes: Sequence[EventEnvelope], batch_size: int,
     """What the handler writes for each batch: its new product documents."""
     writes: Writes = []
     for batch in batches_of(envelopes, batch_size):
-        made, _ = products.fold_products({}, batch, {})
+        made, _ = products.fold_products({}, batch)
         writes.append([InsertOne(product_store.to_mongo(d)) for d, _ in made.values()])
     return writes
 

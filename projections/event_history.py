@@ -5,7 +5,7 @@ from uuid import UUID
 
 from prometheus_client import Counter
 
-from projections.projector import EVERY_AGGREGATE, Fold, Follows, Upstream
+from projections.projector import EVERY_AGGREGATE, Fold, Follows
 from projections.stores.base import EventArchive, ProjectionStores
 from schemas.envelope import EventEnvelope
 
@@ -20,7 +20,7 @@ class EventHistoryProjector(Follows):
     def __init__(self, stores: ProjectionStores) -> None:
         self._archive: EventArchive = stores.archive
 
-    async def fold(self, events: Sequence[EventEnvelope], upstream: Upstream) -> Fold:
+    async def fold(self, events: Sequence[EventEnvelope]) -> Fold:
         return Fold(events)
 
     async def write(self, fold: Fold) -> set[UUID]:

@@ -2,8 +2,8 @@
 
 The Faust worker (server mode) and the in-process runner (embedded mode) both hand their
 batches here, so both modes project the same way. The handler knows no read model: it
-runs the projectors in dependency order (`projections.projector`), moves the cache
-generations they report, and rejects what no code here knows.
+folds the batch through every projector (`projections.projector`), writes the folds,
+moves the cache generations they report, and rejects what no code here knows.
 """
 
 import logging
@@ -14,7 +14,7 @@ from uuid import UUID
 
 from prometheus_client import Counter
 
-from projections.projector import Fold, Projector, Upstream, consumed_by, in_dependency_order
+from projections.projector import Fold, Projector, Upstream, checked, consumed_by
 from projections.stores.base import ProjectionStores
 from runtime.cache import Cache
 from runtime.signals import Signals
@@ -46,7 +46,7 @@ class ProjectionHandler:
     def __init__(self, stores: ProjectionStores, projectors: Sequence[Projector],
                  known_events: Collection[EventType], cache: Cache, signals: Signals) -> None:
         self.stores = stores
-        self.projectors = in_dependency_order(projectors)
+        self.projectors = checked(projectors)
         self.known_events = frozenset(known_events)
         self.cache = cache
         self.signals = signals
@@ -75,29 +75,25 @@ class ProjectionHandler:
         folds: dict[str, Fold] = {}
         for projector in self.projectors:
             mine = consumed_by(projector, known)
-            folds[projector.name] = (await projector.fold(mine, self._upstream(projector, folds))
-                                     if mine else Fold(mine))
+            folds[projector.name] = await projector.fold(mine) if mine else Fold(mine)
             rejected += folds[projector.name].rejected
         changed = await self._write(folds)
         await self._invalidate(changed)
         return self._report(rejected)
 
     async def _write(self, folds: dict[str, Fold]) -> dict[str, set[UUID]]:
-        """Writes every fold, upstream first; a projector that reads others follows their
-        changes before they are written (a reader waiting for them sees them here too)
-        and again after (closing the race with a concurrent writer of its own documents)."""
+        """Writes every fold; then each projector that reads others names its documents
+        whose reads their changes alter."""
         changed: dict[str, set[UUID]] = {p.name: set() for p in self.projectors}
-        followers = [p for p in self.projectors if p.reads]
-        for projector in followers:
-            changed[projector.name] |= await projector.follow(self._upstream(projector, folds))
         for projector in self.projectors:
             fold = folds[projector.name]
             if fold.events:
                 written = await projector.write(fold)
                 changed[projector.name] |= written
                 PROJECTED.labels(projector.name).inc(len(written))
-        for projector in followers:
-            changed[projector.name] |= await projector.follow(self._upstream(projector, folds))
+        for projector in self.projectors:
+            if projector.reads:
+                changed[projector.name] |= await projector.follow(self._upstream(projector, folds))
         return changed
 
     async def _invalidate(self, changed: dict[str, set[UUID]]) -> None:

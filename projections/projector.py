@@ -1,11 +1,12 @@
 """What a projector is: a fold of some events into one read model, run by the handler.
 
 A projector declares the read model it keeps (`name`), the aggregate types whose events
-it folds (`consumes`) and the read models whose documents it shows on its own (`reads`:
-a product shows its category's name and its available stock). The handler runs the
-projectors of what a projector reads before it, hands it what they changed in the batch,
-and lets it make its documents follow those changes (`follow`) both before and after
-they are written, so a reader who waits for the upstream change sees it downstream too.
+it folds (`consumes`) and the read models whose documents its reads show (`reads`: a
+product read shows its category's name and its available stock). Those are joined at
+read time, never copied: each document has one writer, the projector of its own
+aggregate, on its own partition (ADR 0009). Once a batch is written, the handler hands
+a projector what the read models it reads changed, and it names the documents whose
+reads change with them (`follow`), so that their caches move.
 """
 
 from collections.abc import Mapping, Sequence
@@ -39,16 +40,16 @@ class Projector(Protocol):
     consumes: frozenset[str]  # aggregate types, or {EVERY_AGGREGATE}
     reads: frozenset[str]  # the read models it shows documents of
 
-    async def fold(self, events: Sequence[EventEnvelope], upstream: Upstream) -> Fold:
+    async def fold(self, events: Sequence[EventEnvelope]) -> Fold:
         """Folds `events` (only the consumed ones, in delivery order) over the stored
-        documents; `upstream` holds the folds of the read models it reads. Writes nothing."""
+        documents. Writes nothing."""
 
     async def write(self, fold: Fold) -> set[UUID]:
         """Writes `fold` idempotently; returns the ids of the documents it changed."""
 
     async def follow(self, upstream: Upstream) -> set[UUID]:
-        """Shows the upstream changes on its documents (guarded by the upstream versions
-        they show, so it is idempotent); returns the ids it changed."""
+        """The ids of its documents whose reads show the upstream changes (written
+        already); it writes nothing."""
 
     def cache_generations(self, changed: set[UUID]) -> list[str]:
         """The cache generations to move when these documents changed."""
@@ -82,7 +83,7 @@ class StoreProjector(Follows):
                   ) -> tuple[Changes[Any], Rejections]:
         raise NotImplementedError
 
-    async def fold(self, events: Sequence[EventEnvelope], upstream: Upstream) -> Fold:
+    async def fold(self, events: Sequence[EventEnvelope]) -> Fold:
         stored = await self.stored(events)
         changes, rejected = self.fold_over(stored, events)
         return Fold(events, changes, stored, rejected)
@@ -95,33 +96,18 @@ class StoreProjector(Follows):
         return []  # nothing cached reads it
 
 
-def in_dependency_order(projectors: Sequence[Projector]) -> list[Projector]:
-    """Each projector after those whose read models it reads; raises ValueError on an
-    unknown read model, a duplicate name or a cycle."""
-    by_name: dict[str, Projector] = {}
+def checked(projectors: Sequence[Projector]) -> list[Projector]:
+    """The projectors, if each keeps its own read model and reads only kept ones; raises
+    ValueError on a duplicate name or an unknown read model."""
+    names: set[str] = set()
     for projector in projectors:
-        if projector.name in by_name:
+        if projector.name in names:
             raise ValueError(f"two projectors keep the read model {projector.name!r}")
-        by_name[projector.name] = projector
-    ordered: list[Projector] = []
-    visiting: set[str] = set()
-
-    def visit(projector: Projector) -> None:
-        if projector in ordered:
-            return
-        if projector.name in visiting:
-            raise ValueError(f"projectors read each other in a cycle at {projector.name!r}")
-        visiting.add(projector.name)
-        for name in sorted(projector.reads):
-            if name not in by_name:
-                raise ValueError(f"{projector.name!r} reads {name!r}, which no projector keeps")
-            visit(by_name[name])
-        visiting.discard(projector.name)
-        ordered.append(projector)
-
+        names.add(projector.name)
     for projector in projectors:
-        visit(projector)
-    return ordered
+        for name in sorted(projector.reads - names):
+            raise ValueError(f"{projector.name!r} reads {name!r}, which no projector keeps")
+    return list(projectors)
 
 
 def consumed_by(projector: Projector, events: Sequence[EventEnvelope]) -> list[EventEnvelope]:

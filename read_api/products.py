@@ -8,7 +8,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from projections.catalog.read_models import PRODUCTS
+from projections.catalog.read_models import CATEGORIES, PRODUCTS
+from projections.inventory.read_models import STOCK
 from read_api.categories import find_category
 from read_api.consistency import CONSISTENCY_WAIT, parse_token, wait_until_visible
 from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep, with_etag
@@ -24,6 +25,7 @@ from runtime.deps import SettingsDep
 from runtime.problems import ProblemError, problems
 from schemas.api import Page, Pagination
 from schemas.catalog import ProductDocument, ProductListQuery, ProductView
+from schemas.inventory import stock_item_id
 
 router = APIRouter(prefix="/api/v1/products", tags=["products (queries)"])
 JSON = "application/json"
@@ -70,7 +72,7 @@ async def _listing_body(read: ReadSide, query: ProductListQuery) -> bytes:
     category_id = await _category_id(read, query.category) if query.category else None
     if query.category is None or category_id is not None:  # an unknown category has none
         documents, total = await read.models.get(PRODUCTS).page(query, category_id)
-    page = Page[ProductView](data=[d.view() for d in documents],
+    page = Page[ProductView](data=await _views(read, documents),
                              pagination=Pagination.of(query.page, query.limit, total))
     return page.model_dump_json().encode()
 
@@ -116,4 +118,22 @@ async def _product_body(read: ReadSide, product_id: UUID) -> bytes:
     document = await read.models.get(PRODUCTS).get(product_id)
     if document is None:
         raise ProblemError(404, "not-found", f"Product {product_id} not found")
-    return document.view().model_dump_json().encode()
+    [view] = await _views(read, [document])
+    return view.model_dump_json().encode()
+
+
+async def _views(read: ReadSide, documents: list[ProductDocument]) -> list[ProductView]:
+    """The products as read: each joined with its category and its stock, which other
+    read models hold (one query each for the whole page)."""
+    if not documents:
+        return []
+    models = read.models
+    categories = await models.get(CATEGORIES).get_many(
+        {d.category_id for d in documents if d.category_id is not None})
+    stock = await models.get(STOCK).get_many(stock_item_id(d.id) for d in documents)
+    views = []
+    for document in documents:
+        level = stock.get(stock_item_id(document.id))
+        category = categories.get(document.category_id) if document.category_id else None
+        views.append(document.view(category, level.available if level else None))
+    return views

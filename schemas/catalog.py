@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -18,6 +18,9 @@ from pydantic import (
 from schemas.api import PageQuery
 from schemas.money import Money
 from schemas.text import CONTROL_CHARACTERS, one_line
+
+if TYPE_CHECKING:  # schemas.categories imports this module
+    from schemas.categories import CategoryDocument
 
 Sku = Annotated[
     str,
@@ -321,18 +324,19 @@ class ProductView(BaseModel):
 
 
 class ProductDocument(ProductFields):
-    """The products read model: one document per product, at the version it reflects."""
+    """The products read model: one document per product, at the version it reflects.
+
+    Only the product's own events write it. Its category's name and its available stock
+    belong to other read models, kept from other partitions by other workers, and are
+    joined at read time (`view`): a document with one writer never loses an update to a
+    concurrent one, even on a store without atomic conditional updates (ADR 0009)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: UUID
-    # The available stock the inventory holds, which receipts may take past what a create
-    # command accepts.
+    # The quantity the product's own events set; the inventory's stock, once it holds
+    # the product, is what reads show.
     stock_quantity: int = 0
-    category_name: str | None = None
-    category_slug: str | None = None
-    category_version: int = 0  # the category version its name and slug come from
-    stock_version: int = 0  # the stock item version its stock_quantity comes from (0: none yet)
     rating_total: int = 0
     review_count: int = 0
     created_at: datetime
@@ -345,16 +349,19 @@ class ProductDocument(ProductFields):
     def average_rating(self) -> float:
         return self.rating_total / self.review_count if self.review_count else 0.0
 
-    def view(self) -> ProductView:
-        average = self.average_rating
-        category = None
+    def view(self, category: "CategoryDocument | None" = None,
+             available: int | None = None) -> ProductView:
+        """The product as read: with its category (`None` if not in the read model yet)
+        and the stock available (`None` if the inventory does not hold it yet)."""
+        ref = None
         if self.category_id is not None:
-            category = CategoryRef(id=self.category_id, name=self.category_name,
-                                   slug=self.category_slug)
-        internal = {"category_id", "category_name", "category_slug", "category_version",
-                    "stock_version", "rating_total", "deleted_at", "position"}
-        return ProductView(**self.model_dump(exclude=internal), category=category,
-                           average_rating=average)
+            ref = CategoryRef(id=self.category_id, name=category.name if category else None,
+                              slug=category.slug if category else None)
+        internal = {"category_id", "rating_total", "deleted_at", "position", "stock_quantity"}
+        return ProductView(
+            **self.model_dump(exclude=internal), category=ref,
+            stock_quantity=self.stock_quantity if available is None else available,
+            average_rating=self.average_rating)
 
 
 ProductSort = Literal["created_at", "price", "name", "average_rating"]

@@ -14,7 +14,7 @@ from eventsourcing.domain import Aggregate
 from fastapi import APIRouter
 
 from commands.event_sourced import EventSourcedContext
-from projections.projector import Projector, in_dependency_order
+from projections.projector import Projector, checked
 from projections.stores.base import ProjectionStores, ReadModel
 from runtime.settings import Settings
 from streams.sagas.deadlines import Deadlines
@@ -102,7 +102,7 @@ def _check(contexts: Sequence[BoundedContext]) -> frozenset[EventType]:
     _unique("route", [f"{method} {route.path}" for c in contexts  # type: ignore[attr-defined]
                       for router in (*c.command_routers, *c.query_routers)
                       for route in router.routes for method in route.methods])  # type: ignore[attr-defined]
-    in_dependency_order([p for c in contexts for p in c.projectors])  # type: ignore[misc]
+    checked([p for c in contexts for p in c.projectors])  # type: ignore[misc]
     events = [e for c in contexts for e in c.published_events()]
     _unique("event type", [f"{t} v{v}" for t, v in events])
     return frozenset(events)

@@ -53,22 +53,9 @@ class MongoProductStore(MongoDocuments[ProductDocument]):
         total = await self._products.count_documents(live)
         return documents, total
 
-    async def refresh_category(self, category: CategoryDocument) -> list[UUID]:
-        stale = {"category_id": str(category.id), "category_version": {"$lt": category.version}}
-        ids = [UUID(d["_id"]) async for d in self._products.find(stale, {"_id": 1})]
-        if ids:
-            await self._products.update_many(stale, {"$set": {
-                "category_name": category.name, "category_slug": category.slug,
-                "category_version": category.version,
-            }})
-        return ids
-
-    async def refresh_stock(self, product_id: UUID, available: int, stock_version: int) -> bool:
-        before = await self._products.find_one_and_update(
-            {"_id": str(product_id), "stock_version": {"$lt": stock_version}},
-            {"$set": {"stock_quantity": available, "stock_version": stock_version}})
-        # (the whole document before: FerretDB 1.24 takes no projection in findAndModify)
-        return before is not None and before.get("stock_quantity") != available
+    async def in_category(self, category_id: UUID) -> list[UUID]:
+        return [UUID(d["_id"]) async for d in
+                self._products.find({"category_id": str(category_id)}, {"_id": 1})]
 
 
 def _filter(query: ProductListQuery, category_id: UUID | None) -> Document:

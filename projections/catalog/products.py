@@ -1,15 +1,11 @@
 """The products read model as a pure fold: (document, event) -> new document.
 
-A product document also carries its category's name and slug (no joins at read
-time): taken from the categories read model when the product names its category,
-and refreshed when the category changes. Its `stock_quantity` is the available stock
-the inventory context holds for it: at creation the stock folded in the same batch if
-any, else the quantity it was created with (the inventory context starts its stock item
-with it); refreshed when the stock changes, and by the projector after each write.
+Only product events make a product document: its category's name and its available stock
+are other read models', joined when it is read (`ProductDocument.view`).
 """
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 from projections.folding import Appliers, Changes, existing, fold, moment, new
@@ -20,50 +16,17 @@ from schemas.catalog import (
     ProductRated,
     ProductUpdated,
 )
-from schemas.categories import CategoryDocument
 from schemas.envelope import EventEnvelope
 
 AGGREGATE_TYPE = "Product"
-Categories = Mapping[UUID, CategoryDocument]
 
 
-class StockLevel(Protocol):
-    @property
-    def available(self) -> int: ...
-
-    @property
-    def version(self) -> int: ...
-
-
-Stock = Mapping[UUID, StockLevel]
-
-
-def stock_fields(product_id: UUID, stock: Stock, created_with: int) -> dict[str, Any]:
-    level = stock.get(product_id)
-    if level is None:
-        return {"stock_quantity": created_with, "stock_version": 0}
-    return {"stock_quantity": level.available, "stock_version": level.version}
-
-
-def category_fields(category_id: UUID | None, categories: Categories) -> dict[str, Any]:
-    """What a product document holds of its category (unknown yet: only the id)."""
-    category = categories.get(category_id) if category_id else None
-    if category is None:
-        return {"category_name": None, "category_slug": None, "category_version": 0}
-    return {"category_name": category.name, "category_slug": category.slug,
-            "category_version": category.version}
-
-
-def appliers(categories: Categories, stock: Stock | None = None) -> Appliers[ProductDocument]:
-    stock = stock or {}
-
+def appliers() -> Appliers[ProductDocument]:
     def created(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument:
         new(current, event)
         payload = ProductCreated.model_validate(event.payload)
         return ProductDocument(
-            **payload.model_dump(exclude={"stock_quantity"}),
-            **category_fields(payload.category_id, categories),
-            **stock_fields(event.aggregate_id, stock or {}, payload.stock_quantity),
+            **payload.model_dump(),
             id=event.aggregate_id, created_at=moment(event), updated_at=moment(event),
             version=event.aggregate_version, position=event.position,
         )
@@ -77,12 +40,7 @@ def appliers(categories: Categories, stock: Stock | None = None) -> Appliers[Pro
 
     def updated(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument:
         changes = ProductUpdated.model_validate(event.payload).changes
-        fields = changes.model_dump(include=changes.model_fields_set)
-        if existing(current, event).stock_version:  # the inventory context's count wins
-            fields.pop("stock_quantity", None)  # (only events from before it set stock)
-        if "category_id" in fields:
-            fields.update(category_fields(fields["category_id"], categories))
-        return changed(current, event, **fields)
+        return changed(current, event, **changes.model_dump(include=changes.model_fields_set))
 
     def price_changed(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument:
         payload = ProductPriceChanged.model_validate(event.payload)
@@ -110,21 +68,9 @@ def appliers(categories: Categories, stock: Stock | None = None) -> Appliers[Pro
 
 
 def fold_products(
-    current: Mapping[UUID, ProductDocument], events: Iterable[EventEnvelope],
-    categories: Categories, stock: Stock | None = None,
+    current: Mapping[UUID, ProductDocument], events: Iterable[EventEnvelope]
 ) -> tuple[Changes[ProductDocument], list[tuple[EventEnvelope, str]]]:
-    return fold(current, events, appliers(categories, stock))
+    return fold(current, events, APPLIERS)
 
 
-def referenced_categories(events: Iterable[EventEnvelope]) -> set[UUID]:
-    """The categories these product events assign, whose names the fold needs."""
-    ids: set[UUID] = set()
-    for event in events:
-        payload = event.payload.get("changes", event.payload)
-        category_id = payload.get("category_id") if isinstance(payload, dict) else None
-        if isinstance(category_id, str):
-            try:
-                ids.add(UUID(category_id))
-            except ValueError:
-                continue  # the fold rejects the event with the reason
-    return ids
+APPLIERS = appliers()

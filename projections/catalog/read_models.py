@@ -20,14 +20,8 @@ class ProductStore(DocumentStore[ProductDocument], Protocol):
         """One page of the products not deleted that match `query` (its `category` resolved
         to `category_id` by the caller), and how many match in all."""
 
-    async def refresh_category(self, category: CategoryDocument) -> list[UUID]:
-        """Shows `category`'s name and slug on its products that hold an older version
-        of it; returns the ids of the products it changed."""
-
-    async def refresh_stock(self, product_id: UUID, available: int, stock_version: int) -> bool:
-        """Shows `available` as the product's stock, from `stock_version`, unless it shows
-        that stock version or a newer one already. True only if the stock it shows changed
-        (a newer version of the same count changes no read: no cache needs to move)."""
+    async def in_category(self, category_id: UUID) -> list[UUID]:
+        """The ids of the products (deleted ones too) that name this category."""
 
 
 class CategoryStore(DocumentStore[CategoryDocument], Protocol):
@@ -38,10 +32,7 @@ class CategoryStore(DocumentStore[CategoryDocument], Protocol):
 
 PRODUCTS: ReadModel[ProductStore] = ReadModel(
     "products", tracks="Product", sqlite=SqliteProductStore,
-    mongo=lambda db: MongoProductStore(db["products"]), version=2,
-    # Which category and stock versions a product's copy of them comes from depends on how
-    # events were batched, not on what they say.
-    bookkeeping=frozenset({"category_version", "stock_version"}),
+    mongo=lambda db: MongoProductStore(db["products"]), version=3,
 )
 CATEGORIES: ReadModel[CategoryStore] = ReadModel(
     "categories", tracks="Category", sqlite=SqliteCategoryStore,

@@ -23,8 +23,6 @@ CREATE TABLE IF NOT EXISTS products (
     is_active INTEGER NOT NULL,
     deleted INTEGER NOT NULL,
     category_id TEXT,
-    category_version INTEGER NOT NULL,
-    stock_version INTEGER NOT NULL,
     doc TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS product_terms (
@@ -56,7 +54,6 @@ def _product_columns(doc: ProductDocument) -> dict[str, Any]:
         "name": doc.name, "average_rating": doc.average_rating, "is_active": int(doc.is_active),
         "deleted": int(doc.deleted_at is not None),
         "category_id": str(doc.category_id) if doc.category_id else None,
-        "category_version": doc.category_version, "stock_version": doc.stock_version,
     }
 
 
@@ -113,37 +110,11 @@ class SqliteProductStore(SqliteDocuments[ProductDocument]):
         return await self.select_page(where, f"{SORT_COLUMNS[query.sort]} {direction}, "
                                       f"id {direction}", params, query.limit, query.offset)
 
-    async def refresh_category(self, category: CategoryDocument) -> list[UUID]:
+    async def in_category(self, category_id: UUID) -> list[UUID]:
         db = await self._database.conn()
-        stale = "category_id = ? AND category_version < ?"
-        params = (str(category.id), category.version)
-        async with db.execute(f"SELECT id FROM products WHERE {stale}", params) as rows:
-            ids = [UUID(r[0]) async for r in rows]
-        await db.execute(
-            "UPDATE products SET category_version = ?, doc = json_set(doc, "
-            "'$.category_name', ?, '$.category_slug', ?, '$.category_version', ?) "
-            f"WHERE {stale}",
-            (category.version, category.name, category.slug, category.version, *params),
-        )
-        await db.commit()
-        return ids
-
-    async def refresh_stock(self, product_id: UUID, available: int, stock_version: int) -> bool:
-        db = await self._database.conn()
-        older = "id = ? AND stock_version < ?"
-        params = (str(product_id), stock_version)
-        sql = f"SELECT json_extract(doc, '$.stock_quantity') FROM products WHERE {older}"
-        async with db.execute(sql, params) as rows:
-            before = await rows.fetchone()
-        if before is None:
-            return False
-        await db.execute(
-            "UPDATE products SET stock_version = ?, doc = json_set(doc, '$.stock_quantity', ?, "
-            f"'$.stock_version', ?) WHERE {older}",
-            (stock_version, available, stock_version, *params),
-        )
-        await db.commit()
-        return bool(before[0] != available)
+        async with db.execute("SELECT id FROM products WHERE category_id = ?",
+                              (str(category_id),)) as rows:
+            return [UUID(r[0]) async for r in rows]
 
 
 class SqliteCategoryStore(SqliteDocuments[CategoryDocument]):

@@ -6,7 +6,7 @@ composition root builds them all on one backend as `ReadModels`.
 """
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 from uuid import UUID
 
@@ -60,7 +60,6 @@ class ReadModel(Generic[S_co]):
     sqlite: "Callable[[SqliteDatabase], S_co]"
     mongo: "Callable[[AsyncDatabase[dict[str, Any]]], S_co]"
     version: int = 1  # bump when its documents change meaning: embedded stores rebuild
-    bookkeeping: frozenset[str] = field(default_factory=frozenset)  # not compared by verify
 
 
 class ReadModels:

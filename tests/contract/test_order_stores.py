@@ -202,13 +202,13 @@ async def test_the_projectors_fold_each_batch_over_what_they_wrote(read_models: 
         (ShipmentsProjector(stores), shipment_events(order_id)),
     ]
     for projector, events in streams:
-        whole = await projector.fold(events, {})
+        whole = await projector.fold(events)
         [(document, _)] = whole.changes.values()
         # in overlapping batches, then redelivered (a whole history is folded from nothing,
         # and written only over an older version)
         for batches in ([events[:2], events[1:4], events[3:]], [events[1:3], events, events[:1]]):
             for batch in batches:
-                fold = await projector.fold(batch, {})
+                fold = await projector.fold(batch)
                 assert fold.rejected == []
                 await projector.write(fold)
             assert await projector.store.get_many([document.id]) == {document.id: document}

@@ -165,24 +165,3 @@ async def test_sort_by_average_rating(product_store: ProductStore) -> None:
     items, _ = await product_store.page(ProductListQuery(sort="average_rating", order="desc"))
     expected = sorted(docs, key=lambda d: (d.average_rating, str(d.id)), reverse=True)
     assert [d.id for d in items] == [d.id for d in expected]
-
-
-async def test_refresh_stock_shows_only_a_newer_stock_version(product_store: ProductStore) -> None:
-    doc = document(1, stock_quantity=5)
-    await put(product_store, doc)
-    # Receipts may take stock past what a create command accepts (at most 1e9).
-    assert await product_store.refresh_stock(doc.id, 1_500_000_000, 2)
-    assert not await product_store.refresh_stock(doc.id, 9, 2)  # that version: shown already
-    assert not await product_store.refresh_stock(doc.id, 9, 1)  # an older one
-    assert not await product_store.refresh_stock(uuid4(), 9, 1)  # no such product
-    shown = await product_store.get(doc.id)
-    assert shown is not None and (shown.stock_quantity, shown.stock_version) == (1_500_000_000, 2)
-    # A newer version of the same count moves the version (so an older one cannot come
-    # back) but changes nothing a reader sees.
-    assert not await product_store.refresh_stock(doc.id, 1_500_000_000, 3)
-    assert not await product_store.refresh_stock(doc.id, 7, 3)
-    shown = await product_store.get(doc.id)
-    assert shown is not None and (shown.stock_quantity, shown.stock_version) == (1_500_000_000, 3)
-    listed, _ = await product_store.page(ProductListQuery(limit=100))
-    assert [p.stock_quantity for p in listed if p.id == doc.id] == [1_500_000_000]
-    assert shown.version == 1  # the product's own version does not move

@@ -139,7 +139,7 @@ class ProductModel(RuleBasedStateMachine):
     def a_replayed_projection_matches_the_model(self) -> None:
         events = [e for n in self.catalog.notifications(0, 100_000)
                   if (e := self.catalog.envelope(n))]
-        changed, rejected = fold_products({}, events, {})
+        changed, rejected = fold_products({}, events)
         assert rejected == []
         documents = {i: doc for i, (doc, _) in changed.items()}
         assert set(documents) == set(self.model)

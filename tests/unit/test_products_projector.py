@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from commands.publishing import event_id_for
 from projections import folding
-from projections.catalog.products import appliers, fold_products
+from projections.catalog.products import APPLIERS, fold_products
 from schemas.catalog import CreateProduct, ProductCreated, ProductDocument
 from schemas.envelope import Actor, EventEnvelope
 from tests.unit.strategies import create_products
@@ -18,11 +18,11 @@ AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def project(current: ProductDocument | None, event: EventEnvelope) -> ProductDocument | None:
-    return folding.project(current, event, appliers({}))
+    return folding.project(current, event, APPLIERS)
 
 
 def fold(current: dict[UUID, ProductDocument], events: list[EventEnvelope]) -> Any:
-    return fold_products(current, events, {})
+    return fold_products(current, events)
 
 
 def created(command: CreateProduct, aggregate_id: UUID | None = None, position: int = 1,

@@ -1,6 +1,7 @@
 """The projection handler over real (SQLite) read models: redeliveries change nothing twice,
 including a product created in the batch, which the handler folds without reading it; a
-product shows its stock item's available units; what no code knows is rejected once."""
+stock or category change moves the caches of the products whose reads show it; what no
+code knows is rejected once."""
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,13 +16,14 @@ from commands.inventory.application import InventoryApplication
 from projections.catalog.read_models import PRODUCTS
 from projections.handler import ProjectionHandler
 from projections.inventory.read_models import MOVEMENTS, STOCK
-from projections.projector import in_dependency_order
+from projections.projector import checked
 from projections.stores.base import ProjectionStores
 from projections.stores.no_archive import NoArchive
 from projections.stores.sqlite import sqlite_read_models
 from runtime.cache import LISTING_GENERATION, MemoryCache, product_generation
 from runtime.signals import LocalSignals
 from schemas.catalog import ChangePrice, CreateProduct
+from schemas.categories import CreateCategory, RenameCategory
 from schemas.envelope import Actor, EventEnvelope, EventMetadata
 from schemas.inventory import ReceiveStock, stock_item_id
 from schemas.stock import MovementListQuery
@@ -97,32 +99,52 @@ def stock_history(product_id: UUID) -> list[EventEnvelope]:
     return [e for n in inventory.notifications(0, 100) if (e := inventory.envelope(n))]
 
 
-async def test_a_product_shows_the_stock_its_item_has_available(
+async def test_a_stock_change_moves_the_cache_of_its_product_not_the_document(
     handler: ProjectionHandler, tmp_path: Path,
 ) -> None:
     v1, v2, v3 = price_changes(tmp_path)
     created, received, reserved = stock_history(v1.aggregate_id)
-    products, stock = handler.stores.read_models.get(PRODUCTS), handler.stores.read_models
-    await handler.handle([v1, created])  # in one batch, the stock item created after
-    await handler.handle([received, v2])
-    assert await handler.handle([reserved, v3, received]) == []  # with a redelivery
-    product = await products.get(v1.aggregate_id)
-    assert product is not None and (product.version, product.stock_quantity) == (3, 6)
-    level = await stock.get(STOCK).get(stock_item_id(v1.aggregate_id))
+    models, cache = handler.stores.read_models, handler.cache
+    generation = product_generation(v1.aggregate_id)
+    await handler.handle([v1, v2, v3, created])
+    assert await cache.get_many(generation) == [b"1"]
+    await handler.handle([received])
+    assert await cache.get_many(generation) == [b"2"]
+    assert await handler.handle([received, reserved]) == []  # with a redelivery
+    assert await cache.get_many(generation) == [b"3"]
+    await handler.handle([received, reserved])  # nothing new: nothing moves
+    assert await cache.get_many(generation) == [b"3"]
+    product = await models.get(PRODUCTS).get(v1.aggregate_id)
+    assert product is not None and (product.version, product.stock_quantity) == (3, 3)
+    level = await models.get(STOCK).get(stock_item_id(v1.aggregate_id))
     assert level is not None and (level.on_hand, level.reserved, level.available) == (8, 2, 6)
-    moves, total = await stock.get(MOVEMENTS).page(level.id, MovementListQuery())
+    assert product.view(None, level.available).stock_quantity == 6
+    moves, total = await models.get(MOVEMENTS).page(level.id, MovementListQuery())
     assert total == 3 and [m.kind for m in moves] == ["reserved", "received", "created"]
 
 
-async def test_stock_created_before_its_product_reached_the_read_model_is_shown(
+async def test_a_renamed_category_moves_the_caches_of_its_products(
     handler: ProjectionHandler, tmp_path: Path,
 ) -> None:
-    v1, _, _ = price_changes(tmp_path)
-    created, received, _ = stock_history(v1.aggregate_id)
-    await handler.handle([created, received])
-    await handler.handle([v1])
-    product = await handler.stores.read_models.get(PRODUCTS).get(v1.aggregate_id)
-    assert product is not None and product.stock_quantity == 8
+    catalog = CatalogApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    category = catalog.create_category(CreateCategory(name="Cups"), META).aggregate_id
+    inside = catalog.create_product(CreateProduct(name="Cup", sku="CUP-1", price=Decimal(2),
+                                                  category_id=category), META).aggregate_id
+    outside = catalog.create_product(CreateProduct(name="Jug", sku="JUG-1", price=Decimal(3)),
+                                     META).aggregate_id
+    history = envelopes(catalog)
+    await handler.handle(history)
+    before = await handler.cache.get_many(product_generation(inside),
+                                          product_generation(outside))
+    catalog.rename_category(category, RenameCategory(name="Mugs"), None, META)
+    await handler.handle(envelopes(catalog)[len(history):])
+    after = await handler.cache.get_many(product_generation(inside),
+                                         product_generation(outside))
+    assert (int(after[0]), after[1]) == (int(before[0]) + 1, before[1])
+
+
+def envelopes(app: CatalogApplication) -> list[EventEnvelope]:
+    return [e for n in app.notifications(0, 100) if (e := app.envelope(n))]
 
 
 async def test_an_event_of_a_type_no_code_knows_is_rejected_and_the_rest_applied(
@@ -149,23 +171,16 @@ async def test_an_event_several_projectors_refuse_is_rejected_once(
     assert refused.event == received and "gap" in refused.reason
 
 
-def test_projectors_run_after_those_whose_read_models_they_read() -> None:
-    order = [p.name for p in in_dependency_order(REGISTRY.projectors(
-        ProjectionStores(sqlite_read_models(Path("unused.sqlite3"), REGISTRY.read_models),
-                         NoArchive())))]
-    assert order.index("products") > max(order.index("categories"), order.index("stock"))
-
-
 @dataclass
 class Reader:
     name: str
     reads: frozenset[str]
 
 
-def test_a_registry_of_projectors_that_cannot_be_ordered_is_refused() -> None:
-    with pytest.raises(ValueError, match="cycle"):
-        in_dependency_order([Reader("a", frozenset({"b"})), Reader("b", frozenset({"a"}))])  # type: ignore[list-item]
+def test_a_registry_of_projectors_that_collide_or_read_nothing_kept_is_refused() -> None:
     with pytest.raises(ValueError, match="which no projector keeps"):
-        in_dependency_order([Reader("a", frozenset({"nowhere"}))])  # type: ignore[list-item]
+        checked([Reader("a", frozenset({"nowhere"}))])  # type: ignore[list-item]
     with pytest.raises(ValueError, match="two projectors"):
-        in_dependency_order([Reader("a", frozenset()), Reader("a", frozenset())])  # type: ignore[list-item]
+        checked([Reader("a", frozenset()), Reader("a", frozenset())])  # type: ignore[list-item]
+    assert [p.name for p in checked(REGISTRY.projectors(ProjectionStores(
+        sqlite_read_models(Path("unused.sqlite3"), REGISTRY.read_models), NoArchive())))]
