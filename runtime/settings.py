@@ -27,6 +27,11 @@ class PaymentProviderName(StrEnum):
     STRIPE = "stripe"
 
 
+class MailTransport(StrEnum):
+    SMTP = "smtp"
+    FOLDER = "folder"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TANQORY_", env_file=".env", extra="ignore")
 
@@ -92,6 +97,29 @@ class Settings(BaseSettings):
     stripe_api_base: str | None = None  # e.g. http://127.0.0.1:12111 for stripe-mock
     stripe_webhook_secret: SecretStr = SecretStr(DEVELOPMENT_WEBHOOK_SECRET)
 
+    # An external OpenID Connect provider whose tokens (RS256/ES256) are accepted beside
+    # local ones; unset issuer: none is.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None  # unset: the jwks_uri of the issuer's discovery document
+    oidc_roles_claim: str = "roles"  # a dotted path into the claims, e.g. realm_access.roles
+    oidc_jwks_cache_seconds: int = Field(default=300, ge=0)
+
+    # Per-customer keys of personal data (crypto-shredding): how long a process may use a
+    # key it has read, so an erasure takes effect everywhere within this.
+    personal_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+
+    # Email. "smtp": the server below; "folder": each message a file under data_dir/mail.
+    # Unset: "folder" embedded, "smtp" server.
+    mail_transport: MailTransport | None = None
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    mail_from: str = "Tanqory <no-reply@tanqory.local>"
+
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> "Settings":
         secret = self.jwt_secret.get_secret_value()
@@ -135,6 +163,12 @@ class Settings(BaseSettings):
         if self.payment_provider is not None:
             return self.payment_provider
         return PaymentProviderName.TEST if self.mode is Mode.EMBEDDED else PaymentProviderName.STRIPE
+
+    @property
+    def mail_through(self) -> MailTransport:
+        if self.mail_transport is not None:
+            return self.mail_transport
+        return MailTransport.FOLDER if self.mode is Mode.EMBEDDED else MailTransport.SMTP
 
     @property
     def postgres_dsn(self) -> str:
