@@ -7,17 +7,20 @@ from fastapi import Depends, Header, Request
 
 from projections.stores.base import ReadModels
 from runtime.cache import Cache
+from runtime.personal_data import PersonalData
 from runtime.signals import Signals
 from schemas import consistency
 
 
 @dataclass(frozen=True)
 class ReadSide:
-    """What the read API reads from: read models (read only), the cache, progress signals."""
+    """What the read API reads from: read models (read only), the cache, progress signals,
+    and the keys that unseal personal values for those who may see them."""
 
     models: ReadModels
     cache: Cache
     signals: Signals
+    personal: PersonalData
 
 
 async def get_read_side(request: Request) -> ReadSide:

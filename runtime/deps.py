@@ -11,7 +11,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from runtime.auth import InvalidToken, Principal, Role, verify_token
+from runtime.auth import InvalidToken, Principal, Role, app_token_verifier
 from runtime.http import request_id_var
 from runtime.problems import ProblemError
 from runtime.settings import Settings
@@ -28,13 +28,17 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 async def get_principal(
+    request: Request,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """The bearer token's principal, checked by the app's TokenVerifier (one per app, made
+    on the first request: it keeps the OpenID Connect issuer's keys between requests)."""
     if credentials is None:
         raise ProblemError(401, "unauthorized", "A bearer token is required", _CHALLENGE)
+    verifier = app_token_verifier(request.app.state, settings)
     try:
-        return verify_token(settings, credentials.credentials)
+        return await verifier.verify(credentials.credentials)
     except InvalidToken as error:
         # Never the JWT library's own words: they describe its internals, not the client's fix.
         expired = isinstance(error.__context__, jwt.ExpiredSignatureError)

@@ -22,7 +22,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from runtime.auth import verify_token
+from runtime.auth import TokenVerifier, app_token_verifier
 from runtime.problems import problem_response
 from runtime.settings import Settings
 
@@ -49,7 +49,8 @@ def redis_storage_uri(redis_url: str) -> str:
     return f"async+{redis_url}"
 
 
-def _storage(uri: str, key_prefix: str) -> Storage:
+def storage_for(uri: str, key_prefix: str) -> Storage:
+    """A `limits` async storage for `uri`, its keys under `key_prefix`."""
     options: dict[str, Any] = {}
     if uri.startswith("async+redis"):
         from redis.asyncio.retry import Retry
@@ -66,18 +67,32 @@ def _storage(uri: str, key_prefix: str) -> Storage:
 
 
 def client_identity(scope: Scope, settings: Settings) -> str:
-    """`sub:<subject>` for a bearer token that verifies, else `ip:<peer address>`."""
+    """`sub:<subject>` for a bearer token that verifies, else `ip:<peer address>`.
+
+    The token is checked by the app's TokenVerifier, the endpoints' own, but with only the
+    OpenID Connect issuer's keys it holds already (`verify_known`): keying a count (or an
+    idempotency record) never waits on the provider, and a flood of tokens naming made-up
+    keys cannot reach it from here. Only the endpoints' check fetches keys (at most one
+    fetch every few seconds, `runtime.oidc`), so the issuer's tokens count by address
+    until one of them has reached an endpoint.
+    """
     authorization = Headers(scope=scope).get("authorization", "")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         try:
-            subject: str | None = verify_token(settings, token.strip()).subject
+            subject: str | None = _verifier(scope, settings).verify_known(token.strip()).subject
         except Exception:  # noqa: BLE001 - refusing bad tokens is the endpoints' job
             subject = None
         if subject is not None:
             return f"sub:{subject}"
     client = scope.get("client")
     return f"ip:{client[0]}" if client else "ip:unknown"
+
+
+def _verifier(scope: Scope, settings: Settings) -> TokenVerifier:
+    """The app's verifier; outside any app (a middleware driven alone) one of its own."""
+    app = scope.get("app")
+    return app_token_verifier(app.state, settings) if app is not None else TokenVerifier(settings)
 
 
 class Decision(NamedTuple):
@@ -107,7 +122,7 @@ class RateLimitMiddleware:
         self.app = app
         self.settings = settings
         self.item = RateLimitItemPerMinute(per_minute)
-        self.storage = _storage(storage_uri, key_prefix)
+        self.storage = storage_for(storage_uri, key_prefix)
         # When each client's current window ends, as far as this process knows.
         self._resets: TLRUCache[str, float] = TLRUCache(
             maxsize=RESETS_KEPT, ttu=lambda _identity, reset_at, _now: reset_at, timer=time.time

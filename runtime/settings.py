@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "tanqory-development-secret-change-me"
 DEVELOPMENT_WEBHOOK_SECRET = "whsec_tanqory_development"
+DEVELOPMENT_ACCOUNT_SECRET = "tanqory-development-account-secret"
 
 
 class Mode(StrEnum):
@@ -43,7 +44,18 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     jwt_issuer: str = "tanqory"
     jwt_audience: str = "tanqory-api"
-    token_ttl_seconds: int = Field(default=3600, gt=0)
+    token_ttl_seconds: int = Field(default=3600, gt=0)  # of `tanqory token`'s tokens
+    access_token_ttl_seconds: int = Field(default=900, gt=0)  # of sign-in's access tokens
+    refresh_token_ttl_seconds: int = Field(default=30 * 86_400, gt=0)
+    # Failed sign-ins allowed per account, and per client, in a moving 15-minute window.
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_client: int = Field(default=20, ge=1)
+    # Keys the email index (a keyed digest, never the email) and derives the one-time
+    # tokens of emailed links from their events' ids. Changing it orphans both.
+    account_secret: SecretStr = SecretStr(DEVELOPMENT_ACCOUNT_SECRET)
+    # Where emailed links send people: <this>/verify-email?token=... and
+    # <this>/reset-password?token=... (the shop's pages, which post the token to the API).
+    account_links_url: str = "http://127.0.0.1:8000/account"
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -131,6 +143,9 @@ class Settings(BaseSettings):
             )
         if self.env is Environment.PRODUCTION and len(secret) < 32:
             raise ValueError("TANQORY_JWT_SECRET must be at least 32 characters in production")
+        if self.env is Environment.PRODUCTION and \
+                self.account_secret.get_secret_value() == DEVELOPMENT_ACCOUNT_SECRET:
+            raise ValueError("TANQORY_ACCOUNT_SECRET must be set in production")
         webhook_secret = self.stripe_webhook_secret.get_secret_value()
         if self.env is Environment.PRODUCTION and webhook_secret == DEVELOPMENT_WEBHOOK_SECRET:
             raise ValueError("TANQORY_STRIPE_WEBHOOK_SECRET must be set to the provider's "

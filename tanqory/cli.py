@@ -163,6 +163,24 @@ def sagas() -> None:
 
 
 @app.command()
+def notifier() -> None:
+    """Run the notifier (server mode): emails for account and order events, once each.
+
+    Its own consumer group (TANQORY_WORKER_ID followed by -notifier), so a failing mail
+    server holds up nothing else; a message is retried with backoff, and then the batch
+    again. TANQORY_MODE is set to server whatever it says. Needs the Kafka settings, the
+    PostgreSQL settings (the event stores, customers' keys and the record of what was
+    sent), the SMTP settings (TANQORY_SMTP_*, TANQORY_MAIL_FROM),
+    TANQORY_ACCOUNT_SECRET and TANQORY_ACCOUNT_LINKS_URL (the links in the emails).
+    """
+    from tanqory.wiring import run_notifier
+
+    settings = _settings(mode=Mode.SERVER)
+    sys.argv = [sys.argv[0], "worker"]  # Faust's Worker parses the command line itself
+    run_notifier(settings)
+
+
+@app.command()
 def verify() -> None:
     """Check every projection against a rebuild from the event store; exit 1 if any differs.
 

@@ -9,10 +9,12 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 
+from commands.api.login_throttle import LoginThrottle
 from projections.stores.base import ProjectionStores
 from read_api.deps import ReadSide
 from runtime.cache import MemoryCache
@@ -34,6 +36,7 @@ from tanqory.wiring import (
     event_store_check,
     in_process_webhooks,
     include_routers,
+    personal_data,
     projection_handler,
 )
 
@@ -41,6 +44,7 @@ log = logging.getLogger(__name__)
 READ_MODELS = "read_models.sqlite3"
 DEAD_LETTERS = "dead_letters.sqlite3"
 SAGAS = "sagas.sqlite3"
+NOTIFIER = "notifier.sqlite3"  # the notifier's relay positions
 REDRIVE_SECONDS = 0.5  # how often the platform looks for re-drives asked by `tanqory dlq retry`
 
 
@@ -59,10 +63,11 @@ class Embedded:
         data = settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
         self.settings = settings
+        personal = personal_data(settings)
         self.applications = build_applications(
-            settings, in_process_webhooks(settings, loop, lambda: self.applications))
+            settings, in_process_webhooks(settings, loop, lambda: self.applications), personal)
         database, models = sqlite_database_and_models(data / READ_MODELS, REGISTRY.read_models)
-        self.read = ReadSide(models, cache, LocalSignals())
+        self.read = ReadSide(models, cache, LocalSignals(), personal)
         self.handler = projection_handler(
             ProjectionStores(models, ChdbEventArchive(data / "analytics.chdb")), cache,
             self.read.signals)
@@ -72,13 +77,23 @@ class Embedded:
             name: self._relay(f"embedded-projector.{name}", name, self.projecting,
                               ReadModelPositions(database, f"embedded-projector.{name}"))
             for name in self.applications}
-        self.sagas = SagaRunner(REGISTRY.sagas(SagaParts(
-            self.applications, settings, lambda kind: SqliteDeadlines(data / SAGAS, kind))))
-        saga_sink = LocalSink(self.sagas, asyncio.Lock())
-        self.saga_relays = {
-            name: self._relay(f"embedded-sagas.{name}", name, saga_sink,
-                              SqlitePositions(data / SAGAS, f"embedded-sagas.{name}"))
-            for name in self.applications} if self.sagas.sagas else {}
+        saga_parts = SagaParts(self.applications, settings,
+                               lambda kind: SqliteDeadlines(data / SAGAS, kind), personal)
+        self.sagas = SagaRunner(REGISTRY.sagas(saga_parts))
+        self.saga_relays = self._relays_to(self.sagas, "embedded-sagas", data / SAGAS)
+        # Relays of their own: a failing mail server holds up no saga.
+        self.notifier_relays = self._relays_to(SagaRunner(REGISTRY.notifiers(saga_parts)),
+                                               "embedded-notifier", data / NOTIFIER)
+
+    def _relays_to(self, runner: SagaRunner, prefix: str, positions: Path
+                   ) -> dict[str, Relay[Any]]:
+        """A relay of every context's events to `runner`, positions kept in `positions`."""
+        if not runner.sagas:
+            return {}
+        sink = LocalSink(runner, asyncio.Lock())
+        return {name: self._relay(f"{prefix}.{name}", name, sink,
+                                  SqlitePositions(positions, f"{prefix}.{name}"))
+                for name in self.applications}
 
     def _relay(self, name: str, context: str, sink: LocalSink,
                positions: PositionStore) -> Relay[Any]:
@@ -87,7 +102,8 @@ class Embedded:
                      self.settings.relay_batch_size)
 
     def relays(self) -> list[Relay[Any]]:
-        return [*self.projection_relays.values(), *self.saga_relays.values()]
+        return [*self.projection_relays.values(), *self.saga_relays.values(),
+                *self.notifier_relays.values()]
 
     def wake_relays_from_any_thread(self, loop: asyncio.AbstractEventLoop) -> None:
         """Each Application wakes its own relays right after a commit, from any thread."""
@@ -145,6 +161,7 @@ def build_embedded_api(
         app.state.settings = settings
         app.state.applications = parts.applications
         app.state.read_side = parts.read
+        app.state.login_throttle = LoginThrottle(settings, MEMORY_STORAGE_URI)
         await parts.handler.setup()
         parts.wake_relays_from_any_thread(asyncio.get_running_loop())
         tasks = holder["tasks"] = [

@@ -16,6 +16,7 @@ from fastapi import APIRouter
 from commands.event_sourced import EventSourcedContext
 from projections.projector import Projector, checked
 from projections.stores.base import ProjectionStores, ReadModel
+from runtime.personal_data import PersonalData
 from runtime.settings import Settings
 from streams.sagas.deadlines import Deadlines
 from streams.sagas.saga import Saga
@@ -31,6 +32,7 @@ class SagaParts:
     applications: Applications
     settings: Settings
     deadlines: Callable[[str], Deadlines]  # the mode's deadline store for a kind of deadline
+    personal: PersonalData  # the process's keys of customers' personal values
 
 
 SagaFactory = Callable[[SagaParts], Saga]
@@ -47,6 +49,9 @@ class BoundedContext:
     read_models: Sequence[ReadModel[Any]] = ()
     projectors: Sequence[ProjectorFactory] = ()
     sagas: Sequence[SagaFactory] = ()
+    # Sagas whose side effect leaves the platform (emails): run apart from the others, in
+    # `tanqory notifier`, so a failing mail server holds none of them up.
+    notifiers: Sequence[SagaFactory] = ()
 
     def published_events(self) -> set[EventType]:
         return {(f"{a.published.aggregate_type}{name}", version)  # type: ignore[attr-defined]
@@ -89,6 +94,9 @@ class Registry:
 
     def sagas(self, parts: SagaParts) -> list[Saga]:
         return [make(parts) for c in self.contexts for make in c.sagas]
+
+    def notifiers(self, parts: SagaParts) -> list[Saga]:
+        return [make(parts) for c in self.contexts for make in c.notifiers]
 
 
 def _check(contexts: Sequence[BoundedContext]) -> frozenset[EventType]:

@@ -9,6 +9,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -27,7 +28,11 @@ from tenacity import (
 )
 
 from commands.api.errors import install_domain_errors
+from commands.api.login_throttle import LoginThrottle
 from commands.api.payments import receive as receive_webhook
+from commands.customers.application import AccountParts, CustomersApplication
+from commands.customers.credentials import Credentials, PostgresCredentials, SqliteCredentials
+from commands.customers.passwords import Passwords
 from commands.event_sourced import EventSourcedContext
 from commands.payments.application import PaymentsApplication
 from commands.payments.provider import PaymentProvider
@@ -36,10 +41,12 @@ from projections.stores.base import EventArchive, ProjectionStores, ReadModels
 from read_api.deps import ReadSide
 from runtime.cache import Cache, RedisCache
 from runtime.http import ReadinessCheck, create_api
+from runtime.key_store import KeyStore, PostgresKeyStore, SqliteKeyStore
+from runtime.personal_data import PersonalData
 from runtime.problems import COMMAND_PROBLEMS, QUERY_PROBLEMS
 from runtime.progress import RedisProgress, lag_report
 from runtime.rate_limit import redis_storage_uri
-from runtime.settings import PaymentProviderName, Settings
+from runtime.settings import Mode, PaymentProviderName, Settings
 from runtime.signals import RedisSignals, Signals
 from streams.sagas.deadlines import PostgresDeadlines
 from tanqory.contexts import REGISTRY
@@ -52,19 +59,42 @@ log = logging.getLogger(__name__)
 # Longer than the worker's heartbeat (5 s) plus a rebalance: quieter than this, it is gone.
 PROJECTOR_SILENCE_SECONDS = 60.0
 TEST_PAYMENTS = "test_payments.sqlite3"  # the built-in payment provider's state
+KEYS = "keys.sqlite3"  # customers' keys (embedded): as precious as the events
+CREDENTIALS = "credentials.sqlite3"  # password hashes, refresh and link token digests
 
 
 Deliver = Callable[[bytes, str], None]  # hands a signed webhook to this process's endpoint
 
 
-def build_applications(settings: Settings, deliver: Deliver | None = None) -> Applications:
+def build_applications(settings: Settings, deliver: Deliver | None = None,
+                       personal: PersonalData | None = None) -> Applications:
     """Every context's Application, the payments' with the configured provider (the test
-    provider answers through `deliver`: only a process serving the command API has one)."""
+    provider answers through `deliver`: only a process serving the command API has one),
+    the customers' with their keys (`personal`: the process's one) and credentials."""
     applications = _applications(settings)
     payments = applications[PaymentsApplication.name]
     assert isinstance(payments, PaymentsApplication)
     payments.use(payment_provider(settings, deliver or _no_webhook_endpoint))
+    customers = applications[CustomersApplication.name]
+    assert isinstance(customers, CustomersApplication)
+    customers.use(AccountParts(
+        personal or personal_data(settings), credentials(settings), Passwords(),
+        settings.account_secret.get_secret_value().encode(),
+        refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds)))
     return applications
+
+
+def personal_data(settings: Settings) -> PersonalData:
+    """The keys of customers' personal values: beside the event store, in either mode."""
+    keys: KeyStore = (SqliteKeyStore(settings.data_dir / KEYS) if settings.mode is Mode.EMBEDDED
+                      else PostgresKeyStore(settings.postgres_dsn))
+    return PersonalData(keys, settings.personal_key_cache_seconds)
+
+
+def credentials(settings: Settings) -> Credentials:
+    if settings.mode is Mode.EMBEDDED:
+        return SqliteCredentials(settings.data_dir / CREDENTIALS)
+    return PostgresCredentials(settings.postgres_dsn)
 
 
 @retry(retry=retry_if_exception_type((PersistenceError, psycopg.Error)),
@@ -197,7 +227,8 @@ def progress(settings: Settings) -> RedisProgress:
 
 def build_server_read_side(settings: Settings) -> ReadSide:
     client = redis(settings)
-    return ReadSide(mongo_read_models(settings), RedisCache(client), RedisSignals(client))
+    return ReadSide(mongo_read_models(settings), RedisCache(client), RedisSignals(client),
+                    personal_data(settings))
 
 
 def build_server_handler(settings: Settings) -> ProjectionHandler:
@@ -218,12 +249,14 @@ def build_command_api(settings: Settings) -> FastAPI:
         deliver = in_process_webhooks(settings, asyncio.get_running_loop(), lambda: holder)
         holder.update(await asyncio.to_thread(build_applications, settings, deliver))
         app.state.applications = holder
+        app.state.login_throttle = LoginThrottle(settings, storage)
         yield
         close_applications(holder)
 
+    storage = redis_storage_uri(settings.redis_url)
     app = create_api("Tanqory Command API", settings,
                      {"event_store": event_store_check(lambda: holder)},
-                     rate_limit_storage_uri=redis_storage_uri(settings.redis_url),
+                     rate_limit_storage_uri=storage,
                      idempotency_cache=RedisCache(redis(settings)), lifespan=lifespan)
     include_routers(app, commands=True, queries=False)
     return app
@@ -317,14 +350,35 @@ def run_saga_worker(settings: Settings) -> None:
     from streams.sagas.saga import TICK_SECONDS, SagaRunner
 
     async def sagas() -> SagaRunner:
-        applications = await asyncio.to_thread(build_applications, settings)
-        return SagaRunner(REGISTRY.sagas(SagaParts(
-            applications, settings, lambda kind: PostgresDeadlines(settings.postgres_dsn, kind))))
+        return SagaRunner(REGISTRY.sagas(await asyncio.to_thread(server_saga_parts, settings)))
 
     _run_faust(settings, saga_group(settings), sagas, with_progress=False, dead_letter=False,
                tick_seconds=TICK_SECONDS)
 
 
+def run_notifier(settings: Settings) -> None:
+    """The notifiers (emails), in a consumer group of their own: a mail server that fails
+    holds up neither the projectors nor the other sagas, and no rebuild sends anything."""
+    from streams.sagas.saga import SagaRunner
+
+    async def notifiers() -> SagaRunner:
+        return SagaRunner(REGISTRY.notifiers(await asyncio.to_thread(server_saga_parts,
+                                                                     settings)))
+
+    _run_faust(settings, notifier_group(settings), notifiers, with_progress=False,
+               dead_letter=False)
+
+
+def server_saga_parts(settings: Settings) -> SagaParts:
+    personal = personal_data(settings)
+    return SagaParts(build_applications(settings, personal=personal), settings,
+                     lambda kind: PostgresDeadlines(settings.postgres_dsn, kind), personal)
+
+
 def saga_group(settings: Settings) -> str:
     return f"{settings.worker_id}-sagas"
+
+
+def notifier_group(settings: Settings) -> str:
+    return f"{settings.worker_id}-notifier"
 

@@ -5,13 +5,10 @@ from collections.abc import Callable
 from typing import TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.domain import Aggregate
-
 from commands.catalog.category import Category
-from commands.catalog.keys import KeyIndex
 from commands.errors import DomainError, NotFound, UnknownCategory
 from commands.event_sourced import EventSourcedContext
+from commands.keys import KeyIndex, release, reserve
 
 K = TypeVar("K", bound=KeyIndex)
 
@@ -30,21 +27,7 @@ class CatalogCommandBase(EventSourcedContext):
 
     def _reserve(self, index: type[K], key: str, owner_id: UUID,
                  taken: Callable[[str], DomainError]) -> K:
-        """The index of `key`, reserved for `owner_id` (a pending change to save with it)."""
-        try:
-            found: Aggregate = self.repository.get(index.create_id(key))
-        except AggregateNotFoundError:
-            return index(key=key, owner_id=owner_id)
-        assert isinstance(found, index)
-        if not found.is_free_for(owner_id):
-            raise taken(key)
-        if found.owner_id is None:
-            found.claim(owner_id)
-        return found
+        return reserve(self.repository, index, key, owner_id, taken)
 
     def _release(self, index: type[K], key: str, owner_id: UUID) -> K:
-        found: Aggregate = self.repository.get(index.create_id(key))
-        assert isinstance(found, index)
-        if found.owner_id == owner_id:
-            found.release()
-        return found
+        return release(self.repository, index, key, owner_id)

@@ -16,10 +16,13 @@ from pydantic import SecretStr
 from runtime.auth import Role, issue_token
 from runtime.settings import Environment, Mode, Settings
 from schemas.envelope import EventEnvelope
+from tests.support.mailbox import FolderMailbox, Mailbox
 from tests.support.processes import PlatformProcess, free_port, run_cli
+from tests.support.smtp_sink import SmtpSink, smtp_sink
 from tests.support.waiting import wait_until
 
 TEST_SECRET = "tanqory-test-secret-0123456789abcdef"
+AFTER_COMMAND_API = ("relay", "worker", "sagas", "notifier", "read-api")
 
 
 @dataclass
@@ -29,6 +32,7 @@ class Platform:
     read_url: str
     settings: Settings
     processes: dict[str, PlatformProcess] = field(default_factory=dict)
+    mailbox: Mailbox | None = None  # what its notifier sent
 
     def token(self, *roles: Role, subject: str = "tester") -> str:
         return issue_token(self.settings, subject, list(roles))
@@ -74,7 +78,8 @@ def embedded_platform(tmp: Path, **extra_env: str) -> Iterator[Platform]:
     base = f"http://127.0.0.1:{port}"
     try:
         process.wait_healthy(base)
-        yield Platform(Mode.EMBEDDED, base, base, settings, {"serve": process})
+        yield Platform(Mode.EMBEDDED, base, base, settings, {"serve": process},
+                       FolderMailbox(settings.data_dir / "mail"))
     finally:
         process.stop()
 
@@ -159,8 +164,14 @@ def wait_for_pipeline(platform: Platform, timeout: float = 120) -> None:
 
 @contextmanager
 def server_platform(tmp: Path, **extra_env: str) -> Iterator[Platform]:
-    """The five server processes in a fresh namespace; `extra_env` (TANQORY_* variables)
-    overrides the rest."""
+    """The server processes in a fresh namespace, mailing an SMTP sink; `extra_env`
+    (TANQORY_* variables) overrides the rest."""
+    with smtp_sink() as sink:
+        yield from _server_platform(tmp, sink, extra_env)
+
+
+def _server_platform(tmp: Path, sink: SmtpSink, extra_env: dict[str, str]
+                     ) -> Iterator[Platform]:
     namespace = server_namespace()
     command_port, read_port = free_port(), free_port()
     env = _env(settings_for_tests(), **namespace, TANQORY_MODE="server",
@@ -168,22 +179,22 @@ def server_platform(tmp: Path, **extra_env: str) -> Iterator[Platform]:
                TANQORY_STRIPE_API_BASE=os.environ.get("TANQORY_STRIPE_API_BASE",
                                                       "http://127.0.0.1:12111"),
                TANQORY_COMMAND_API_PORT=str(command_port), TANQORY_READ_API_PORT=str(read_port),
-               **extra_env)
+               TANQORY_SMTP_PORT=str(sink.port), **extra_env)
     settings = Settings(**{k.removeprefix("TANQORY_").lower(): v for k, v in env.items()})
     create_postgres_database(settings)
     processes = {
         name: PlatformProcess(name, [name], env, tmp)
-        for name in ("command-api", "relay", "worker", "sagas", "read-api")
+        for name in ("command-api", *AFTER_COMMAND_API)
     }
     platform = Platform(
         Mode.SERVER, f"http://127.0.0.1:{command_port}", f"http://127.0.0.1:{read_port}",
-        settings, processes,
+        settings, processes, sink,
     )
     try:
         # The command API first: it creates the event store's tables, which the relay
         # would otherwise race it to create in a fresh database.
         processes["command-api"].start().wait_healthy(platform.command_url)
-        for name in ("relay", "worker", "sagas", "read-api"):
+        for name in AFTER_COMMAND_API:
             processes[name].start()
         processes["read-api"].wait_healthy(platform.read_url)
         wait_for_pipeline(platform)

@@ -1,0 +1,33 @@
+"""The customers read model in SQLite (embedded mode)."""
+
+from typing import Any
+
+from projections.stores.sqlite import SqliteDatabase, SqliteDocuments, sortable
+from schemas.customers import CustomerDocument, CustomerListQuery
+
+CUSTOMERS = """
+CREATE TABLE IF NOT EXISTS customers (
+    id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    email_key TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS customers_created ON customers (created_at DESC, id);
+CREATE INDEX IF NOT EXISTS customers_email ON customers (email_key);
+"""
+
+
+def _columns(doc: CustomerDocument) -> dict[str, Any]:
+    return {"email_key": doc.email_key, "created_at": sortable(doc.created_at)}
+
+
+class SqliteCustomerStore(SqliteDocuments[CustomerDocument]):
+    def __init__(self, db: SqliteDatabase) -> None:
+        super().__init__(db, "customers", CustomerDocument, _columns, CUSTOMERS)
+
+    async def page(self, query: CustomerListQuery, email_key: str | None
+                   ) -> tuple[list[CustomerDocument], int]:
+        where, params = ("email_key = ?", [email_key]) if email_key else ("1 = 1", [])
+        return await self.select_page(where, "created_at DESC, id", params, query.limit,
+                                      query.offset)
