@@ -41,7 +41,7 @@ class Customer(Aggregate):
         self.name = name  # sealed
         self.phone: str | None = None  # sealed
         self.addresses: str | None = None  # sealed JSON
-        self.roles = roles
+        self.roles = tuple(roles)  # (events read back from JSON hold a list)
         self.verified = False
         self.erased = False
 
@@ -87,7 +87,7 @@ class Customer(Aggregate):
 
     @event("RolesChanged")
     def _roles_changed(self, roles: tuple[str, ...], meta: Meta) -> None:
-        self.roles = roles
+        self.roles = tuple(roles)
 
     @event("PasswordResetRequested")
     def _password_reset_requested(self, meta: Meta) -> None:

@@ -27,7 +27,8 @@ from commands.customers.links import LinkPurpose, link_token
 from commands.errors import NotFound
 from commands.notifications.application import NotificationsApplication
 from commands.ordering.application import OrderingApplication
-from runtime.personal_data import PersonalData
+from runtime.key_store import Erased
+from runtime.personal_data import PersonalData, SealedField
 from runtime.settings import Settings
 from schemas.envelope import EventEnvelope
 from schemas.notifications import NotificationSent
@@ -80,14 +81,25 @@ class Notifier:
         message = compose(self._settings, recipient.email, rendered,
                           key=f"{event.event_id}:{template}")
         await self._mailer.send(message)
+        await asyncio.to_thread(self._record, event, template, recipient, rendered.subject,
+                                str(message["Message-ID"]))
+
+    def _record(self, event: EventEnvelope, template: str, recipient: Recipient,
+                subject: str, message_id: str) -> None:
+        """Records the sending in the ledger, the address and subject sealed. A customer
+        erased since the sending has nothing left to seal with: nothing is recorded, and a
+        redelivery finds no one to email."""
         seal = self._personal.seal
-        sent = NotificationSent(
-            template=template, customer_id=recipient.customer_id,
-            recipient=seal(recipient.customer_id, "email", recipient.email),
-            subject=seal(recipient.customer_id, "subject", rendered.subject),
-            message_id=str(message["Message-ID"]), source_event_id=event.event_id,
-            source_event_type=event.event_type)
-        await asyncio.to_thread(self._ledger.record_sent, sent, caused_by(event, NAME))
+        try:
+            sent = NotificationSent(
+                template=template, customer_id=recipient.customer_id,
+                recipient=seal(recipient.customer_id, "email", recipient.email),
+                subject=seal(recipient.customer_id, "subject", subject), message_id=message_id,
+                source_event_id=event.event_id, source_event_type=event.event_type)
+        except Erased:
+            log.info("not recording %s for %s: erased meanwhile", template, event.event_id)
+            return
+        self._ledger.record_sent(sent, caused_by(event, NAME))
 
     async def _recipient(self, event: EventEnvelope) -> Recipient | None:
         """The customer the event concerns, with their address and name; None when there
@@ -100,9 +112,12 @@ class Notifier:
         except (ValueError, NotFound):
             log.info("no account to email for %s %s", event.event_type, event.event_id)
             return None
-        email = self._personal.unseal(customer.id, "email", customer.email)
-        name = self._personal.unseal(customer.id, "name", customer.name)
-        if customer.erased or email is None or name is None:
+        if customer.erased:
+            return None
+        email, name = await self._personal.unseal_many([
+            SealedField(customer.id, "email", customer.email),
+            SealedField(customer.id, "name", customer.name)])
+        if email is None or name is None:  # erased meanwhile
             return None
         return Recipient(customer.id, email, name)
 
