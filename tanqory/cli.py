@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from runtime.auth import Role, issue_token
 from runtime.logs import configure_logging
-from runtime.settings import Mode, Settings
+from runtime.settings import Environment, Mode, Settings
 from schemas.payments import Outcome
 
 T = TypeVar("T")
@@ -299,15 +299,21 @@ def payments_webhook(
 
 @app.command(help=f"""Print a signed token (HS256) for the configured secret, for development and tests.
 
-Signed with TANQORY_JWT_SECRET (default: a development secret, refused outside
-TANQORY_ENV=development); it expires after TANQORY_TOKEN_TTL_SECONDS (default
-{_value("token_ttl_seconds")} seconds).
+Signed with TANQORY_JWT_SECRET; it expires after TANQORY_TOKEN_TTL_SECONDS (default
+{_value("token_ttl_seconds")} seconds). Refused unless TANQORY_ENV is development: elsewhere,
+people sign in (POST /api/v1/auth/login) or bring an OpenID Connect provider's token.
 """)
 def token(
     role: Annotated[list[Role], typer.Option("--role", help="A role; repeat for several")],
     sub: Annotated[str, typer.Option("--sub", help="The subject (user id)")] = "dev-user",
 ) -> None:
-    typer.echo(issue_token(_settings(), sub, role))
+    settings = _settings()
+    if settings.env is not Environment.DEVELOPMENT:
+        typer.echo(f"tanqory token is for development, not {settings.env.value}: sign in "
+                   "(POST /api/v1/auth/login) or use your OpenID Connect provider's tokens",
+                   err=True)
+        raise typer.Exit(2)
+    typer.echo(issue_token(settings, sub, role))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -32,6 +32,14 @@ def test_the_default_secret_is_refused_outside_development() -> None:
     assert result.returncode == 2 and "TANQORY_JWT_SECRET" in result.stderr
 
 
+def test_token_is_refused_in_production_whatever_the_secret() -> None:
+    result = run("token", "--role", "admin", TANQORY_ENV="production",
+                 TANQORY_JWT_SECRET=TEST_SECRET, TANQORY_ACCOUNT_SECRET="an account secret",
+                 TANQORY_STRIPE_WEBHOOK_SECRET="whsec_test")
+    assert result.returncode == 2 and "POST /api/v1/auth/login" in result.stderr
+    assert result.stdout == ""
+
+
 def test_verify_finds_every_read_model_equal_to_a_replay(platform: Platform) -> None:
     """After products and categories change in every way, the live read models equal a
     fresh replay of the event store (waiting out anything still in flight)."""

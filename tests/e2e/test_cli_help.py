@@ -37,6 +37,8 @@ NAMED: dict[str, list[str]] = {
     "sagas": [SERVER_MODE, "Kafka", "TANQORY_KAFKA_BOOTSTRAP", "PostgreSQL", POSTGRES,
               "TANQORY_WORKER_ID", "TANQORY_PAYMENT_DEADLINE_SECONDS", "TANQORY_STRIPE_API_KEY",
               "TANQORY_STRIPE_API_BASE"],
+    "notifier": [SERVER_MODE, "Kafka", "PostgreSQL", "TANQORY_SMTP_*", "TANQORY_MAIL_FROM",
+                 "TANQORY_ACCOUNT_SECRET", "TANQORY_ACCOUNT_LINKS_URL", "TANQORY_WORKER_ID"],
     "verify": ["TANQORY_MODE", "embedded", "TANQORY_DATA_DIR", "server", "PostgreSQL",
                "MongoDB", "ClickHouse"],
     "token": ["TANQORY_JWT_SECRET", "TANQORY_TOKEN_TTL_SECONDS",
