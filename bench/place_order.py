@@ -7,8 +7,10 @@ lines over `PRODUCTS` real products: each line's price is quoted from a real
 are priced to the cent and totalled, and the Order is saved, with the metadata the command
 API makes (a fresh request id for correlation and causation, the customer as the actor).
 The command is built before timing (the HTTP layer validates it before the call).
-Baseline: a plain `Application` saves an `Order` with the same lines and totals built
-directly from prices known in advance (no quoting), in a fresh store of the same kind.
+Ours also seals the shipping address with the customer's key (cached after the first
+order). Baseline: a plain `Application` saves an `Order` with the same lines and totals
+built directly from prices known in advance (no quoting) and the address sealed in
+advance, in a fresh store of the same kind.
 One after another, no concurrency; both stores fresh. In SQLite, catalog and ordering
 share one file (each its own tables), as `tanqory serve` runs them; in PostgreSQL one
 database, as the server processes do.
@@ -31,10 +33,13 @@ from commands.event_sourced import meta_of
 from commands.ordering.application import OrderingApplication
 from commands.ordering.order import Order
 from runtime.auth import Principal, Role
+from runtime.personal_data import PersonalData
 from runtime.settings import Settings
 from schemas.catalog import CreateProduct
 from schemas.envelope import Actor, EventMetadata
-from schemas.ordering import PlaceOrder
+from schemas.ordering import SHIPPING_ADDRESS, PlaceOrder
+from schemas.personal import personal_subject
+from tanqory.wiring import personal_data
 from tests.support.ordering import ADDRESS
 from tests.support.platform import server_namespace
 
@@ -80,12 +85,14 @@ def ours(ordering: OrderingApplication, catalog: CatalogApplication) -> Callable
     return run
 
 
-def baseline(app: BareOrdering) -> Callable[[int], None]:
+def baseline(app: BareOrdering, personal: PersonalData) -> Callable[[int], None]:
     products = [(uuid.uuid4(), f"O-{uuid.uuid4().hex[:16]}", f"Bench product {n}",
                  Decimal(f"{10 + n}.50")) for n in range(PRODUCTS)]
     address = PlaceOrder.model_validate({"lines": [{"product_id": str(uuid.uuid4()),
                                                     "quantity": 1}],
                                          "shipping_address": ADDRESS}).shipping_address
+    sealed = personal.seal_json(personal_subject(CUSTOMER.subject), SHIPPING_ADDRESS,
+                                address.model_dump())  # in advance: the baseline only saves
 
     def line(index: int, quantity: int) -> dict[str, Any]:
         product_id, sku, name, price = products[index]
@@ -100,17 +107,21 @@ def baseline(app: BareOrdering) -> Callable[[int], None]:
             lines = orders[i % PRODUCTS]
             total = lines[0]["line_total"] + lines[1]["line_total"]
             app.save(Order(customer_id=CUSTOMER.subject, lines=lines, currency=CURRENCY,
-                           subtotal=total, total=total, shipping_address=address.model_dump(),
+                           subtotal=total, total=total, shipping_address=sealed,
                            meta=meta_of(meta)))
 
     return run
 
 
-def _figure(name: str, env: dict[str, str], base_env: dict[str, str], scale: Scale) -> Figure:
+def _figure(name: str, settings: Settings, base_env: dict[str, str], scale: Scale) -> Figure:
+    env = settings.event_store_env
     catalog, ordering = CatalogApplication(env=env), OrderingApplication(env=env)
+    personal = personal_data(settings)  # the mode's key store, as `build_applications` has
+    ordering.use(personal)
     bare = BareOrdering(env=base_env)
     try:
-        return compare(name, ours(ordering, catalog), baseline(bare), scale.n, scale.rounds)
+        return compare(name, ours(ordering, catalog), baseline(bare, personal), scale.n,
+                       scale.rounds)
     finally:
         for app in (ordering, catalog, bare):
             app.close()
@@ -118,17 +129,15 @@ def _figure(name: str, env: dict[str, str], base_env: dict[str, str], scale: Sca
 
 def sqlite_figure(scale: Scale) -> Figure:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        env = Settings(data_dir=Path(tmp)).event_store_env
         base_env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
                     "SQLITE_DBNAME": str(Path(tmp) / "baseline.sqlite3")}
-        return _figure("place order (sqlite)", env, base_env, scale)
+        return _figure("place order (sqlite)", Settings(data_dir=Path(tmp)), base_env, scale)
 
 
 def postgres_figure(scale: Scale) -> Figure:
     name = server_namespace()["TANQORY_POSTGRES_DB"]
     with postgres_database(name) as own, postgres_database(f"{name}_baseline") as bare:
-        return _figure("place order (postgres)", own.event_store_env, bare.event_store_env,
-                       scale)
+        return _figure("place order (postgres)", own, bare.event_store_env, scale)
 
 
 def run(scale: Scale) -> list[Figure]:

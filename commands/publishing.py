@@ -6,7 +6,7 @@ Only aggregates that declare `published` have public events; the others
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from hashlib import sha1
@@ -29,6 +29,23 @@ class Published:
     context: str
     aggregate_type: str
     events: dict[str, tuple[type[BaseModel], int]]  # event class name -> (payload model, version)
+    # Event class name -> its earlier (payload model, version)s, newest first: still known
+    # to consumers (old history), and the envelopes of the events stored before the bump.
+    earlier: dict[str, tuple[tuple[type[BaseModel], int], ...]] = field(default_factory=dict)
+
+    def payload(self, event_name: str, fields: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        """The event's payload and its schema version: the current version's, or (an event
+        stored before the bump) the newest earlier version its fields fit."""
+        payload_model, schema_version = self.events[event_name]
+        try:
+            return _dump(payload_model, fields), schema_version
+        except ValidationError as current:
+            for model, version in self.earlier.get(event_name, ()):
+                try:
+                    return _dump(model, fields), version
+                except ValidationError:
+                    continue
+            raise current from None
 
 
 def event_id_for(aggregate_id: UUID, version: int) -> UUID:
@@ -59,9 +76,8 @@ def to_envelope(mapper: Mapper[UUID], notification: Notification, context: str
         return None
     domain_event: Any = mapper.to_domain_event(notification)
     event_name = event_class.__name__
-    payload_model, schema_version = published.events[event_name]
     fields = {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE_FIELDS}
-    payload = payload_model.model_validate(fields).model_dump(mode="json", exclude_unset=True)
+    payload, schema_version = published.payload(event_name, fields)
     meta = domain_event.meta
     return EventEnvelope(
         event_id=event_id_for(domain_event.originator_id, domain_event.originator_version),
@@ -78,6 +94,10 @@ def to_envelope(mapper: Mapper[UUID], notification: Notification, context: str
         actor=meta["actor"],
         payload=payload,
     )
+
+
+def _dump(model: type[BaseModel], fields: dict[str, Any]) -> dict[str, Any]:
+    return model.model_validate(fields).model_dump(mode="json", exclude_unset=True)
 
 
 @cache

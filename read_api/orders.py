@@ -3,9 +3,14 @@
 An order's view joins, at read time, the order's document with its payment's and its
 shipment's (ids derived from the order's). Nothing here is cached: orders are personal
 data, and a payment's client secret is shown to the order's owner only.
+
+The documents hold the shipping address sealed with the key of the order's customer
+(`schemas.personal.personal_subject` of its `customer_id`); it is unsealed here for those
+who may read the order today, and reads `null` once the customer was erased.
 """
 
 import asyncio
+from collections.abc import Sequence
 from typing import Annotated
 from uuid import UUID
 
@@ -18,12 +23,15 @@ from read_api.consistency import CONSISTENCY_WAIT, wait_for_token
 from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep, with_etag
 from runtime.auth import Principal, Role
 from runtime.deps import SettingsDep, require_roles
+from runtime.personal_data import SealedField, SealedValueError, json_object
 from runtime.problems import ProblemError, problems
 from runtime.settings import Settings
 from schemas.api import Page, Pagination
 from schemas.fulfilment import shipment_id
 from schemas.order_views import OrderListQuery, OrderSummary, OrderView
+from schemas.ordering import SHIPPING_ADDRESS, Address
 from schemas.payments import payment_id
+from schemas.personal import personal_subject
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders (queries)"])
 STAFF = (Role.ADMIN, Role.ORDER_MANAGER)
@@ -71,11 +79,32 @@ async def get_order(order_id: UUID, read: ReadSideDep, settings: SettingsDep,
     owner = order is not None and order.customer_id == principal.subject
     if order is None or not (owner or is_staff(principal)):
         raise ProblemError(404, "not-found", f"Order {order_id} not found")
+    [address] = await addresses(read, [(order.customer_id, order.shipping_address)])
     response.headers["ETag"] = f'"{order.version}"'
     response.headers["Cache-Control"] = NO_STORE
-    return order.view(payment, shipment, to_owner=owner)
+    return order.view(payment, shipment, to_owner=owner, address=address)
 
 
 async def _visible(read: ReadSide, settings: Settings, token: str | None) -> None:
     await wait_for_token(read, token, settings.consistency_timeout_seconds, ORDER_TOKENS,
                          "an order's, a payment's or a shipment's")
+
+
+async def addresses(read: ReadSide, held: Sequence[tuple[str | None, str | Address]]
+                    ) -> list[Address | None]:
+    """Each (customer, address as a document holds it) unsealed, in one batch: None where
+    the customer was erased. An address in clear (from before OrderPlaced and
+    ShipmentCreated v2) is shown as it is."""
+    sealed = [SealedField(personal_subject(customer), SHIPPING_ADDRESS, address)
+              for customer, address in held if isinstance(address, str) and customer is not None]
+    opened = iter(await read.personal.unseal_many(sealed) if sealed else [])
+    result: list[Address | None] = []
+    for customer, address in held:
+        if isinstance(address, Address):
+            result.append(address)
+        elif customer is None:
+            raise SealedValueError("a sealed address without its customer")
+        else:
+            text = next(opened)
+            result.append(None if text is None else Address.model_validate(json_object(text)))
+    return result

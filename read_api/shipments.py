@@ -1,5 +1,6 @@
 """GET /api/v1/shipments: the packing and shipping queue (staff only). Not cached: a
-shipment carries a customer's address."""
+shipment carries a customer's address, unsealed here (`null` once the customer was
+erased)."""
 
 from typing import Annotated
 from uuid import UUID
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from projections.fulfilment.read_models import SHIPMENTS
 from read_api.consistency import CONSISTENCY_WAIT, wait_for_token
 from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep, with_etag
-from read_api.orders import NO_STORE, STAFF
+from read_api.orders import NO_STORE, STAFF, addresses
 from runtime.auth import Principal
 from runtime.deps import SettingsDep, require_roles
 from runtime.problems import ProblemError, problems
@@ -26,8 +27,9 @@ Staff = Annotated[Principal, Depends(require_roles(*STAFF))]
 async def list_shipments(query: Annotated[ShipmentListQuery, Query()], read: ReadSideDep,
                          _: Staff, response: Response) -> Page[ShipmentView]:
     documents, total = await read.models.get(SHIPMENTS).page(query)
+    opened = await addresses(read, [(d.customer_id, d.shipping_address) for d in documents])
     response.headers["Cache-Control"] = NO_STORE
-    return Page[ShipmentView](data=[d.view() for d in documents],
+    return Page[ShipmentView](data=[d.view(a) for d, a in zip(documents, opened, strict=True)],
                               pagination=Pagination.of(query.page, query.limit, total))
 
 
@@ -43,9 +45,10 @@ async def get_shipment(shipment_id: UUID, read: ReadSideDep, settings: SettingsD
     shipment = await read.models.get(SHIPMENTS).get(shipment_id)
     if shipment is None:
         raise ProblemError(404, "not-found", f"Shipment {shipment_id} not found")
+    [address] = await addresses(read, [(shipment.customer_id, shipment.shipping_address)])
     response.headers["ETag"] = f'"{shipment.version}"'
     response.headers["Cache-Control"] = NO_STORE
-    return shipment.view()
+    return shipment.view(address)
 
 
 async def _visible(read: ReadSide, settings: Settings, token: str | None) -> None:

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from schemas.api import PageQuery
 from schemas.ordering import Address
+from schemas.personal import Sealed
 from schemas.roles import Role
 from schemas.text import one_line
 
@@ -22,9 +23,6 @@ MIN_PASSWORD = 12
 MAX_PASSWORD = 128
 MAX_ADDRESSES = 10
 
-# A personal value sealed with its customer's key: a version tag, then base64url.
-Sealed = Annotated[str, StringConstraints(pattern=r"^pd[0-9]+\.[A-Za-z0-9_-]+={0,2}$",
-                                          max_length=20_000)]
 RoleName = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")]
 PersonName = Annotated[str, one_line(200, min_length=1)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True,

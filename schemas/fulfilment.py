@@ -7,6 +7,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.ordering import Address
+from schemas.personal import Sealed
 from schemas.text import one_line
 
 SHIPMENTS = uuid5(NAMESPACE_URL, "tanqory:fulfilment:shipment")
@@ -47,7 +48,20 @@ class ShipmentLine(BaseModel):
 
 
 class ShipmentCreated(BaseModel):
-    """Event payload, fulfilment.ShipmentCreated v1."""
+    """Event payload, fulfilment.ShipmentCreated v2: the order's address as the order
+    holds it, sealed with the key of its customer's subject (`customer_id`, the order's)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    order_id: UUID
+    customer_id: str  # the order's: whose key the address is sealed with
+    lines: list[ShipmentLine]
+    shipping_address: Sealed
+
+
+class ShipmentCreatedV1(BaseModel):
+    """Event payload, fulfilment.ShipmentCreated v1 (shipments created before v2): the
+    address in clear. No longer published for new shipments; still read."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -23,6 +23,7 @@ from schemas.fulfilment import ShipmentLine, ShipmentStatus
 from schemas.money import Money
 from schemas.ordering import Address, OrderLine, OrderStatus
 from schemas.payments import PaymentStatus
+from schemas.personal import Sealed
 from schemas.text import one_line
 
 Amount = Annotated[Money, PlainSerializer(lambda amount: f"{amount:.2f}", return_type=str,
@@ -131,7 +132,10 @@ class ShipmentView(BaseModel):
     order_id: UUID
     status: ShipmentStatus
     lines: list[ShipmentLine]
-    shipping_address: Address
+    shipping_address: Address | None = Field(
+        description="The shipping address (kept sealed with the customer's key), shown to "
+                    "whoever may read the order; null once the customer's personal data "
+                    "was erased: the lines and amounts stay")
     carrier: str | None
     tracking_number: str | None
     timeline: list[TimelineItem]
@@ -147,9 +151,10 @@ class ShipmentDocument(BaseModel):
 
     id: UUID  # schemas.fulfilment.shipment_id of the order's id
     order_id: UUID
+    customer_id: str | None = None  # the order's (None: created before ShipmentCreated v2)
     status: ShipmentStatus
     lines: list[ShipmentLine]
-    shipping_address: Address
+    shipping_address: Sealed | Address  # sealed, as the event has it (in clear before v2)
     carrier: str | None = None  # until shipped
     tracking_number: str | None = None
     timeline: list[TimelineItem]
@@ -158,8 +163,11 @@ class ShipmentDocument(BaseModel):
     version: int = Field(ge=1)
     position: int = Field(ge=1)
 
-    def view(self) -> ShipmentView:
-        return ShipmentView(**self.model_dump(exclude={"position"}))
+    def view(self, address: Address | None) -> ShipmentView:
+        """`address`: this shipment's, unsealed for the reader (None: erased)."""
+        return ShipmentView(**self.model_dump(exclude={"position", "customer_id",
+                                                        "shipping_address"}),
+                            shipping_address=address)
 
     def for_order(self) -> OrderShipmentView:
         return OrderShipmentView(id=self.id, status=self.status, carrier=self.carrier,
@@ -201,7 +209,10 @@ class OrderView(BaseModel):
     currency: str
     subtotal: Amount
     total: Amount
-    shipping_address: Address
+    shipping_address: Address | None = Field(
+        description="The shipping address (kept sealed with the customer's key), shown to "
+                    "whoever may read the order; null once the customer's personal data "
+                    "was erased: the lines and amounts stay")
     placed_at: datetime
     updated_at: datetime
     payment_deadline: datetime | None
@@ -227,7 +238,7 @@ class OrderDocument(BaseModel):
     currency: str
     subtotal: Amount
     total: Amount
-    shipping_address: Address
+    shipping_address: Sealed | Address  # sealed, as the event has it (in clear before v2)
     placed_at: datetime
     updated_at: datetime
     payment_deadline: datetime | None = None
@@ -244,15 +255,17 @@ class OrderDocument(BaseModel):
                             placed_at=self.placed_at, updated_at=self.updated_at)
 
     def view(self, payment: PaymentDocument | None, shipment: ShipmentDocument | None,
-             to_owner: bool) -> OrderView:
+             to_owner: bool, address: Address | None) -> OrderView:
         """The order with its payment and shipment; `to_owner`: the caller placed it (only
-        the owner of an order awaiting payment sees the payment's client secret)."""
+        the owner of an order awaiting payment sees the payment's client secret);
+        `address`: the order's, unsealed for the reader (None: erased)."""
         reveal = to_owner and self.status == OrderStatus.AWAITING_PAYMENT
         told = {item.event for item in self.timeline}  # the order records shipped, delivered
         timeline = [*self.timeline, *(payment.timeline if payment else []),
                     *(i for i in (shipment.timeline if shipment else []) if i.event not in told)]
         return OrderView(
-            **self.model_dump(exclude={"position", "timeline"}),
+            **self.model_dump(exclude={"position", "timeline", "shipping_address"}),
+            shipping_address=address,
             payment=payment.for_order(reveal) if payment else None,
             shipment=shipment.for_order() if shipment else None,
             timeline=sorted(timeline, key=lambda item: item.at))

@@ -15,6 +15,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from schemas.money import Money
+from schemas.personal import Sealed
 from schemas.text import one_line
 
 MAX_LINES = 100
@@ -130,14 +131,34 @@ class OrderLine(BaseModel):
     line_total: Money
 
 
+SHIPPING_ADDRESS = "shipping_address"
+"""The field name an order's address is sealed under (bound to the sealed value)."""
+
+
 class OrderPlaced(BaseModel):
-    """Event payload, ordering.OrderPlaced v1."""
+    """Event payload, ordering.OrderPlaced v2: the address sealed with the key of the
+    customer's subject (`schemas.personal.personal_subject(customer_id)`), the Address
+    as one JSON object under the field name "shipping_address"."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     customer_id: str  # the subject of the customer's token
     lines: list[OrderLine]
     currency: str  # ISO 4217, lower case as Stripe spells it
+    subtotal: Money
+    total: Money
+    shipping_address: Sealed
+
+
+class OrderPlacedV1(BaseModel):
+    """Event payload, ordering.OrderPlaced v1 (orders placed before v2): the address in
+    clear. No longer published for new orders; still read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    customer_id: str
+    lines: list[OrderLine]
+    currency: str
     subtotal: Money
     total: Money
     shipping_address: Address

@@ -165,7 +165,8 @@ def _create_product(catalog: CatalogApplication, product: CreateProduct,
 
 def place_demo_order(ordering: OrderingApplication, catalog: CatalogApplication,
                      products: dict[str, UUID], currency: str) -> CommandResult:
-    """The demo customer's order of a few demo products, placed as a customer would."""
+    """The demo customer's order of a few demo products, placed as a customer would: its
+    address sealed with the key of the demo customer's subject (`personal_subject`)."""
     lines = [OrderLineRequest(product_id=products[sku], quantity=quantity)
              for sku, quantity in DEMO_ORDER.items()]
     return ordering.place_order(

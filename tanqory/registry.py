@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate
 from fastapi import APIRouter
 
 from commands.event_sourced import EventSourcedContext
+from commands.publishing import Published
 from projections.projector import Projector, checked
 from projections.stores.base import ProjectionStores, ReadModel
 from runtime.personal_data import PersonalData
@@ -54,9 +55,16 @@ class BoundedContext:
     notifiers: Sequence[SagaFactory] = ()
 
     def published_events(self) -> set[EventType]:
-        return {(f"{a.published.aggregate_type}{name}", version)  # type: ignore[attr-defined]
-                for a in self.aggregates
-                for name, (_, version) in a.published.events.items()}  # type: ignore[attr-defined]
+        """Every event type and version its aggregates publish now or did before (the
+        earlier versions stay in history, so consumers must still know them)."""
+        events: set[EventType] = set()
+        for aggregate in self.aggregates:
+            published: Published = aggregate.published  # type: ignore[attr-defined]
+            for name, (_, version) in published.events.items():
+                events.add((f"{published.aggregate_type}{name}", version))
+            for name, earlier in published.earlier.items():
+                events |= {(f"{published.aggregate_type}{name}", v) for _, v in earlier}
+        return events
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from commands.customers.application import AccountParts, CustomersApplication
 from commands.customers.credentials import Credentials, PostgresCredentials, SqliteCredentials
 from commands.customers.passwords import Passwords
 from commands.event_sourced import EventSourcedContext
+from commands.ordering.application import OrderingApplication
 from commands.payments.application import PaymentsApplication
 from commands.payments.provider import PaymentProvider
 from projections.handler import ProjectionHandler
@@ -70,15 +71,20 @@ def build_applications(settings: Settings, deliver: Deliver | None = None,
                        personal: PersonalData | None = None) -> Applications:
     """Every context's Application, the payments' with the configured provider (the test
     provider answers through `deliver`: only a process serving the command API has one),
-    the customers' with their keys (`personal`: the process's one) and credentials."""
+    the customers' with their keys (`personal`: the process's one) and credentials, the
+    ordering's with the same keys (it seals an order's address)."""
     applications = _applications(settings)
+    personal = personal or personal_data(settings)
+    ordering = applications[OrderingApplication.name]
+    assert isinstance(ordering, OrderingApplication)
+    ordering.use(personal)
     payments = applications[PaymentsApplication.name]
     assert isinstance(payments, PaymentsApplication)
     payments.use(payment_provider(settings, deliver or _no_webhook_endpoint))
     customers = applications[CustomersApplication.name]
     assert isinstance(customers, CustomersApplication)
     customers.use(AccountParts(
-        personal or personal_data(settings), credentials(settings), Passwords(),
+        personal, credentials(settings), Passwords(),
         settings.account_secret.get_secret_value().encode(),
         refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds)))
     return applications

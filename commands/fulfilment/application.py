@@ -33,15 +33,16 @@ class FulfilmentApplication(EventSourcedContext):
             return False
         return shipment.status in (ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED)
 
-    def create_shipment(self, order_id: UUID, lines: list[dict[str, Any]],
-                        shipping_address: dict[str, Any], meta: EventMetadata) -> CommandResult:
-        """The paid order's shipment; one that exists already is left as it is."""
+    def create_shipment(self, order_id: UUID, customer_id: str, lines: list[dict[str, Any]],
+                        shipping_address: str, meta: EventMetadata) -> CommandResult:
+        """The paid order's shipment; one that exists already is left as it is.
+        `shipping_address` is stored as given: sealed with the key of `customer_id`."""
         try:
             return unchanged(SHIPMENT, self.shipment(shipment_id(order_id)))
         except NotFound:
             pass
-        shipment = Shipment(order_id=order_id, lines=lines, shipping_address=shipping_address,
-                            meta=meta_of(meta))
+        shipment = Shipment(order_id=order_id, customer_id=customer_id, lines=lines,
+                            shipping_address=shipping_address, meta=meta_of(meta))
         try:
             return self._save(SHIPMENT, shipment)
         except ConcurrentModification:

@@ -12,6 +12,7 @@ from schemas.fulfilment import (
     NoPayload,
     ShipmentCancelled,
     ShipmentCreated,
+    ShipmentCreatedV1,
     ShipmentShipped,
     ShipmentStatus,
     shipment_id,
@@ -25,12 +26,13 @@ class Shipment(Aggregate):
         context="fulfilment",
         aggregate_type="Shipment",
         events={
-            "Created": (ShipmentCreated, 1),
+            "Created": (ShipmentCreated, 2),
             "Packed": (NoPayload, 1),
             "Shipped": (ShipmentShipped, 1),
             "Delivered": (NoPayload, 1),
             "Cancelled": (ShipmentCancelled, 1),
         },
+        earlier={"Created": ((ShipmentCreatedV1, 1),)},
     )
 
     @staticmethod
@@ -39,10 +41,15 @@ class Shipment(Aggregate):
 
     @event("Created")
     def __init__(self, *, order_id: UUID, lines: list[dict[str, Any]],
-                 shipping_address: dict[str, Any], meta: Meta) -> None:
+                 shipping_address: str | dict[str, Any], meta: Meta,
+                 customer_id: str | None = None) -> None:
+        """`shipping_address`: sealed with the key of the order's customer, `customer_id`
+        (v2); a shipment created before v2 has it in clear (a dict) and no customer."""
         self.order_id = order_id
+        self.customer_id = customer_id
         self.lines = [dict(line) for line in lines]
-        self.shipping_address = dict(shipping_address)
+        self.shipping_address = (shipping_address if isinstance(shipping_address, str)
+                                 else dict(shipping_address))
         self.status = ShipmentStatus.READY
 
     def pack(self, meta: Meta) -> None:

@@ -18,11 +18,14 @@ from commands.event_sourced import (
     meta_of,
     retry_on_conflict,
 )
-from commands.ordering.errors import OrderNotCancellable, UnorderableProducts
+from commands.ordering.errors import OrdererErased, OrderNotCancellable, UnorderableProducts
 from commands.ordering.order import Order
+from runtime.key_store import Erased
+from runtime.personal_data import PersonalData
 from schemas.envelope import EventMetadata
 from schemas.inventory import stock_item_id
-from schemas.ordering import PlaceOrder, ProductQuote
+from schemas.ordering import SHIPPING_ADDRESS, PlaceOrder, ProductQuote
+from schemas.personal import personal_subject
 
 ORDER = Order.published.aggregate_type
 CENTS = Decimal("0.01")
@@ -35,6 +38,12 @@ class PriceList(Protocol):
 
 class OrderingApplication(EventSourcedContext):
     name = "ordering"
+    _personal: PersonalData
+
+    def use(self, personal: PersonalData) -> None:
+        """The process's keys of customers' personal values: an order's address is sealed
+        with its customer's key."""
+        self._personal = personal
 
     def place_order(self, customer_id: str, command: PlaceOrder, prices: PriceList,
                     currency: str, meta: EventMetadata) -> CommandResult:
@@ -60,9 +69,25 @@ class OrderingApplication(EventSourcedContext):
         subtotal: Decimal = sum((line["line_total"] for line in lines), Decimal("0.00"))
         order = Order(customer_id=customer_id, lines=lines, currency=currency,
                       subtotal=subtotal, total=subtotal,
-                      shipping_address=command.shipping_address.model_dump(),
+                      shipping_address=self._seal_address(
+                          customer_id, command.shipping_address.model_dump()),
                       meta=meta_of(meta))
         return self._save(ORDER, order)
+
+    def sealed_address(self, order: Order) -> str:
+        """The order's address sealed with its customer's key: as the order holds it, or,
+        for an order placed before v2 (in clear), sealed now."""
+        address = order.shipping_address
+        return address if isinstance(address, str) else self._seal_address(
+            order.customer_id, address)
+
+    def _seal_address(self, customer_id: str, address: dict[str, Any]) -> str:
+        """OrdererErased once the customer was erased: nothing personal is recorded then."""
+        try:
+            return self._personal.seal_json(personal_subject(customer_id), SHIPPING_ADDRESS,
+                                            address)
+        except Erased:
+            raise OrdererErased() from None
 
     def order(self, order_id: UUID) -> Order:
         return self._load(Order, order_id)

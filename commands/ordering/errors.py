@@ -33,3 +33,14 @@ class OrderNotPayable(DomainError):
     def __init__(self, order_id: UUID, status: str) -> None:
         super().__init__(f"Order {order_id} is {status}: only an order awaiting payment "
                          "can be paid")
+
+
+class OrdererErased(DomainError):
+    """The customer's personal data was erased (their token still runs): nothing personal,
+    an address included, can be recorded for them again."""
+
+    status = 403
+    type = "customer-erased"
+
+    def __init__(self) -> None:
+        super().__init__("This customer's data has been erased: they can place no order")

@@ -24,6 +24,7 @@ from schemas.ordering import (
     OrderLineReserved,
     OrderPaid,
     OrderPlaced,
+    OrderPlacedV1,
     OrderRejected,
     OrderShipped,
     OrderStatus,
@@ -38,7 +39,7 @@ class Order(Aggregate):
         context="ordering",
         aggregate_type="Order",
         events={
-            "Placed": (OrderPlaced, 1),
+            "Placed": (OrderPlaced, 2),
             "LineReserved": (OrderLineReserved, 1),
             "AwaitingPayment": (OrderAwaitingPayment, 1),
             "Rejected": (OrderRejected, 1),
@@ -48,18 +49,22 @@ class Order(Aggregate):
             "Cancelled": (OrderCancelled, 1),
             "Expired": (OrderExpired, 1),
         },
+        earlier={"Placed": ((OrderPlacedV1, 1),)},
     )
 
     @event("Placed")
     def __init__(self, *, customer_id: str, lines: list[Line], currency: str,
-                 subtotal: Decimal, total: Decimal, shipping_address: dict[str, Any],
+                 subtotal: Decimal, total: Decimal, shipping_address: str | dict[str, Any],
                  meta: Meta) -> None:
+        """`shipping_address`: sealed with the customer's key (v2); an order placed before
+        v2 has it in clear (a dict)."""
         self.customer_id = customer_id
         self.lines = [dict(line) for line in lines]
         self.currency = currency
         self.subtotal = subtotal
         self.total = total
-        self.shipping_address = dict(shipping_address)
+        self.shipping_address = (shipping_address if isinstance(shipping_address, str)
+                                 else dict(shipping_address))
         self.status = OrderStatus.PENDING
         self.reserved: set[UUID] = set()  # product ids whose line is reserved
         self.payment_deadline: datetime | None = None

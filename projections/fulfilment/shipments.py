@@ -13,6 +13,7 @@ from schemas.fulfilment import (
     NoPayload,
     ShipmentCancelled,
     ShipmentCreated,
+    ShipmentCreatedV1,
     ShipmentShipped,
     ShipmentStatus,
 )
@@ -22,8 +23,11 @@ AGGREGATE_TYPE = "Shipment"
 
 
 def _created(current: ShipmentDocument | None, event: EventEnvelope) -> ShipmentDocument:
+    """v2 keeps the address sealed, as the event has it; v1 (shipments created before v2)
+    had it in clear and no customer, and so its document has."""
     new(current, event)
-    payload = ShipmentCreated.model_validate(event.payload)
+    model = ShipmentCreated if event.schema_version == 2 else ShipmentCreatedV1
+    payload = model.model_validate(event.payload)
     at = moment(event)
     return ShipmentDocument(
         **payload.model_dump(), id=event.aggregate_id, status=ShipmentStatus.READY,
@@ -51,6 +55,7 @@ def _cancelled(p: ShipmentCancelled, _: ShipmentDocument) -> Change:
 
 APPLIERS: Appliers[ShipmentDocument] = {
     ("ShipmentCreated", 1): _created,
+    ("ShipmentCreated", 2): _created,
     ("ShipmentPacked", 1): step(NoPayload, _packed),
     ("ShipmentShipped", 1): step(ShipmentShipped, _shipped),
     ("ShipmentDelivered", 1): step(NoPayload, _delivered),

@@ -1,7 +1,8 @@
 """The orders read model as a pure fold: (document, event) -> new document.
 
 Each event moves the order's status (a reserved line leaves it as it is) and adds one
-item to its timeline.
+item to its timeline. The address stays as the event has it: sealed (OrderPlaced v2), for
+the read API to unseal.
 """
 
 from collections.abc import Iterable, Mapping
@@ -19,6 +20,7 @@ from schemas.ordering import (
     OrderLineReserved,
     OrderPaid,
     OrderPlaced,
+    OrderPlacedV1,
     OrderRejected,
     OrderShipped,
     OrderStatus,
@@ -28,8 +30,11 @@ AGGREGATE_TYPE = "Order"
 
 
 def _placed(current: OrderDocument | None, event: EventEnvelope) -> OrderDocument:
+    """v2 keeps the address sealed, as the event has it; v1 (orders placed before v2) had
+    it in clear, and so its document has."""
     new(current, event)
-    payload = OrderPlaced.model_validate(event.payload)
+    model = OrderPlaced if event.schema_version == 2 else OrderPlacedV1
+    payload = model.model_validate(event.payload)
     at = moment(event)
     return OrderDocument(
         **payload.model_dump(), id=event.aggregate_id, status=OrderStatus.PENDING,
@@ -75,6 +80,7 @@ def _expired(p: OrderExpired, _: OrderDocument) -> Change:
 
 APPLIERS: Appliers[OrderDocument] = {
     ("OrderPlaced", 1): _placed,
+    ("OrderPlaced", 2): _placed,
     ("OrderLineReserved", 1): step(OrderLineReserved, _line_reserved),
     ("OrderAwaitingPayment", 1): step(OrderAwaitingPayment, _awaiting_payment),
     ("OrderRejected", 1): step(OrderRejected, _rejected),

@@ -147,8 +147,9 @@ class OrderProcess:
         await self._deadlines.drop(order.id)
         lines = [{k: line[k] for k in ("product_id", "sku", "name", "quantity")}
                  for line in order.lines]
-        await _run(self._fulfilment.create_shipment, order.id, lines, order.shipping_address,
-                   meta)
+        address = await _run(self._ordering.sealed_address, order)
+        await _run(self._fulfilment.create_shipment, order.id, order.customer_id, lines,
+                   address, meta)
 
     async def _record_shipped(self, event: EventEnvelope, meta: EventMetadata) -> None:
         shipment = await _run(self._fulfilment.shipment, event.aggregate_id)

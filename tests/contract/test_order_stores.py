@@ -27,15 +27,16 @@ from schemas.order_views import (
 )
 from schemas.ordering import Address, OrderLine, OrderStatus
 from schemas.payments import PaymentStatus, payment_id
-from tests.unit.test_order_folds import order_events, payment_events, shipment_events
+from tests.unit.test_order_folds import SEALED, order_events, payment_events, shipment_events
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 ADDRESS = Address(name="Ada Lovelace", line1="12 St James's Square", city="London",
-                  postal_code="SW1Y 4JH", country="GB")
+                  postal_code="SW1Y 4JH", country="GB")  # as documents of v1 events hold it
 
 
 def order(status: OrderStatus = OrderStatus.PENDING, customer: str = "customer-1",
-          minutes: int = 0, version: int = 1, order_id: UUID | None = None) -> OrderDocument:
+          minutes: int = 0, version: int = 1, order_id: UUID | None = None,
+          address: str | Address = SEALED) -> OrderDocument:
     placed = T0 + timedelta(minutes=minutes, milliseconds=7)
     product = uuid4()
     return OrderDocument(
@@ -43,7 +44,7 @@ def order(status: OrderStatus = OrderStatus.PENDING, customer: str = "customer-1
         lines=[OrderLine(product_id=product, sku="CUP-1", name="Cup", unit_price=Decimal("9.9"),
                          quantity=3, line_total=Decimal("29.70"))],
         currency="eur", subtotal=Decimal("29.70"), total=Decimal("34.7"),
-        shipping_address=ADDRESS, placed_at=placed, updated_at=placed + timedelta(seconds=1),
+        shipping_address=address, placed_at=placed, updated_at=placed + timedelta(seconds=1),
         payment_deadline=placed + timedelta(minutes=30, microseconds=123_456),
         timeline=[TimelineItem(at=placed, event="placed"),
                   TimelineItem(at=placed, event="line_reserved", detail=str(product))],
@@ -60,14 +61,15 @@ def payment(version: int = 1) -> PaymentDocument:
         created_at=T0, updated_at=T0, version=version, position=version)
 
 
-def shipment(status: ShipmentStatus = ShipmentStatus.READY, minutes: int = 0
-             ) -> ShipmentDocument:
+def shipment(status: ShipmentStatus = ShipmentStatus.READY, minutes: int = 0,
+             address: str | Address = SEALED) -> ShipmentDocument:
     order_id = uuid4()
     created = T0 + timedelta(minutes=minutes)
     return ShipmentDocument(
-        id=shipment_id(order_id), order_id=order_id, status=status,
+        id=shipment_id(order_id), order_id=order_id,
+        customer_id=None if isinstance(address, Address) else "customer-1", status=status,
         lines=[ShipmentLine(product_id=uuid4(), sku="CUP-1", name="Cup", quantity=3)],
-        shipping_address=ADDRESS, timeline=[TimelineItem(at=created, event="shipment_created")],
+        shipping_address=address, timeline=[TimelineItem(at=created, event="shipment_created")],
         created_at=created, updated_at=created, version=1, position=1)
 
 
@@ -97,6 +99,22 @@ async def test_orders_read_back_whole_and_write_conditionally(order_store: Order
     assert sorted(await order_store.documents(), key=lambda d: d.placed_at) == [paid, other]
     await order_store.drop()
     assert await order_store.documents() == [] and await order_store.get(doc.id) is None
+
+
+async def test_addresses_read_back_sealed_or_in_clear_as_written(
+        order_store: OrderStore, shipment_store: ShipmentStore) -> None:
+    """Sealed (v2 events) or in clear (v1 events, old data): each document as written."""
+    orders = [order(address=SEALED), order(address=ADDRESS)]
+    await order_store.write({d.id: (d, 0) for d in orders})
+    for doc in orders:
+        assert await order_store.get(doc.id) == doc
+    assert [d.shipping_address for d in orders] == [SEALED, ADDRESS]
+    shipments = [shipment(address=SEALED), shipment(address=ADDRESS)]
+    await shipment_store.write({s.id: (s, 0) for s in shipments})
+    for each in shipments:
+        assert await shipment_store.get(each.id) == each
+    assert [(s.customer_id, s.shipping_address) for s in shipments] == [
+        ("customer-1", SEALED), (None, ADDRESS)]
 
 
 async def test_orders_page_newest_placed_first_with_their_filters(order_store: OrderStore

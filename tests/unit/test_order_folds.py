@@ -19,24 +19,28 @@ from projections.payments.payments import fold_payments
 from schemas.envelope import Actor, EventEnvelope
 from schemas.fulfilment import ShipmentStatus, shipment_id
 from schemas.order_views import OrderDocument, OrderListQuery, PaymentDocument, ShipmentDocument
-from schemas.ordering import OrderStatus
+from schemas.ordering import Address, OrderStatus
 from schemas.payments import PaymentStatus, payment_id
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 PRODUCT_A, PRODUCT_B = uuid4(), uuid4()
 ADDRESS = {"name": "Ada Lovelace", "line1": "12 St James's Square", "city": "London",
            "postal_code": "SW1Y 4JH", "country": "GB"}
+SEALED = "pd1." + "A" * 60  # the shape of a sealed address (the folds never open it)
 DEADLINE = T0 + timedelta(minutes=30, microseconds=123_456)
 CONTEXTS = {"Order": "ordering", "Payment": "payments", "Shipment": "fulfilment"}
+CURRENT = {"OrderPlaced": 2, "ShipmentCreated": 2}  # the others are at v1
 Steps = list[tuple[str, dict[str, Any]]]  # event names (without the aggregate type), payloads
 
 
-def events_of(aggregate_type: str, aggregate_id: UUID, steps: Steps) -> list[EventEnvelope]:
+def events_of(aggregate_type: str, aggregate_id: UUID, steps: Steps,
+              schema_version: int | None = None) -> list[EventEnvelope]:
     """One aggregate's events, versions 1..n, a minute apart (with microseconds, which the
-    documents drop)."""
+    documents drop); each in its current schema version, or all in `schema_version`."""
     return [EventEnvelope(
         event_id=event_id_for(aggregate_id, version), event_type=aggregate_type + name,
-        schema_version=1, context=CONTEXTS[aggregate_type], aggregate_type=aggregate_type,
+        schema_version=schema_version or CURRENT.get(aggregate_type + name, 1),
+        context=CONTEXTS[aggregate_type], aggregate_type=aggregate_type,
         aggregate_id=aggregate_id, aggregate_version=version, position=version,
         occurred_at=T0 + timedelta(minutes=version, microseconds=version * 1001),
         correlation_id="c", causation_id="c", actor=Actor(subject="s"), payload=payload,
@@ -45,7 +49,7 @@ def events_of(aggregate_type: str, aggregate_id: UUID, steps: Steps) -> list[Eve
 
 PLACED: tuple[str, dict[str, Any]] = ("Placed", {
     "customer_id": "customer-7", "currency": "eur", "subtotal": "25.00", "total": "25.5",
-    "shipping_address": ADDRESS,
+    "shipping_address": SEALED,
     "lines": [
         {"product_id": str(PRODUCT_A), "sku": "CUP-1", "name": "Cup", "unit_price": "10.00",
          "quantity": 2, "line_total": "20.00"},
@@ -69,7 +73,8 @@ REFUNDED_PAYMENT: Steps = [
     ("Refunded", {"refund_id": "re_2", "amount": "5.5"}),
 ]
 DELIVERED_SHIPMENT: Steps = [
-    ("Created", {"order_id": "", "shipping_address": ADDRESS, "lines": [
+    ("Created", {"order_id": "", "customer_id": "customer-7", "shipping_address": SEALED,
+                 "lines": [
         {"product_id": str(PRODUCT_A), "sku": "CUP-1", "name": "Cup", "quantity": 2}]}),
     ("Packed", {}),
     ("Shipped", {"carrier": "DHL", "tracking_number": "JD01"}),
@@ -152,6 +157,44 @@ def test_an_order_ends_rejected_cancelled_or_expired(
     assert (order.status, order.reason, order.timeline[-1].event) == (status, reason, event)
 
 
+def test_an_order_placed_in_v2_keeps_its_address_sealed() -> None:
+    order: OrderDocument = folded(fold_orders, order_events())
+    assert order.shipping_address == SEALED
+    assert order.model_dump(mode="json")["shipping_address"] == SEALED
+
+
+def test_an_order_placed_in_v1_still_folds_with_its_address_in_clear() -> None:
+    """Orders placed before OrderPlaced v2 (old data directories) fold as they did."""
+    (name, payload), *_ = DELIVERED_ORDER
+    current = order_events()
+    v1 = events_of("Order", current[0].aggregate_id,
+                   [(name, {**payload, "shipping_address": ADDRESS})], schema_version=1)
+    order: OrderDocument = folded(fold_orders, [*v1, *current[1:]])
+    assert order.shipping_address == Address(**ADDRESS)
+    assert (order.status, order.version, order.total) == (
+        OrderStatus.DELIVERED, 7, Decimal("25.5"))
+    # The same document as the v2 history makes, but for the address.
+    assert order == folded(fold_orders, current).model_copy(
+        update={"shipping_address": Address(**ADDRESS)})
+
+
+@pytest.mark.parametrize(("version", "address"), [(1, SEALED), (2, ADDRESS)])
+def test_an_address_in_the_other_versions_shape_is_poison(version: int, address: Any) -> None:
+    """v1 has the address in clear, v2 sealed: neither is read as the other."""
+    (name, payload), *_ = DELIVERED_ORDER
+    placed = events_of("Order", uuid4(), [(name, {**payload, "shipping_address": address})],
+                       schema_version=version)
+    orders, rejected = fold_orders({}, placed)
+    assert orders == {} and "invalid payload" in rejected[0][1]
+    (name, payload), *_ = for_order(DELIVERED_SHIPMENT, uuid4())
+    if version == 1:
+        payload = {k: v for k, v in payload.items() if k != "customer_id"}  # v1 had none
+    created = events_of("Shipment", uuid4(), [(name, {**payload, "shipping_address": address})],
+                        schema_version=version)
+    shipments, rejected = fold_shipments({}, created)
+    assert shipments == {} and "invalid payload" in rejected[0][1]
+
+
 def test_a_reserved_line_leaves_the_status_as_it_is() -> None:
     order: OrderDocument = folded(fold_orders, order_events(DELIVERED_ORDER[:2]))
     assert order.status == OrderStatus.PENDING and order.version == 2
@@ -201,10 +244,25 @@ def test_a_shipment_is_folded_from_created_to_delivered() -> None:
     shipment = folded(fold_shipments, events)
     assert (shipment.id, shipment.status) == (shipment_id(order_id), ShipmentStatus.DELIVERED)
     assert (shipment.carrier, shipment.tracking_number) == ("DHL", "JD01")
-    assert shipment.shipping_address.country == "GB" and shipment.lines[0].quantity == 2
+    assert shipment.shipping_address == SEALED and shipment.lines[0].quantity == 2
+    assert shipment.customer_id == "customer-7"
     assert [(i.event, i.detail) for i in shipment.timeline] == [
         ("shipment_created", None), ("packed", None), ("shipped", "DHL JD01"),
         ("delivered", None)]
+
+
+def test_a_shipment_created_in_v1_still_folds_with_its_address_in_clear() -> None:
+    """Shipments created before ShipmentCreated v2: the address in clear, no customer."""
+    order_id = uuid4()
+    (name, payload), *_ = for_order(DELIVERED_SHIPMENT, order_id)
+    v1_payload = {k: v for k, v in payload.items() if k != "customer_id"}
+    events = events_of("Shipment", shipment_id(order_id),
+                       [(name, {**v1_payload, "shipping_address": ADDRESS})], schema_version=1)
+    events += shipment_events(order_id)[1:]
+    shipment: ShipmentDocument = folded(fold_shipments, events)
+    assert shipment.shipping_address == Address(**ADDRESS) and shipment.customer_id is None
+    assert (shipment.status, shipment.version, shipment.lines[0].quantity) == (
+        ShipmentStatus.DELIVERED, 4, 2)
 
 
 def test_a_cancelled_shipment_says_why() -> None:
@@ -303,7 +361,8 @@ def test_only_the_owner_of_an_order_to_pay_sees_the_client_secret(
     order_steps: int, payment_steps: int, to_owner: bool, shown: bool,
 ) -> None:
     order = _order_at(order_steps)
-    view = order.view(_payment(order.id, payment_steps), None, to_owner=to_owner)
+    view = order.view(_payment(order.id, payment_steps), None, to_owner=to_owner,
+                      address=None)
     assert view.payment is not None
     assert view.payment.client_secret == ("pi_123_secret" if shown else None)
     assert (view.payment.reference, view.payment.amount) == ("pi_123", Decimal("25.50"))
@@ -317,7 +376,7 @@ def test_the_view_merges_the_three_timelines_by_time() -> None:
     shipment = folded(fold_shipments, [e.model_copy(update={"occurred_at": e.occurred_at
                                                             + timedelta(seconds=30)})
                                        for e in late])
-    view = order.view(payment, shipment, to_owner=True)
+    view = order.view(payment, shipment, to_owner=True, address=Address(**ADDRESS))
     assert [i.at for i in view.timeline] == sorted(i.at for i in view.timeline)
     # The shipment's shipped and delivered are the order's own: shown once, the order's.
     assert len(view.timeline) == len(order.timeline) + 5 + 2
@@ -325,8 +384,18 @@ def test_the_view_merges_the_three_timelines_by_time() -> None:
     assert view.timeline[:3] == [order.timeline[0], payment.timeline[0], shipment.timeline[0]]
     assert view.shipment is not None and view.shipment.id == shipment_id(order_id)
     assert (view.version, view.status) == (7, OrderStatus.DELIVERED)
-    bare = order.view(None, None, to_owner=True)
+    assert view.shipping_address == Address(**ADDRESS)
+    bare = order.view(None, None, to_owner=True, address=None)
     assert (bare.payment, bare.shipment, bare.timeline) == (None, None, order.timeline)
+    assert bare.shipping_address is None  # erased: the rest of the order stays
+
+
+def test_a_shipment_view_shows_the_address_it_is_given() -> None:
+    shipment: ShipmentDocument = folded(fold_shipments, shipment_events(uuid4()))
+    assert shipment.view(Address(**ADDRESS)).shipping_address == Address(**ADDRESS)
+    erased = shipment.view(None)
+    assert erased.shipping_address is None
+    assert (erased.lines, erased.status) == (shipment.lines, ShipmentStatus.DELIVERED)
 
 
 def test_the_listing_query_refuses_a_reversed_range_and_reads_times_in_utc() -> None:

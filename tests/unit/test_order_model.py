@@ -22,8 +22,9 @@ from pydantic import BaseModel
 
 from commands.event_sourced import meta_of
 from commands.ordering.application import OrderingApplication
-from commands.ordering.errors import OrderNotCancellable
+from commands.ordering.errors import OrdererErased, OrderNotCancellable
 from commands.ordering.order import Order
+from runtime.personal_data import PersonalData
 from schemas.envelope import Actor, EventEnvelope, EventMetadata
 from schemas.inventory import stock_item_id
 from schemas.ordering import (
@@ -34,12 +35,16 @@ from schemas.ordering import (
     OrderLineReserved,
     OrderPaid,
     OrderPlaced,
+    OrderPlacedV1,
     OrderRejected,
     OrderShipped,
     OrderStatus,
     PlaceOrder,
     ProductQuote,
 )
+from schemas.personal import SUBJECTS, personal_subject
+from tanqory.contexts import REGISTRY
+from tests.support.personal import memory_personal
 from tests.unit.strategies import money
 
 S = OrderStatus
@@ -89,8 +94,10 @@ class Prices:
                             unit_price=self.prices[product_id], is_active=True)
 
 
-def new_ordering() -> OrderingApplication:
-    return OrderingApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+def new_ordering(personal: PersonalData | None = None) -> OrderingApplication:
+    app = OrderingApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app.use(personal or memory_personal())
+    return app
 
 
 def place(app: OrderingApplication, lines: dict[UUID, tuple[Decimal, int]]) -> Order:
@@ -108,8 +115,9 @@ def envelopes(app: OrderingApplication, after: int = 0) -> list[EventEnvelope]:
 
 def assert_valid_contract(envelope: EventEnvelope) -> None:
     """The envelope is an ordering event whose payload its schema accepts as it is."""
+    current = Order.published.events[envelope.event_type.removeprefix("Order")][1]
     assert (envelope.context, envelope.aggregate_type, envelope.schema_version) == (
-        "ordering", "Order", 1)
+        "ordering", "Order", current)
     schema = PAYLOADS[envelope.event_type]
     assert schema.model_validate(envelope.payload).model_dump(mode="json") == envelope.payload
 
@@ -437,3 +445,71 @@ def test_the_deadline_is_the_last_reservation_plus_the_payment_seconds() -> None
     # A reservation of a stock item no line of the order has: nothing to record or release.
     assert app.record_reserved(order.id, stock_item_id(UNKNOWN), 900, META) is None
     assert app.last_position() == 4
+
+
+# --- the shipping address: sealed with the customer's key ------------------------------
+
+
+def test_placing_seals_the_address_with_the_customers_key() -> None:
+    personal = memory_personal()
+    app = new_ordering(personal)
+    order = place(app, {PRODUCTS[0]: (Decimal("1.00"), 1)})
+    [placed] = envelopes(app)
+    assert placed.schema_version == 2
+    sealed = placed.payload["shipping_address"]
+    assert sealed == order.shipping_address and PersonalData.is_sealed(sealed)
+    assert "St James" not in placed.model_dump_json()
+    subject = personal_subject("customer-1")
+    assert personal.unseal_json(subject, "shipping_address", sealed) == {**ADDRESS,
+                                                                         "line2": None}
+    assert app.sealed_address(app.order(order.id)) == sealed  # as the order holds it
+    personal.erase(subject)
+    assert personal.unseal_json(subject, "shipping_address", sealed) is None
+
+
+def test_a_customers_subject_is_their_key_and_any_other_subject_has_one_too() -> None:
+    customer = UUID("3374b305-9fbd-4c09-945f-10a1351a4341")
+    assert personal_subject(str(customer)) == customer  # a local account: its customer id
+    assert personal_subject("customer-7") == uuid5(SUBJECTS, "customer-7")
+    assert personal_subject("customer-7") == personal_subject("customer-7") != \
+        personal_subject("customer-8")
+
+
+def test_an_erased_customer_can_place_no_order() -> None:
+    personal = memory_personal()
+    app = new_ordering(personal)
+    personal.erase(personal_subject("customer-1"))
+    with pytest.raises(OrdererErased):
+        place(app, {PRODUCTS[0]: (Decimal("1.00"), 1)})
+    assert app.last_position() == 0
+
+
+def test_an_order_placed_before_v2_is_still_published_as_v1_and_sealed_for_shipping() -> None:
+    """A store of an older version holds Placed with the address in clear: it loads, its
+    envelope is OrderPlaced v1 (as it was first published), and the shipment gets the
+    address sealed then."""
+    personal = memory_personal()
+    app = new_ordering(personal)
+    line = {"product_id": PRODUCTS[0], "sku": "CUP-1", "name": "Cup",
+            "unit_price": Decimal("1.00"), "quantity": 1, "line_total": Decimal("1.00")}
+    old = Order(customer_id="customer-1", lines=[line], currency="eur",
+                subtotal=Decimal("1.00"), total=Decimal("1.00"),
+                shipping_address={**ADDRESS, "line2": None}, meta=meta_of(META))
+    app.save(old)
+    [placed] = envelopes(app)
+    assert (placed.event_type, placed.schema_version) == ("OrderPlaced", 1)
+    assert OrderPlacedV1.model_validate(placed.payload).shipping_address.line1 == \
+        ADDRESS["line1"]
+    loaded = app.order(old.id)
+    assert loaded.shipping_address == {**ADDRESS, "line2": None}
+    sealed = app.sealed_address(loaded)
+    assert personal.unseal_json(personal_subject("customer-1"), "shipping_address",
+                                sealed) == {**ADDRESS, "line2": None}
+
+
+def test_both_versions_of_the_address_events_are_known_to_consumers() -> None:
+    """Old history (v1) stays readable: the projection handler accepts only known types."""
+    known = REGISTRY.known_events
+    assert {("OrderPlaced", 1), ("OrderPlaced", 2), ("ShipmentCreated", 1),
+            ("ShipmentCreated", 2)} <= known
+    assert ("OrderPaid", 2) not in known

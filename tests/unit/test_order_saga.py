@@ -34,8 +34,10 @@ from schemas.fulfilment import ShipmentStatus, ShipOrder, shipment_id
 from schemas.inventory import ReceiveStock, stock_item_id
 from schemas.ordering import OrderStatus, PlaceOrder, ProductQuote
 from schemas.payments import Outcome, PaymentStatus
+from schemas.personal import personal_subject
 from streams.sagas.deadlines import Deadlines
 from streams.sagas.orders import OrderProcess
+from tests.support.personal import memory_personal
 
 POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 PAYMENT_SECONDS = 900
@@ -123,7 +125,9 @@ class World:
     store's new events in store order until no reaction records anything more."""
 
     def __init__(self) -> None:
+        self.personal = memory_personal()
         self.ordering = OrderingApplication(env=POPO)
+        self.ordering.use(self.personal)
         self.inventory = InventoryApplication(env=POPO)
         self.payments = PaymentsApplication(env=POPO)
         self.fulfilment = FulfilmentApplication(env=POPO)
@@ -247,7 +251,15 @@ async def test_an_order_goes_from_placed_to_delivered(world: World) -> None:
     assert shipment.status is ShipmentStatus.READY
     assert [(line["product_id"], line["quantity"]) for line in shipment.lines] == [
         (CUP, 2), (POT, 1)]
-    assert shipment.shipping_address == order.shipping_address
+    assert shipment.shipping_address == order.shipping_address  # sealed, carried as it is
+    assert shipment.customer_id == order.customer_id == "customer-1"
+    created = next(e for e in world.history() if e.event_type == "ShipmentCreated")
+    assert created.schema_version == 2
+    assert created.payload["shipping_address"] == order.shipping_address
+    assert world.personal.unseal_json(personal_subject("customer-1"), "shipping_address",
+                                      created.payload["shipping_address"]) == {
+        **ADDRESS, "line2": None}
+    assert "St James" not in "".join(e.model_dump_json() for e in world.history())
 
     world.fulfilment.pack(shipment.id, None, STAFF)
     world.fulfilment.ship(shipment.id, ShipOrder(carrier="DHL", tracking_number="JD01"), None,
