@@ -58,7 +58,7 @@ async def _one(read: ReadSide, customer_id: UUID) -> CustomerView:
     return view
 
 
-@router.get("/api/v1/me", response_model=CustomerView, responses=problems(401, 404, 503),
+@router.get("/api/v1/me", response_model=CustomerView, responses=problems(400, 401, 404, 503),
             summary="Your own account (not cached)", description=CONSISTENCY_WAIT)
 async def me(principal: PrincipalDep, read: ReadSideDep, settings: SettingsDep,
              response: Response, consistency_token: ConsistencyHeader = None) -> CustomerView:
@@ -86,7 +86,7 @@ async def list_customers(query: Annotated[CustomerListQuery, Query()], principal
 
 
 @router.get("/api/v1/customers/{customer_id}", response_model=CustomerView,
-            responses=problems(401, 403, 404, 503), summary="One customer (staff)",
+            responses=problems(400, 401, 403, 404, 422, 503), summary="One customer (staff)",
             description=CONSISTENCY_WAIT)
 async def get_customer(customer_id: UUID, principal: Admin, read: ReadSideDep,
                        settings: SettingsDep, response: Response,

@@ -163,7 +163,7 @@ def change_roles(customer_id: UUID, command: RoleChange, customers: CustomersDep
 
 
 @router.delete("/api/v1/customers/{customer_id}", response_model=CommandAccepted,
-               responses=problems(401, 403, 404),
+               responses=problems(401, 403, 404, 422),
                summary="Erase a customer's personal data everywhere (admin, or the customer)")
 def erase(customer_id: UUID, customers: CustomersDep, principal: PrincipalDep,
           request_id: RequestIdDep, response: Response) -> CommandAccepted:
