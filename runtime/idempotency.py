@@ -4,7 +4,9 @@ For a mutating `/api/` request that carries the header, the first response is ke
 (24 hours, per client and key) with a fingerprint of the request. A repeat with the same
 request replays it (`Idempotent-Replayed: true`); the same key with another request is a
 422; a repeat while the first is still running is a 409. Responses that say nothing about
-the command (5xx, 401, 403, 413, 429) are not kept, so the client may retry them.
+the command (5xx, 401, 403, 413, 429) are not kept, so the client may retry them; nor are
+those marked `Cache-Control: no-store` (sign-in's tokens), which must never be stored: a
+repeat of those runs again.
 The record lives in the cache: Redis in server mode, process memory when embedded.
 """
 
@@ -99,14 +101,17 @@ class IdempotencyMiddleware:
         status = 500
         kept_headers: list[tuple[str, str]] = []
         chunks: list[bytes] = []
+        no_store = False
 
         async def replay_body() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
 
         async def capture(message: Message) -> None:
-            nonlocal status
+            nonlocal status, no_store
             if message["type"] == "http.response.start":
                 status = message["status"]
+                no_store = "no-store" in Headers(raw=message.get("headers", [])).get(
+                    "cache-control", "")
                 kept_headers.extend(
                     (k.decode("latin-1"), v.decode("latin-1"))
                     for k, v in message.get("headers", []) if k.decode("latin-1").lower()
@@ -118,7 +123,7 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_body, capture)
         finally:
-            if status >= 500 or status in NOT_KEPT_STATUSES:
+            if status >= 500 or status in NOT_KEPT_STATUSES or no_store:
                 await self.cache.delete(record_key)
             else:
                 record = {"fingerprint": fingerprint, "status": status, "headers": kept_headers,

@@ -11,7 +11,15 @@ from typing import Annotated
 from uuid import UUID
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from schemas.api import PageQuery
 from schemas.ordering import Address
@@ -113,6 +121,15 @@ class ChangeProfile(BaseModel):
     phone: Phone | None = None
     addresses: list[Address] | None = Field(default=None, max_length=MAX_ADDRESSES)
 
+    @field_validator("name", "addresses")
+    @classmethod
+    def _not_null(cls, value: object, info: ValidationInfo) -> object:
+        """Only the phone may be removed; a name stays, and no addresses is `[]`."""
+        if value is None:
+            raise ValueError(f"{info.field_name} cannot be null"
+                             + ("; send [] for none" if info.field_name == "addresses" else ""))
+        return value
+
 
 class RoleChange(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True,
@@ -172,7 +189,7 @@ class CustomerDocument(BaseModel):
 
     id: UUID
     email: Sealed | None
-    email_key: EmailKey
+    email_key: EmailKey | None  # None once erased: the address no longer finds the account
     name: Sealed | None
     phone: Sealed | None = None
     addresses: Sealed | None = None

@@ -62,8 +62,9 @@ APPLIERS: Appliers[CustomerDocument] = {
     ("CustomerRolesChanged", 1): _roles_changed,
     ("CustomerPasswordResetRequested", 1): _changed,
     ("CustomerPasswordChanged", 1): _changed,
-    ("CustomerErased", 1): lambda doc, e: _changed(doc, e, erased=True, email=None, name=None,
-                                                   phone=None, addresses=None),
+    ("CustomerErased", 1): lambda doc, e: _changed(doc, e, erased=True, email=None,
+                                                   email_key=None, name=None, phone=None,
+                                                   addresses=None),
 }
 
 

@@ -9,7 +9,7 @@ CUSTOMERS = """
 CREATE TABLE IF NOT EXISTS customers (
     id TEXT PRIMARY KEY,
     version INTEGER NOT NULL,
-    email_key TEXT NOT NULL,
+    email_key TEXT,
     created_at TEXT NOT NULL,
     doc TEXT NOT NULL
 );

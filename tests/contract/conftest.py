@@ -10,8 +10,10 @@ from clickhouse_driver import Client
 from pymongo import AsyncMongoClient
 
 from projections.catalog.read_models import CATEGORIES, PRODUCTS, CategoryStore, ProductStore
+from projections.customers.read_models import CUSTOMERS, CustomerStore
 from projections.fulfilment.read_models import SHIPMENTS, ShipmentStore
 from projections.inventory.read_models import MOVEMENTS, STOCK, MovementStore, StockStore
+from projections.notifications.read_models import NOTIFICATIONS, NotificationStore
 from projections.ordering.read_models import ORDERS, OrderStore
 from projections.payments.read_models import PAYMENTS, PaymentStore
 from projections.stores.base import EventArchive, ReadModels
@@ -78,6 +80,16 @@ def payment_store(read_models: ReadModels) -> PaymentStore:
 @pytest.fixture
 def shipment_store(read_models: ReadModels) -> ShipmentStore:
     return read_models.get(SHIPMENTS)
+
+
+@pytest.fixture
+def customer_store(read_models: ReadModels) -> CustomerStore:
+    return read_models.get(CUSTOMERS)
+
+
+@pytest.fixture
+def notification_store(read_models: ReadModels) -> NotificationStore:
+    return read_models.get(NOTIFICATIONS)
 
 
 @pytest.fixture(params=["chdb", pytest.param("clickhouse", marks=pytest.mark.server)])

@@ -61,3 +61,18 @@ def link_token(message: EmailMessage) -> str:
     found = _TOKEN.search(body.get_content())
     assert found, "no link with a token"
     return found.group(1)
+
+
+def messages(mailbox: Mailbox) -> list[EmailMessage]:
+    """Every message the mailbox holds now (no waiting): the folder's or the sink's."""
+    held = mailbox.messages  # type: ignore[attr-defined]  # a method of one, a property of the other
+    return list(held() if callable(held) else held)
+
+
+def sent_many(mailbox: Mailbox, address: str, subject_part: str, count: int,
+              timeout: float = 30) -> list[EmailMessage]:
+    """The messages to `address` (subject containing `subject_part`), once there are
+    `count` of them."""
+    return [m for m in mailbox.wait_for(
+        lambda ms: sum(_is(m, address, subject_part) for m in ms) >= count, timeout)
+        if _is(m, address, subject_part)]
