@@ -10,7 +10,7 @@ from runtime.auth import Role
 from schemas.payments import Outcome
 from tests.e2e.test_inventory_http import stocked_product
 from tests.e2e.test_order_erasure_http import signed_up, the_shipment
-from tests.support.mailbox import sent_to
+from tests.support.mailbox import messages, sent_to
 from tests.support.ordering import (
     ADDRESS,
     ORDERS,
@@ -90,3 +90,17 @@ def test_a_cancelled_order_is_emailed_with_its_reason(platform: Platform) -> Non
     assert platform.mailbox is not None
     [message] = sent_to(platform.mailbox, email, "cancelled")
     assert "cheaper in the shop" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def test_rebuilding_the_projections_sends_no_email(platform: Platform) -> None:
+    """`tanqory verify` folds every event again into fresh stores: the notifier is not a
+    projector, so nothing is sent (a newer registration shows the notifier still runs)."""
+    customer_id, _ = signed_up(platform)
+    email = email_of(platform, customer_id)
+    assert platform.mailbox is not None
+    sent_to(platform.mailbox, email, "Confirm")
+    verified = platform.cli("verify")
+    assert verified.returncode in (0, 1), verified.stderr  # 1: something still in flight
+    later, _ = signed_up(platform)
+    [_] = sent_to(platform.mailbox, email_of(platform, later), "Confirm")
+    assert len([m for m in messages(platform.mailbox) if email in str(m["To"])]) == 1
