@@ -75,7 +75,9 @@ class PlaceOrder(BaseModel):
     )
 
     lines: list[OrderLineRequest] = Field(min_length=1, max_length=MAX_LINES)
-    shipping_address: Address
+    shipping_address: Address | None = Field(
+        default=None, description="Left out: the first address saved on your account "
+        "(PATCH /api/v1/me); 422 if there is none")
 
     @field_validator("lines")
     @classmethod

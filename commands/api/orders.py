@@ -6,11 +6,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, Request, Response, status
 
+from commands.api.auth import CustomersDep
 from commands.api.deps import CatalogDep, RequestIdDep, event_metadata
 from commands.api.responses import ExpectedVersion, accepted
 from commands.fulfilment.application import FulfilmentApplication
 from commands.ordering.application import OrderingApplication
-from commands.ordering.errors import OrderNotCancellable, OrderNotPayable
+from commands.ordering.errors import NoShippingAddress, OrderNotCancellable, OrderNotPayable
 from commands.ordering.order import Order
 from commands.payments.application import PaymentsApplication
 from runtime.auth import Principal, Role
@@ -59,8 +60,13 @@ def order_for(ordering: OrderingApplication, order_id: UUID, principal: Principa
              "`awaiting_payment` (or `rejected` if stock is short). Read it back with the "
              "consistency token.")
 def place_order(command: PlaceOrder, ordering: OrderingDep, catalog: CatalogDep,
-                principal: Customer, settings: SettingsDep, request_id: RequestIdDep,
-                response: Response) -> CommandAccepted:
+                customers: CustomersDep, principal: Customer, settings: SettingsDep,
+                request_id: RequestIdDep, response: Response) -> CommandAccepted:
+    if command.shipping_address is None:
+        saved = customers.saved_addresses(principal.subject)
+        if not saved:
+            raise NoShippingAddress()
+        command = command.model_copy(update={"shipping_address": saved[0]})
     result = ordering.place_order(principal.subject, command, catalog, settings.currency,
                                   event_metadata(principal, request_id))
     response.headers["Location"] = f"/api/v1/orders/{result.aggregate_id}"

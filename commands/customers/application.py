@@ -36,6 +36,7 @@ from schemas.customers import (
     password_problems,
 )
 from schemas.envelope import EventMetadata
+from schemas.ordering import Address
 
 CUSTOMER = "Customer"
 CUSTOMER_ROLE = "customer"
@@ -204,6 +205,18 @@ class CustomersApplication(EventSourcedContext):
         return result
 
     # --- reads of the write side ---------------------------------------------------------
+
+    def saved_addresses(self, subject: str) -> list[Address]:
+        """The addresses the customer of a token's subject saved, oldest first; none for a
+        subject without an account (another issuer's) or an erased one."""
+        try:
+            customer = self.customer(UUID(subject))
+        except (ValueError, NotFound):
+            return []
+        if customer.erased or customer.addresses is None:
+            return []
+        text = self._parts.personal.unseal(customer.id, "addresses", customer.addresses)
+        return [Address.model_validate(a) for a in json.loads(text)] if text else []
 
     def customer(self, customer_id: UUID) -> Customer:
         return self._load(Customer, customer_id)

@@ -18,7 +18,12 @@ from commands.event_sourced import (
     meta_of,
     retry_on_conflict,
 )
-from commands.ordering.errors import OrdererErased, OrderNotCancellable, UnorderableProducts
+from commands.ordering.errors import (
+    NoShippingAddress,
+    OrdererErased,
+    OrderNotCancellable,
+    UnorderableProducts,
+)
 from commands.ordering.order import Order
 from runtime.key_store import Erased
 from runtime.personal_data import PersonalData
@@ -66,6 +71,8 @@ class OrderingApplication(EventSourcedContext):
                           "line_total": price * line.quantity})
         if refused:
             raise UnorderableProducts(refused)
+        if command.shipping_address is None:
+            raise NoShippingAddress()
         subtotal: Decimal = sum((line["line_total"] for line in lines), Decimal("0.00"))
         order = Order(customer_id=customer_id, lines=lines, currency=currency,
                       subtotal=subtotal, total=subtotal,

@@ -44,3 +44,12 @@ class OrdererErased(DomainError):
 
     def __init__(self) -> None:
         super().__init__("This customer's data has been erased: they can place no order")
+
+
+class NoShippingAddress(DomainError):
+    status = 422
+    type = "no-shipping-address"
+
+    def __init__(self) -> None:
+        super().__init__("Send a shipping_address, or save one on your account first "
+                         "(PATCH /api/v1/me)")
