@@ -297,6 +297,35 @@ def payments_webhook(
         raise typer.Exit(1)
 
 
+customers = typer.Typer(help="Customers' accounts, for operators.", no_args_is_help=True,
+                         rich_markup_mode="markdown")
+app.add_typer(customers, name="customers")
+
+
+@customers.command("roles")
+def customers_roles(
+    email: Annotated[str, typer.Argument(help="The account's email")],
+    role: Annotated[list[Role], typer.Option("--role", help="A role; repeat for several")],
+) -> None:
+    """Set the roles of the account with this email (every role it should hold).
+
+    For operators, and for a deployment's first admin: register through the API, then
+    `tanqory customers roles EMAIL --role admin --role customer`. It writes to the event
+    store of TANQORY_MODE (embedded: TANQORY_DATA_DIR; server: the PostgreSQL settings),
+    as an operator; the account's sessions end, so its next sign-in carries the roles.
+    Exits 1 if no account has the email.
+    """
+    from tanqory.operations import set_roles
+
+    try:
+        customer_id, changed = set_roles(_settings(), email, [str(r) for r in role])
+    except (LookupError, ValueError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    roles = ", ".join(sorted({str(r) for r in role}))
+    typer.echo(f"customer {customer_id}: roles {roles}" + ("" if changed else " (unchanged)"))
+
+
 @app.command(help=f"""Print a signed token (HS256) for the configured secret, for development and tests.
 
 Signed with TANQORY_JWT_SECRET; it expires after TANQORY_TOKEN_TTL_SECONDS (default

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from commands.customers.application import CustomersApplication
 from commands.errors import NotFound
 from commands.payments import webhooks
 from commands.payments.application import PaymentsApplication
@@ -19,7 +20,8 @@ from projections.verify import Verdict, verify
 from runtime.cache import MemoryCache
 from runtime.settings import Mode, Settings
 from runtime.signals import LocalSignals
-from schemas.envelope import EventEnvelope
+from schemas.customers import normalized_email
+from schemas.envelope import Actor, EventEnvelope, EventMetadata
 from schemas.money import to_minor_units
 from schemas.payments import Outcome
 from streams.dead_letters import DeadLetter
@@ -165,3 +167,22 @@ def payment_webhook(settings: Settings, order_id: uuid.UUID, outcome: Outcome,
 def webhook_url(settings: Settings) -> str:
     port = settings.port if settings.mode is Mode.EMBEDDED else settings.command_api_port
     return f"http://{settings.host}:{port}/api/v1/payments/webhooks/stripe"
+
+
+def set_roles(settings: Settings, email: str, roles: list[str]) -> tuple[uuid.UUID, bool]:
+    """Sets the roles of the account of `email`, as an operator (the first admin of a
+    deployment gets the role this way); returns its id and whether anything changed.
+    LookupError if no account has that email."""
+    applications = build_applications(settings)
+    try:
+        customers = applications[CustomersApplication.name]
+        assert isinstance(customers, CustomersApplication)
+        customer = customers.by_email(normalized_email(email))
+        if customer is None:
+            raise LookupError(f"no account has the email {email}")
+        meta = EventMetadata(correlation_id=f"cli-{uuid.uuid4()}", causation_id="cli",
+                             actor=Actor(subject="operator:tanqory-cli"))
+        result = customers.change_roles(customer.id, tuple(sorted(set(roles))), meta)
+        return customer.id, result.position is not None
+    finally:
+        close_applications(applications)

@@ -206,6 +206,11 @@ class CustomersApplication(EventSourcedContext):
 
     # --- reads of the write side ---------------------------------------------------------
 
+    def by_email(self, email: str) -> Customer | None:
+        """The account of a normalized email, if it has one (erased ones have none)."""
+        customer = self._by_email(email)
+        return None if customer is None or customer.erased else customer
+
     def saved_addresses(self, subject: str) -> list[Address]:
         """The addresses the customer of a token's subject saved, oldest first; none for a
         subject without an account (another issuer's) or an erased one."""

@@ -1,5 +1,8 @@
 """The `tanqory` command line as a user runs it."""
 
+import uuid
+
+import httpx
 import jwt
 
 from runtime.auth import Role
@@ -9,6 +12,8 @@ from tests.e2e.test_products_http import read
 from tests.support.platform import TEST_SECRET, Platform
 from tests.support.processes import run_cli as run
 from tests.support.waiting import wait_until
+
+PASSWORD = "correct horse battery"
 
 
 def test_token_prints_a_signed_token_for_the_configured_secret() -> None:
@@ -58,3 +63,22 @@ def test_verify_finds_every_read_model_equal_to_a_replay(platform: Platform) -> 
         return result.returncode == 0 and "equals a rebuild" in result.stdout
 
     wait_until(verified, 60, "the read models to equal a replay")
+
+
+def test_customers_roles_makes_an_account_an_admin(platform: Platform) -> None:
+    """A deployment's first admin: registered over HTTP, promoted by an operator."""
+    email = f"operator-{uuid.uuid4().hex[:8]}@example.com"
+    registered = httpx.post(f"{platform.command_url}/api/v1/auth/register", timeout=30,
+                            json={"email": email, "password": PASSWORD, "name": "Op"})
+    assert registered.status_code == 201, registered.text
+    result = platform.cli("customers", "roles", email.upper(), "--role", "admin",
+                          "--role", "customer")
+    assert result.returncode == 0, result.stderr
+    assert registered.json()["id"] in result.stdout
+    signed_in = httpx.post(f"{platform.command_url}/api/v1/auth/login", timeout=30,
+                           json={"email": email, "password": PASSWORD})
+    assert signed_in.status_code == 200, signed_in.text
+    claims = jwt.decode(signed_in.json()["access_token"], options={"verify_signature": False})
+    assert claims["roles"] == ["admin", "customer"]
+    unknown = platform.cli("customers", "roles", "nobody@example.com", "--role", "admin")
+    assert unknown.returncode == 1 and "no account" in unknown.stderr

@@ -39,6 +39,7 @@ NAMED: dict[str, list[str]] = {
               "TANQORY_STRIPE_API_BASE"],
     "notifier": [SERVER_MODE, "Kafka", "PostgreSQL", "TANQORY_SMTP_*", "TANQORY_MAIL_FROM",
                  "TANQORY_ACCOUNT_SECRET", "TANQORY_ACCOUNT_LINKS_URL", "TANQORY_WORKER_ID"],
+    "customers roles": ["TANQORY_MODE", "TANQORY_DATA_DIR", "PostgreSQL", "--role admin"],
     "verify": ["TANQORY_MODE", "embedded", "TANQORY_DATA_DIR", "server", "PostgreSQL",
                "MongoDB", "ClickHouse"],
     "token": ["TANQORY_JWT_SECRET", "TANQORY_TOKEN_TTL_SECONDS",
