@@ -329,16 +329,17 @@ def customers_roles(
 @app.command(help=f"""Print a signed token (HS256) for the configured secret, for development and tests.
 
 Signed with TANQORY_JWT_SECRET; it expires after TANQORY_TOKEN_TTL_SECONDS (default
-{_value("token_ttl_seconds")} seconds). Refused unless TANQORY_ENV is development: elsewhere,
-people sign in (POST /api/v1/auth/login) or bring an OpenID Connect provider's token.
+{_value("token_ttl_seconds")} seconds). For development and tests only: refused when
+TANQORY_ENV is production, where people sign in (POST /api/v1/auth/login) or bring an
+OpenID Connect provider's token.
 """)
 def token(
     role: Annotated[list[Role], typer.Option("--role", help="A role; repeat for several")],
     sub: Annotated[str, typer.Option("--sub", help="The subject (user id)")] = "dev-user",
 ) -> None:
     settings = _settings()
-    if settings.env is not Environment.DEVELOPMENT:
-        typer.echo(f"tanqory token is for development, not {settings.env.value}: sign in "
+    if settings.env is Environment.PRODUCTION:
+        typer.echo("tanqory token is for development and tests, not production: sign in "
                    "(POST /api/v1/auth/login) or use your OpenID Connect provider's tokens",
                    err=True)
         raise typer.Exit(2)
