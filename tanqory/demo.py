@@ -1,8 +1,10 @@
 """Demo data that `tanqory serve` seeds, so a newcomer sees a live catalog at once: a small
-category tree, products in it (some on sale, some rated by customers), and a customer's
-order awaiting payment, all recorded through the contexts' own commands, as real data is.
-Seeding again on the same data seeds nothing twice: categories are known by their unique
-slug, products by their unique SKU, and the order is placed only with the products."""
+category tree, products in it (some on sale, some rated by customers), a customer account
+that can sign in, and its order awaiting payment, all recorded through the contexts' own
+commands, as real data is (so the account's verification email and the order's email are
+in the mail folder). Seeding again on the same data seeds nothing twice: categories are
+known by their unique slug, products by their unique SKU, the account by its email, and
+the order is placed only with the products."""
 
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -13,11 +15,13 @@ from eventsourcing.domain import Aggregate
 
 from commands.catalog.application import CatalogApplication
 from commands.catalog.keys import KeyIndex, SkuIndex, SlugIndex
+from commands.customers.application import CustomersApplication
 from commands.errors import DuplicateSku, DuplicateSlug, UnknownCategory
 from commands.event_sourced import CommandResult
 from commands.ordering.application import OrderingApplication
 from schemas.catalog import CreateProduct, RateProduct
 from schemas.categories import CreateCategory
+from schemas.customers import Register
 from schemas.envelope import Actor, EventMetadata
 from schemas.ordering import Address, OrderLineRequest, PlaceOrder
 
@@ -73,8 +77,10 @@ DEMO_PRODUCTS = [
         sku="DEMO-BLEND-1KG", price=Decimal("32.00"), sale_price=Decimal("28.50"),
         attributes={"roast": "medium"}, stock_quantity=60), "beans", ratings=(4, 5)),
 ]
-DEMO_CUSTOMERS = ("demo-customer-1", "demo-customer-2", "demo-customer-3")
-ORDERING_CUSTOMER = DEMO_CUSTOMERS[0]  # who places the demo order
+DEMO_CUSTOMERS = ("demo-customer-1", "demo-customer-2", "demo-customer-3")  # who rate
+# The account that signs in and places the demo order (example.com: a domain for examples).
+DEMO_ACCOUNT = Register(email="ada.lovelace@example.com", password="tanqory demo password",
+                        name="Ada Lovelace")
 DEMO_ORDER = {"DEMO-BEANS-250": 2, "DEMO-KETTLE-1L": 1}  # SKU → quantity
 DEMO_ADDRESS = Address(name="Ada Lovelace", line1="12 St James's Square", city="London",
                        postal_code="SW1Y 4JH", country="GB")
@@ -163,12 +169,20 @@ def _create_product(catalog: CatalogApplication, product: CreateProduct,
         return catalog.create_product(product, _SEEDER)
 
 
+def demo_account(customers: CustomersApplication) -> UUID:
+    """The demo account's id: registered on the first start, found by its email after."""
+    found = customers.by_email(DEMO_ACCOUNT.email)
+    if found is not None:
+        return UUID(str(found.id))
+    return customers.register(DEMO_ACCOUNT, _SEEDER).aggregate_id
+
+
 def place_demo_order(ordering: OrderingApplication, catalog: CatalogApplication,
-                     products: dict[str, UUID], currency: str) -> CommandResult:
-    """The demo customer's order of a few demo products, placed as a customer would: its
-    address sealed with the key of the demo customer's subject (`personal_subject`)."""
+                     products: dict[str, UUID], currency: str, customer: UUID) -> CommandResult:
+    """The demo account's order of a few demo products, placed as the customer would: its
+    address sealed with the customer's key."""
     lines = [OrderLineRequest(product_id=products[sku], quantity=quantity)
              for sku, quantity in DEMO_ORDER.items()]
     return ordering.place_order(
-        ORDERING_CUSTOMER, PlaceOrder(lines=lines, shipping_address=DEMO_ADDRESS), catalog,
-        currency, _as_customer(ORDERING_CUSTOMER))
+        str(customer), PlaceOrder(lines=lines, shipping_address=DEMO_ADDRESS), catalog,
+        currency, _as_customer(str(customer)))

@@ -1,6 +1,7 @@
 """What `tanqory serve` does once the embedded platform is up: seed, then say where to look."""
 
 import asyncio
+import json
 import os
 import shlex
 import shutil
@@ -12,6 +13,7 @@ from uuid import UUID
 import typer
 
 from commands.catalog.application import CatalogApplication
+from commands.customers.application import CustomersApplication
 from commands.ordering.application import OrderingApplication
 from projections.catalog.read_models import PRODUCTS
 from projections.inventory.read_models import STOCK
@@ -20,7 +22,7 @@ from runtime.auth import Role, issue_token
 from runtime.settings import Settings
 from schemas.catalog import ProductListQuery
 from schemas.inventory import stock_item_id
-from tanqory.demo import DEMO_ORDER, ORDERING_CUSTOMER, place_demo_order, seed_demo
+from tanqory.demo import DEMO_ACCOUNT, DEMO_ORDER, demo_account, place_demo_order, seed_demo
 from tanqory.embedded import Embedded
 
 BANNER_PRODUCT_SKU = "DEMO-KETTLE-1L"  # the demo product the banner's curl line reads
@@ -46,7 +48,8 @@ def tanqory_command() -> str:
 
 
 def banner(settings: Settings, product_id: UUID | None, token: str,
-           order_id: UUID | None = None) -> str:
+           order: tuple[UUID, UUID] | None = None) -> str:
+    """What to open and try; `order` is the demo order's id and its customer's."""
     base = f"http://{settings.host}:{settings.port}"
     lines = [
         "Tanqory Commerce Platform (embedded mode) is running:",
@@ -71,12 +74,17 @@ def banner(settings: Settings, product_id: UUID | None, token: str,
             f"Try one (this token is valid for {minutes} minutes):",
             f"  curl -s {base}/api/v1/products/{product_id} -H {authorization}",
         ]
-    if order_id is not None:
+    if order is not None:
+        order_id, customer_id = order
         customer = shlex.quote("Authorization: Bearer " + issue_token(
-            settings, ORDERING_CUSTOMER, [Role.CUSTOMER]))
+            settings, str(customer_id), [Role.CUSTOMER]))
+        login = shlex.quote(json.dumps({"email": DEMO_ACCOUNT.email,
+                                        "password": DEMO_ACCOUNT.password}))
         lines += [
-            (f"The demo customer's order ({ORDERING_CUSTOMER}, role customer; "
-             "`token --role customer --sub` makes more):"),
+            f"Sign in as the demo customer ({DEMO_ACCOUNT.email}; emails in {settings.data_dir / 'mail'}):",
+            (f"  curl -s -X POST {base}/api/v1/auth/login "
+             f"-H 'Content-Type: application/json' -d {login}"),
+            "The demo customer's order (this token is theirs, like the one signing in gives):",
             f"  curl -s {base}/api/v1/orders/{order_id} -H {customer}",
             "Pay it (the built-in test provider answers as Stripe's test cards do):",
             (f"  curl -s -X POST {base}/api/v1/orders/{order_id}/pay -H {customer} "
@@ -88,7 +96,7 @@ def banner(settings: Settings, product_id: UUID | None, token: str,
 def announce_and_seed(settings: Settings, demo: bool) -> Callable[[Embedded], Awaitable[None]]:
     async def on_ready(parts: Embedded) -> None:
         product_id: UUID | None = None
-        order_id: UUID | None = None
+        order: tuple[UUID, UUID] | None = None
         if demo:
             catalog = parts.applications[CatalogApplication.name]
             assert isinstance(catalog, CatalogApplication)
@@ -97,22 +105,26 @@ def announce_and_seed(settings: Settings, demo: bool) -> Callable[[Embedded], Aw
                 await wait_until_visible(parts.read, seeded.last.token, timeout=10)
             product_id = seeded.products.get(BANNER_PRODUCT_SKU)
             if seeded.created_products and set(DEMO_ORDER) <= set(seeded.products):
-                order_id = await _demo_order(parts, catalog, seeded.products, settings.currency)
+                order = await _demo_order(parts, catalog, seeded.products, settings.currency)
         if product_id is None:
             sample, _ = await parts.read.models.get(PRODUCTS).page(ProductListQuery(limit=1))
             product_id = sample[0].id if sample else None
         token = issue_token(settings, TOKEN_SUBJECT, [Role.PRODUCT_MANAGER])
-        typer.echo(banner(settings, product_id, token, order_id))
+        typer.echo(banner(settings, product_id, token, order))
 
     return on_ready
 
 
 async def _demo_order(parts: Embedded, catalog: CatalogApplication, products: dict[str, UUID],
-                      currency: str) -> UUID:
-    """Places the demo order once the initial-stock saga has started its products' stock
-    (an order for a product without stock is rejected), and waits until it is visible."""
+                      currency: str) -> tuple[UUID, UUID]:
+    """Places the demo account's order once the initial-stock saga has started its products'
+    stock (an order for a product without stock is rejected), and waits until it is
+    visible; returns its id and the customer's."""
     ordering = parts.applications[OrderingApplication.name]
     assert isinstance(ordering, OrderingApplication)
+    customers = parts.applications[CustomersApplication.name]
+    assert isinstance(customers, CustomersApplication)
+    customer = await asyncio.to_thread(demo_account, customers)
     stock = parts.read.models.get(STOCK)
     for sku in DEMO_ORDER:
         item = stock_item_id(products[sku])
@@ -120,6 +132,7 @@ async def _demo_order(parts: Embedded, catalog: CatalogApplication, products: di
             if await stock.get(item) is not None:
                 break
             await asyncio.sleep(0.05)
-    placed = await asyncio.to_thread(place_demo_order, ordering, catalog, products, currency)
+    placed = await asyncio.to_thread(place_demo_order, ordering, catalog, products, currency,
+                                     customer)
     await wait_until_visible(parts.read, placed.token, timeout=10)
-    return placed.aggregate_id
+    return placed.aggregate_id, customer

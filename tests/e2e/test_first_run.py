@@ -227,12 +227,27 @@ def test_a_product_manager_token_is_what_the_banner_prints(served: Served) -> No
     assert claims["roles"] == [Role.PRODUCT_MANAGER.value]
 
 
+def test_the_banner_prints_how_to_sign_in_as_the_demo_customer(served: Served) -> None:
+    login = shlex.split(served.after("Sign in as the demo customer"))
+    assert login[:4] == ["curl", "-s", "-X", "POST"], login
+    signed_in = httpx.post(login[4], content=login[login.index("-d") + 1], timeout=15,
+                           headers={"Content-Type": "application/json"})
+    assert signed_in.status_code == 200, signed_in.text
+    token = signed_in.json()["access_token"]
+    claims = jwt.decode(token, TEST_SECRET, algorithms=["HS256"], audience="tanqory-api",
+                        issuer="tanqory")
+    order = shlex.split(served.after("The demo customer's order"))
+    mine = httpx.get(order[2], headers={"Authorization": f"Bearer {token}"}, timeout=15)
+    assert mine.status_code == 200 and mine.json()["customer_id"] == claims["sub"], mine.text
+
+
 def test_the_banner_prints_the_demo_customers_order_and_how_to_pay_it(served: Served) -> None:
     read = shlex.split(served.after("The demo customer's order"))
     url, header = read[2], read[4]
     name, _, value = header.partition(": ")
     order = httpx.get(url, headers={name: value}, timeout=15).json()
-    assert order["customer_id"] == "demo-customer-1"
+    claims = jwt.decode(value.removeprefix("Bearer "), options={"verify_signature": False})
+    assert order["customer_id"] == claims["sub"]
     assert {line["sku"] for line in order["lines"]} == {"DEMO-BEANS-250", "DEMO-KETTLE-1L"}
 
     def awaiting() -> dict[str, Any] | None:
