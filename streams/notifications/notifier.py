@@ -15,7 +15,7 @@ the same `Message-ID`, by which mail clients show it once.
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -27,6 +27,7 @@ from commands.customers.links import LinkPurpose, link_token
 from commands.errors import NotFound
 from commands.notifications.application import NotificationsApplication
 from commands.ordering.application import OrderingApplication
+from commands.ordering.order import Order
 from runtime.key_store import Erased
 from runtime.personal_data import PersonalData, SealedField
 from runtime.settings import Settings
@@ -50,7 +51,7 @@ class Recipient:
 
 
 Context = dict[str, Any]
-ContextOf = Callable[["Notifier", EventEnvelope, Recipient], Awaitable[Context]]
+ContextOf = Callable[["Notifier", EventEnvelope, Recipient, Order | None], Context]
 
 
 class Notifier:
@@ -74,10 +75,13 @@ class Notifier:
         template, context_of = MESSAGES[event.event_type]
         if await asyncio.to_thread(self._ledger.was_sent, event.event_id, template):
             return
-        recipient = await self._recipient(event)
+        order = (None if event.aggregate_type == "Customer"
+                 else await asyncio.to_thread(self._ordering.order, event.aggregate_id))
+        recipient = await self._recipient(
+            str(event.aggregate_id) if order is None else str(order.customer_id), event)
         if recipient is None:
             return
-        rendered = render(template, await context_of(self, event, recipient))
+        rendered = render(template, context_of(self, event, recipient, order))
         message = compose(self._settings, recipient.email, rendered,
                           key=f"{event.event_id}:{template}")
         await self._mailer.send(message)
@@ -101,11 +105,9 @@ class Notifier:
             return
         self._ledger.record_sent(sent, caused_by(event, NAME))
 
-    async def _recipient(self, event: EventEnvelope) -> Recipient | None:
-        """The customer the event concerns, with their address and name; None when there
+    async def _recipient(self, subject: str, event: EventEnvelope) -> Recipient | None:
+        """The customer of a token's subject, with their address and name; None when there
         is no local account (a token from elsewhere) or it has been erased."""
-        subject = (str(event.aggregate_id) if event.aggregate_type == "Customer"
-                   else await self._order_customer(event))
         try:
             customer: Customer = await asyncio.to_thread(self._customers.customer,
                                                          UUID(subject))
@@ -121,17 +123,13 @@ class Notifier:
             return None
         return Recipient(customer.id, email, name)
 
-    async def _order_customer(self, event: EventEnvelope) -> str:
-        order = await asyncio.to_thread(self._ordering.order, event.aggregate_id)
-        return str(order.customer_id)
-
     # --- the contexts of each message ----------------------------------------------------
 
-    async def _verify_context(self, event: EventEnvelope, to: Recipient) -> Context:
+    def _verify_context(self, event: EventEnvelope, to: Recipient, _: Order | None) -> Context:
         return self._link_context(LinkPurpose.VERIFY_EMAIL, "verify-email", event, to,
                                   VERIFY_MINUTES)
 
-    async def _reset_context(self, event: EventEnvelope, to: Recipient) -> Context:
+    def _reset_context(self, event: EventEnvelope, to: Recipient, _: Order | None) -> Context:
         return self._link_context(LinkPurpose.RESET_PASSWORD, "reset-password", event, to,
                                   RESET_MINUTES)
 
@@ -142,8 +140,9 @@ class Notifier:
         return {"name": to.name, "link": f"{base}/{page}?token={token}",
                 "expires_in_minutes": minutes}
 
-    async def _order_context(self, event: EventEnvelope, to: Recipient) -> Context:
-        order = await asyncio.to_thread(self._ordering.order, event.aggregate_id)
+    def _order_context(self, event: EventEnvelope, to: Recipient,
+                       order: Order | None) -> Context:
+        assert order is not None  # an order's event: react loaded it
         context: Context = {
             "name": to.name, "order_id": str(order.id), "total": _amount(order.total),
             "currency": order.currency.upper(),
