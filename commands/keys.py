@@ -6,8 +6,9 @@ from typing import Any, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Repository
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from commands.aggregate import Aggregate
 from commands.errors import DomainError
 
 

@@ -3,7 +3,8 @@
 The Faust worker (server mode) and the in-process runner (embedded mode) both hand their
 batches here, so both modes project the same way. The handler knows no read model: it
 folds the batch through every projector (`projections.projector`), writes the folds,
-moves the cache generations they report, and rejects what no code here knows.
+moves the cache generations they report, tells live readers what changed (the change
+feed), and rejects what no code here knows.
 """
 
 import logging
@@ -17,6 +18,7 @@ from prometheus_client import Counter
 from projections.projector import Fold, Projector, Upstream, checked, consumed_by
 from projections.stores.base import ProjectionStores
 from runtime.cache import Cache
+from runtime.changes import ChangeFeed
 from runtime.signals import Signals
 from schemas.envelope import EventEnvelope
 
@@ -44,12 +46,14 @@ class BatchHandler(Protocol):
 
 class ProjectionHandler:
     def __init__(self, stores: ProjectionStores, projectors: Sequence[Projector],
-                 known_events: Collection[EventType], cache: Cache, signals: Signals) -> None:
+                 known_events: Collection[EventType], cache: Cache, signals: Signals,
+                 changes: ChangeFeed) -> None:
         self.stores = stores
         self.projectors = checked(projectors)
         self.known_events = frozenset(known_events)
         self.cache = cache
         self.signals = signals
+        self.changes = changes
 
     async def setup(self) -> None:
         await self.stores.setup()
@@ -63,6 +67,7 @@ class ProjectionHandler:
         Idempotent: a batch delivered again changes nothing. Store errors propagate,
         so the caller retries the whole batch rather than skipping it.
         """
+        await self.stores.read_models.refresh_if_due()  # a new build to write too, or read
         known: list[EventEnvelope] = []
         rejected: list[tuple[EventEnvelope, str]] = []
         for event in events:
@@ -79,6 +84,7 @@ class ProjectionHandler:
             rejected += folds[projector.name].rejected
         changed = await self._write(folds)
         await self._invalidate(changed)
+        await self.changes.publish(changed)  # never fails the batch
         return self._report(rejected)
 
     async def _write(self, folds: dict[str, Fold]) -> dict[str, set[UUID]]:

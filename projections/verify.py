@@ -2,8 +2,9 @@
 
 Feeds the whole history, in store order, through the same handler the live pipeline
 uses, into fresh empty stores; then compares the fresh stores with the live ones document
-by document (read models) and row by row (the event archive). Positions, versions and
-times all come from the events, so they must match too.
+by document (read models) and row by row (the event archive, the analytics facts and
+the rollups' figures). Positions, versions and times all come from the events, so they
+must match too.
 """
 
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from projections.handler import ProjectionHandler, Rejected
-from projections.stores.base import EventArchive, ReadModels
+from projections.stores.base import EventArchive, FactStore, ReadModels
 from schemas.envelope import EventEnvelope
 
 Snapshot = dict[str, dict[str, dict[str, Any]]]  # model → id → document
@@ -51,8 +52,10 @@ async def rebuild(handler: ProjectionHandler, events: Sequence[EventEnvelope],
     return rejected
 
 
-async def snapshot(models: ReadModels, archive: EventArchive | None) -> Snapshot:
-    """Every document of every read model (and every archived event, if given) by id."""
+async def snapshot(models: ReadModels, archive: EventArchive | None,
+                   facts: FactStore | None = None) -> Snapshot:
+    """Every document of every read model (and every archived event and analytics fact and
+    rollup figure, if given) by id."""
     taken: Snapshot = {}
     for model in models.models:
         documents = await models.store(model.name).documents()
@@ -63,6 +66,8 @@ async def snapshot(models: ReadModels, archive: EventArchive | None) -> Snapshot
             seen = rows.get(row["event_id"])
             rows[row["event_id"]] = {**row, "copies": seen["copies"] + 1 if seen else 1}
         taken["analytics"] = rows
+    if facts is not None:
+        taken.update(await facts.snapshot())
     return taken
 
 
@@ -78,12 +83,15 @@ def compare(live: Snapshot, rebuilt: Snapshot) -> list[Difference]:
 
 
 async def verify(live: ReadModels, live_archive: EventArchive | None,
-                 fresh: ProjectionHandler, events: Sequence[EventEnvelope]) -> Verdict:
+                 fresh: ProjectionHandler, events: Sequence[EventEnvelope],
+                 live_facts: FactStore | None = None) -> Verdict:
     """Rebuilds `events` through `fresh` (a handler over empty stores), then compares its
-    stores with the live ones; the archives only if `live_archive` is given."""
+    stores with the live ones; the archives only if `live_archive` is given, the analytics
+    facts only if `live_facts` is."""
     rejected = await rebuild(fresh, events)
     stores = fresh.stores
-    rebuilt = await snapshot(stores.read_models, stores.archive if live_archive else None)
-    differences = compare(await snapshot(live, live_archive), rebuilt)
+    rebuilt = await snapshot(stores.read_models, stores.archive if live_archive else None,
+                             stores.facts if live_facts else None)
+    differences = compare(await snapshot(live, live_archive, live_facts), rebuilt)
     return Verdict(len(events), {m: len(d) for m, d in rebuilt.items()}, differences, rejected)
 

@@ -6,6 +6,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 
 from projections.stores.base import ReadModels
+from projections.stores.facts_queries import FactQueries
+from read_api.as_of import EventStreams
 from runtime.cache import Cache
 from runtime.personal_data import PersonalData
 from runtime.signals import Signals
@@ -15,12 +17,15 @@ from schemas import consistency
 @dataclass(frozen=True)
 class ReadSide:
     """What the read API reads from: read models (read only), the cache, progress signals,
-    and the keys that unseal personal values for those who may see them."""
+    the keys that unseal personal values for those who may see them, and the event stores
+    (read only: time-travel reads fold an aggregate's events)."""
 
     models: ReadModels
     cache: Cache
     signals: Signals
     personal: PersonalData
+    streams: EventStreams
+    facts: FactQueries  # the analytics facts and rollups
 
 
 async def get_read_side(request: Request) -> ReadSide:

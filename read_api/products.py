@@ -1,5 +1,6 @@
 """GET /api/v1/products: product queries over the products read model."""
 
+import asyncio
 import hashlib
 import json
 import re
@@ -8,8 +9,20 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
+from projections.catalog import categories, products
 from projections.catalog.read_models import CATEGORIES, PRODUCTS
+from projections.inventory import stock
 from projections.inventory.read_models import STOCK
+from read_api.as_of import (
+    AS_OF_RESPONSES,
+    VERSION_HEADER,
+    AsOfQuery,
+    cache_control,
+    events_as_of,
+    folded,
+    folded_at,
+    parse_as_of,
+)
 from read_api.categories import find_category
 from read_api.consistency import CONSISTENCY_WAIT, parse_token, wait_until_visible
 from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep, with_etag
@@ -86,17 +99,22 @@ async def _category_id(read: ReadSide, id_or_slug: str) -> UUID | None:
     "/{product_id}",
     name="get_product",
     response_model=ProductView,
-    responses=with_etag(problems(400, 404, 422, 503)),
-    summary="One product by id (cached)",
+    responses=with_etag({**problems(400, 503), **AS_OF_RESPONSES}),
+    summary="One product by id (cached), or as it was (as_of)",
     description="The `ETag` is the product's version (`\"3\"`): send it back as `If-Match` "
-    "on a command to change only what you read.\n\n" + CONSISTENCY_WAIT,
+    "on a command to change only what you read.\n\n" + CONSISTENCY_WAIT + "\n\nWith "
+    "`as_of`, its category and stock are shown as of the same moment; the consistency "
+    "token is then not needed (the event store holds every recorded event).",
 )
 async def get_product(
     product_id: UUID,
     read: ReadSideDep,
     settings: SettingsDep,
     consistency_token: ConsistencyHeader = None,
+    as_of: AsOfQuery = None,
 ) -> Response:
+    if as_of is not None:
+        return await _product_as_of(read, product_id, as_of)
     if consistency_token is not None:
         # Reads the read model itself: the projector bumps cache generations only after
         # it has written, so right after the wait the cache may not know yet.
@@ -120,6 +138,29 @@ async def _product_body(read: ReadSide, product_id: UUID) -> bytes:
         raise ProblemError(404, "not-found", f"Product {product_id} not found")
     [view] = await _views(read, [document])
     return view.model_dump_json().encode()
+
+
+async def _product_as_of(read: ReadSide, product_id: UUID, text: str) -> Response:
+    """The product as of `text`, with its category and its stock as of the same moment,
+    all folded from the event store; never cached here."""
+    bound = parse_as_of(text)
+    then = await events_as_of(read.streams, products.AGGREGATE_TYPE, product_id, bound,
+                             f"Product {product_id}")
+    document = folded(products.fold_products, product_id, then.events)
+    if document is None:
+        raise ProblemError(404, "not-found", f"Product {product_id} not found")
+    if document.deleted_at is not None:
+        raise ProblemError(404, "not-found", f"Product {product_id} was deleted as of "
+                           f"version {document.version}")
+    category, level = await asyncio.gather(
+        folded_at(read.streams, categories.fold_categories, categories.AGGREGATE_TYPE,
+                        document.category_id, then.moment),
+        folded_at(read.streams, stock.fold_stock, stock.AGGREGATE_TYPE,
+                        stock_item_id(product_id), then.moment))
+    body = document.view(category, level.available if level else None).model_dump_json()
+    return Response(body.encode(), media_type=JSON, headers={
+        "ETag": f'"{document.version}"', VERSION_HEADER: str(document.version),
+        "Cache-Control": cache_control(bound), "X-Cache": "BYPASS"})
 
 
 async def _views(read: ReadSide, documents: list[ProductDocument]) -> list[ProductView]:

@@ -19,6 +19,20 @@ DOCS_CONTENT_SECURITY_POLICY = (
 )
 
 
+def dashboard_content_security_policy(sign_in_origin: str | None) -> str:
+    """The dashboard page's policy, which the page's own response carries: its script files
+    only (no inline script, no eval), its stylesheet and the styles plotly.js writes as it
+    draws (<style> rules and style attributes: hence 'unsafe-inline' for styles, never for
+    scripts), requests to its own origin and, in server mode, to the command API it signs in
+    through (`sign_in_origin`). The JSON API keeps CONTENT_SECURITY_POLICY."""
+    connect = " ".join(["'self'", *([sign_in_origin] if sign_in_origin else [])])
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        f"img-src 'self' data:; font-src 'self'; connect-src {connect}; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    )
+
+
 def security_headers(hsts: bool) -> list[tuple[str, str]]:
     """Every header but the Content-Security-Policy, which depends on the path."""
     headers = [

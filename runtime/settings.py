@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     command_api_port: int = Field(default=8001, ge=1, le=65535)
     read_api_port: int = Field(default=8002, ge=1, le=65535)
+    # Where the dashboard (served by the read API) signs in, in server mode; unset:
+    # http://<host>:<command_api_port>. Embedded mode signs in on the page's own origin.
+    command_api_url: str | None = None
     cors_origins: list[str] = ["http://localhost:3000"]
     consistency_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # HTTP hardening
@@ -86,6 +89,8 @@ class Settings(BaseSettings):
     worker_batch_size: int = Field(default=500, ge=1)
     worker_batch_seconds: float = Field(default=0.02, gt=0)
     worker_session_timeout_seconds: float = Field(default=10.0, ge=6, le=300)
+    # How often the worker and the read API look for a read model's new build (server).
+    read_model_switch_seconds: float = Field(default=1.0, gt=0, le=60)
 
     mongo_uri: str = "mongodb://127.0.0.1:17017/"
     mongo_db: str = "tanqory"
@@ -99,6 +104,13 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:16379/0"
     cache_ttl_product_seconds: int = Field(default=600, ge=0, le=86_400)
     cache_ttl_listing_seconds: int = Field(default=300, ge=0, le=86_400)
+    cache_ttl_analytics_seconds: int = Field(default=10, ge=0, le=86_400)
+    # Analytics: a product is low on stock at this many available units or fewer.
+    low_stock_threshold: int = Field(default=5, ge=0)
+    # The live change stream (GET /api/v1/stream): changes kept for reconnecting clients,
+    # and open streams allowed per read API process.
+    stream_retention: int = Field(default=10_000, ge=1)
+    stream_max_clients: int = Field(default=100, ge=1)
 
     currency: str = Field(default="usd", pattern=r"^[a-z]{3}$")  # of every price and order
     payment_deadline_seconds: int = Field(default=1800, gt=0)  # to pay after stock is reserved

@@ -11,6 +11,8 @@
 #
 # SERVICE is one of: postgres ferretdb redis clickhouse kafka stripe-mock (default: all, in
 # that order; stopped in reverse order).
+# `up` with no SERVICE also installs Chromium (Debian's chromium, chromium-driver) when it
+# is missing: the dashboard's browser test drives it.
 #
 # Everything (data, logs, pid files, jars, binaries) lives under
 # ${TANQORY_SERVICES_DIR:-<repo>/.services}. Ports and credentials come from the same
@@ -201,6 +203,12 @@ apt_install() {
   note "apt-get install $* (log: $log)"
   apt-get "${opts[@]}" install -y -qq --no-install-recommends "$@" >>"$log" 2>&1 \
     || { tail -n 30 "$log" >&2; die "apt-get install $* failed"; }
+}
+
+# The browser the dashboard's browser test drives (Playwright, executable_path): no service.
+browser_install() {
+  command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && return 0
+  apt_install chromium chromium-driver
 }
 
 # A Debian package may start its own system instance at install time; ours runs privately.
@@ -793,6 +801,7 @@ lock() {
 cmd_up() {
   local s t0; t0="$(now_ms)"
   select_services "$@"; lock; find_python
+  [ $# -gt 0 ] || browser_install
   for s in "${SERVICES[@]}"; do "$(svc_fn "$s")_up"; done
   echo "all requested services ready in $(secs_since "$t0") (services dir: $SD)"
 }
@@ -854,7 +863,7 @@ cmd_env() {
   done
 }
 
-usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 main() {
   local cmd="${1:-}"; [ $# -gt 0 ] && shift

@@ -15,10 +15,15 @@ from pydantic import ValidationError
 
 from runtime.auth import Role, issue_token
 from runtime.logs import configure_logging
+from runtime.personal_data import SealedValueError
 from runtime.settings import Environment, Mode, Settings
 from schemas.payments import Outcome
+from tanqory.history_formats import Format
 
 T = TypeVar("T")
+# Live streams (GET /api/v1/stream) never end by themselves: on a stop, what is still open
+# after this long is cancelled, so the process exits.
+SHUTDOWN_GRACE_SECONDS = 5
 # Markdown: a docstring's single line breaks join, and brackets such as `[name]` stay text.
 app = typer.Typer(help="Tanqory Commerce Platform", no_args_is_help=True,
                   rich_markup_mode="markdown")
@@ -72,7 +77,8 @@ def serve(
 
     settings = _settings(mode=Mode.EMBEDDED, port=port, host=host)
     api = build_embedded_api(settings, on_ready=announce_and_seed(settings, demo))
-    uvicorn.run(api, host=settings.host, port=settings.port, log_level="warning", lifespan="on")
+    uvicorn.run(api, host=settings.host, port=settings.port, log_level="warning", lifespan="on",
+                timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
 
 
 @app.command("command-api")
@@ -99,14 +105,17 @@ def read_api(port: ReadApiPort = None, host: HostOption = None) -> None:
 
     TANQORY_MODE is set to server whatever it says. Needs the MongoDB settings (the read
     models: TANQORY_MONGO_URI, TANQORY_MONGO_DB), the Redis settings (TANQORY_REDIS_URL:
-    cache, rate limits, read-your-writes signals, projection progress) and
-    TANQORY_JWT_SECRET; listens on TANQORY_HOST:TANQORY_READ_API_PORT.
+    cache, rate limits, read-your-writes signals, projection progress), the PostgreSQL
+    settings (TANQORY_POSTGRES_HOST/PORT/USER/PASSWORD/DB: the event stores, read only,
+    for `?as_of=` reads; the command API creates their tables), the ClickHouse settings
+    (TANQORY_CLICKHOUSE_HOST/PORT/DB/USER/PASSWORD: the event history analysts page
+    through) and TANQORY_JWT_SECRET; listens on TANQORY_HOST:TANQORY_READ_API_PORT.
     """
     from tanqory.wiring import build_read_api
 
     settings = _settings(mode=Mode.SERVER, read_api_port=port, host=host)
     uvicorn.run(build_read_api(settings), host=settings.host, port=settings.read_api_port,
-                log_level="warning", lifespan="on")
+                log_level="warning", lifespan="on", timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
 
 
 @app.command()
@@ -188,7 +197,8 @@ def verify() -> None:
     read models document by document. It uses the mode TANQORY_MODE names: embedded
     (the default) reads the data directory TANQORY_DATA_DIR (the event history is left
     out: the running serve holds it); server reads PostgreSQL, MongoDB and ClickHouse
-    with their settings, and compares the ClickHouse event history row by row too.
+    with their settings, and compares the ClickHouse event history, analytics facts and
+    rollup figures row by row too.
     """
     from tanqory.operations import verify_projections
 
@@ -203,6 +213,170 @@ def verify() -> None:
         typer.echo(f"{len(verdict.differences)} document(s) differ from the rebuild", err=True)
         raise typer.Exit(1)
     typer.echo("every projection equals a rebuild from the event store")
+
+
+@app.command()
+def history(
+    context: Annotated[list[str] | None, typer.Option(
+        "--context", help="Only this context's events; repeat for several")] = None,
+    aggregate: Annotated[UUID | None, typer.Option(
+        "--aggregate", help="Only this aggregate's events (its id)")] = None,
+    aggregate_type: Annotated[str | None, typer.Option(help="e.g. Product, Order")] = None,
+    event_type: Annotated[list[str] | None, typer.Option(
+        "--type", help="Only this event type (e.g. OrderPlaced); repeat for several")] = None,
+    since: Annotated[str | None, typer.Option(
+        help="From this ISO 8601 date or date-time, inclusive (UTC if no offset)")] = None,
+    until: Annotated[str | None, typer.Option(
+        help="Up to this ISO 8601 date or date-time, exclusive (UTC if no offset)")] = None,
+    correlation_id: Annotated[str | None, typer.Option(
+        help="Only the events of one request (its X-Request-ID)")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many events")] = None,
+    format_: Annotated[Format | None, typer.Option(
+        "--format", help="Default: table on a terminal, jsonl otherwise",
+        show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option(
+        dir_okay=False, help="Write to this file (required for parquet; default stdout)")
+    ] = None,
+    unseal: Annotated[bool, typer.Option(
+        "--unseal", help="Operators only: personal values in clear (null once erased)")
+    ] = False,
+) -> None:
+    """Every event of every context, oldest first, filtered: the analysts' event history.
+
+    Streams the events page by page (never all in memory) in the envelope's shape
+    (docs/events.md), ordered by occurred_at, context, aggregate and version; the
+    filters combine with AND. It uses the mode TANQORY_MODE names: server reads ClickHouse
+    (TANQORY_CLICKHOUSE_*); embedded reads TANQORY_DATA_DIR's chDB history, through the
+    running tanqory serve (TANQORY_HOST, TANQORY_PORT, TANQORY_JWT_SECRET) while it holds it.
+    Personal values stay sealed unless --unseal, which reads the mode's key store.
+    Exits 2 on bad arguments, 1 when the history cannot be read.
+    """
+    from tanqory.history import HistoryUnavailable, export, history_filter
+    from tanqory.history_formats import open_writer, progress
+
+    settings = _settings()
+    try:
+        wanted = history_filter(context or [], aggregate, aggregate_type, event_type or [],
+                                since, until, correlation_id)
+    except ValueError as error:
+        typer.echo(f"Invalid arguments: {error}", err=True)
+        raise typer.Exit(2) from None
+    terminal = output is None and sys.stdout.isatty()
+    chosen = format_ or (Format.TABLE if terminal else Format.JSONL)
+    if chosen is Format.PARQUET and output is None:
+        typer.echo("Invalid arguments: --format parquet needs --output PATH", err=True)
+        raise typer.Exit(2)
+    try:
+        with open_writer(chosen, output) as out, \
+                progress(limit, shown=sys.stderr.isatty() and not terminal) as done:
+            count = asyncio.run(export(settings, wanted, limit, out, unseal, done))
+    except (HistoryUnavailable, SealedValueError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    if output is not None:
+        typer.echo(f"wrote {count} event(s) to {output}", err=True)
+
+
+ProjectionArgument = Annotated[str, typer.Argument(
+    help="The read model, by its projector's name: products, categories, stock, "
+         "stock_movements, orders, payments, shipments, customers, notifications",
+    show_default=False)]
+
+
+def _operate(job: Any, title: str) -> None:
+    """Runs a replay or rebuild job in TANQORY_MODE with a progress bar; exits 1 if it
+    cannot."""
+    from tanqory.progress_bar import events_progress
+    from tanqory.replaying import execute, read_model
+
+    settings = _settings()
+    try:
+        read_model(job.projection)
+        with events_progress(title) as report:
+            outcome = execute(settings, job, report)
+    except LookupError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(outcome)
+
+
+def _moment(text: str | None) -> Any:
+    from tanqory.replaying import moment
+
+    if text is None:
+        return None
+    try:
+        return moment(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 moment") from None
+
+
+@app.command()
+def replay(
+    projection: ProjectionArgument,
+    aggregate: Annotated[UUID | None, typer.Option(
+        help="Only this aggregate's document(s), refolded from its whole stream",
+        show_default=False)] = None,
+    since: Annotated[str | None, typer.Option(
+        help="Only the aggregates with an event at or after this ISO 8601 moment (UTC "
+             "when it names no offset), each refolded from its whole stream",
+        show_default=False)] = None,
+    until: Annotated[str | None, typer.Option(
+        help="Only the aggregates with an event before this moment (with or without --since)",
+        show_default=False)] = None,
+    from_kafka: Annotated[bool, typer.Option(
+        "--from-kafka", help="Read the contexts' Kafka topics from the beginning (server "
+        "mode; a consumer in no group, committing nothing) rather than the event stores")
+    ] = False,
+) -> None:
+    """Refold one read model (or some of its documents) from history into the live store.
+
+    Repairs documents: each refolded document replaces the stored one even at the same
+    version (never a newer one), a batch at a time, so readers never see the read model
+    empty; the cache generations of what it rewrote move. Every side effect is muted:
+    nothing is published (Kafka, relays), no saga command, no email. A fold needs an
+    aggregate's whole stream, so --aggregate, --since and --until select aggregates, never
+    single events. It uses the mode TANQORY_MODE names: server runs here with the
+    PostgreSQL settings (the event stores: TANQORY_POSTGRES_HOST/PORT/USER/PASSWORD/DB),
+    the MongoDB settings (TANQORY_MONGO_URI, TANQORY_MONGO_DB), TANQORY_REDIS_URL (the
+    cache) and, with --from-kafka, the Kafka settings (TANQORY_KAFKA_BOOTSTRAP,
+    TANQORY_KAFKA_TOPIC_PREFIX); embedded asks the running tanqory serve (same
+    TANQORY_DATA_DIR), which holds the read models and their cache. Exits 1 if it cannot.
+    """
+    from tanqory.replaying import Job
+
+    job = Job("replay", projection, aggregate, _moment(since), _moment(until), from_kafka)
+    _operate(job, f"replay {projection}")
+
+
+@app.command()
+def rebuild(
+    projection: ProjectionArgument,
+    drop_old: Annotated[bool, typer.Option(
+        "--drop-old", help="Only remove the builds that are not live (after a rebuild)")
+    ] = False,
+    abandon: Annotated[bool, typer.Option(
+        "--abandon", help="Only end and remove a build in progress that its rebuild left "
+        "(it died)")] = False,
+) -> None:
+    """Build a new version of a read model beside the live one, then cut readers over.
+
+    Blue/green: build N+1 (in MongoDB, its collections suffixed `__N+1`; embedded, a file
+    `read_models.NAME.N+1.sqlite3`) gets the whole history folded in while the projector
+    writes every change to both builds; once it has caught up, a pointer flips and every
+    reader and projector switches (server mode: within TANQORY_READ_MODEL_SWITCH_SECONDS;
+    embedded: at once). The old build stays until `tanqory rebuild NAME --drop-old`. Side
+    effects are muted as for replay. It uses the mode TANQORY_MODE names: server runs here
+    with the PostgreSQL, MongoDB and Redis settings, as replay; embedded asks the running
+    tanqory serve (same TANQORY_DATA_DIR). Exits 1 if it cannot (one build at a time per
+    read model).
+    """
+    from tanqory.replaying import Job
+
+    if drop_old and abandon:
+        raise typer.BadParameter("--drop-old or --abandon, not both")
+    job = Job("drop-old" if drop_old else "abandon" if abandon else "rebuild", projection)
+    _operate(job, f"{job.command} {projection}")
 
 
 dlq = typer.Typer(help="Dead letters: events the projectors could not apply.",

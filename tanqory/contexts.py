@@ -31,6 +31,7 @@ from projections.catalog.read_models import CATEGORIES, PRODUCTS
 from projections.customers.projectors import CustomersProjector
 from projections.customers.read_models import CUSTOMERS as CUSTOMER_DOCUMENTS
 from projections.event_history import EventHistoryProjector
+from projections.facts.projector import FactsProjector
 from projections.fulfilment.projectors import ShipmentsProjector
 from projections.fulfilment.read_models import SHIPMENTS
 from projections.inventory.projectors import MovementsProjector, StockProjector
@@ -41,8 +42,10 @@ from projections.ordering.projectors import OrdersProjector
 from projections.ordering.read_models import ORDERS
 from projections.payments.projectors import PaymentsProjector
 from projections.payments.read_models import PAYMENTS as PAYMENT_DOCUMENTS
+from read_api import analytics as analytics_queries
 from read_api import categories as category_queries
 from read_api import customers as customer_queries
+from read_api import event_history as event_history_queries
 from read_api import inventory as inventory_queries
 from read_api import notifications as notification_queries
 from read_api import orders as order_queries
@@ -147,7 +150,9 @@ NOTIFICATIONS = BoundedContext(
     projectors=(NotificationsProjector,),
     notifiers=(_notifier,),
 )
-ANALYTICS = BoundedContext("analytics", projectors=(EventHistoryProjector,))
+ANALYTICS = BoundedContext("analytics", projectors=(EventHistoryProjector, FactsProjector),
+                            query_routers=(event_history_queries.router,
+                                           analytics_queries.router))
 
 REGISTRY = Registry((CATALOG, INVENTORY, ORDERING, PAYMENTS, FULFILMENT, CUSTOMERS,
                      NOTIFICATIONS, ANALYTICS))

@@ -1,10 +1,11 @@
 """Demo data that `tanqory serve` seeds, so a newcomer sees a live catalog at once: a small
 category tree, products in it (some on sale, some rated by customers), a customer account
-that can sign in, and its order awaiting payment, all recorded through the contexts' own
-commands, as real data is (so the account's verification email and the order's email are
-in the mail folder). Seeding again on the same data seeds nothing twice: categories are
-known by their unique slug, products by their unique SKU, the account by its email, and
-the order is placed only with the products."""
+that can sign in, and its order awaiting payment, an analyst account for the dashboard,
+and shoppers whose orders of the past weeks tanqory.demo_history records, all through the
+contexts' own commands, as real data is (so the account's verification email and the
+order's email are in the mail folder). Seeding again on the same data seeds nothing
+twice: categories are known by their unique slug, products by their unique SKU, accounts
+by their email, and the orders are placed only with the products."""
 
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -76,12 +77,55 @@ DEMO_PRODUCTS = [
         name="House espresso blend", description="Brazil and Guatemala, 1 kg",
         sku="DEMO-BLEND-1KG", price=Decimal("32.00"), sale_price=Decimal("28.50"),
         attributes={"roast": "medium"}, stock_quantity=60), "beans", ratings=(4, 5)),
+    DemoProduct(CreateProduct(
+        name="Decaf beans", description="Swiss water process, Colombia, 250 g",
+        sku="DEMO-DECAF-250", price=Decimal("13.80"), attributes={"roast": "medium"},
+        stock_quantity=45), "beans", ratings=(4,)),
+    DemoProduct(CreateProduct(
+        name="Coffee scale", description="0.1 g resolution, with timer", sku="DEMO-SCALE",
+        price=Decimal("39.00"), stock_quantity=6), "brewing", ratings=(5, 4)),
+    DemoProduct(CreateProduct(
+        name="Cold brew bottle", description="Glass, 1 l, with mesh filter",
+        sku="DEMO-COLD-BREW", price=Decimal("24.90"), stock_quantity=18), "brewing"),
+    DemoProduct(CreateProduct(
+        name="Cleaning tablets", description="For espresso machines, 100 pieces",
+        sku="DEMO-CLEANER", price=Decimal("11.40"), stock_quantity=4), "coffee-gear"),
+    DemoProduct(CreateProduct(
+        name="Milk frother", description="Handheld, battery powered", sku="DEMO-FROTHER",
+        price=Decimal("17.50"), sale_price=Decimal("14.90"), stock_quantity=25), "coffee-gear"),
 ]
 DEMO_CUSTOMERS = ("demo-customer-1", "demo-customer-2", "demo-customer-3")  # who rate
 # The account that signs in and places the demo order (example.com: a domain for examples).
 DEMO_ACCOUNT = Register(email="ada.lovelace@example.com", password="tanqory demo password",
                         name="Ada Lovelace")
 DEMO_ORDER = {"DEMO-BEANS-250": 2, "DEMO-KETTLE-1L": 1}  # SKU → quantity
+# A staff account that can read the dashboard (role analyst).
+DEMO_ANALYST = Register(email="grace.hopper@example.com", password="tanqory demo password",
+                        name="Grace Hopper")
+ANALYST_ROLES = ("analyst",)
+# The shoppers of the demo's order history, each with the address they ship to.
+DEMO_SHOPPERS = (
+    (Register(email="alan.turing@example.com", password="tanqory demo password",
+              name="Alan Turing"),
+     Address(name="Alan Turing", line1="2 Hollymeade", city="Wilmslow", postal_code="SK9 1QL",
+             country="GB")),
+    (Register(email="katherine.johnson@example.com", password="tanqory demo password",
+              name="Katherine Johnson"),
+     Address(name="Katherine Johnson", line1="1 NASA Drive", city="Hampton",
+             postal_code="23681", country="US")),
+    (Register(email="edsger.dijkstra@example.com", password="tanqory demo password",
+              name="Edsger Dijkstra"),
+     Address(name="Edsger Dijkstra", line1="Kruisstraat 1", city="Nuenen",
+             postal_code="5671 GK", country="NL")),
+    (Register(email="margaret.hamilton@example.com", password="tanqory demo password",
+              name="Margaret Hamilton"),
+     Address(name="Margaret Hamilton", line1="75 Cambridge Parkway", city="Cambridge",
+             postal_code="02142", country="US")),
+    (Register(email="barbara.liskov@example.com", password="tanqory demo password",
+              name="Barbara Liskov"),
+     Address(name="Barbara Liskov", line1="32 Vassar Street", city="Cambridge",
+             postal_code="02139", country="US")),
+)
 DEMO_ADDRESS = Address(name="Ada Lovelace", line1="12 St James's Square", city="London",
                        postal_code="SW1Y 4JH", country="GB")
 _SEEDER = EventMetadata(
@@ -169,12 +213,19 @@ def _create_product(catalog: CatalogApplication, product: CreateProduct,
         return catalog.create_product(product, _SEEDER)
 
 
-def demo_account(customers: CustomersApplication) -> UUID:
-    """The demo account's id: registered on the first start, found by its email after."""
-    found = customers.by_email(DEMO_ACCOUNT.email)
+def demo_account(customers: CustomersApplication, account: Register = DEMO_ACCOUNT) -> UUID:
+    """A demo account's id: registered on the first start, found by its email after."""
+    found = customers.by_email(account.email)
     if found is not None:
         return UUID(str(found.id))
-    return customers.register(DEMO_ACCOUNT, _SEEDER).aggregate_id
+    return customers.register(account, _SEEDER).aggregate_id
+
+
+def demo_analyst(customers: CustomersApplication) -> UUID:
+    """The analyst's account, with the analyst role (set once: repeating it changes nothing)."""
+    analyst = demo_account(customers, DEMO_ANALYST)
+    customers.change_roles(analyst, ANALYST_ROLES, _SEEDER)
+    return analyst
 
 
 def place_demo_order(ordering: OrderingApplication, catalog: CatalogApplication,

@@ -17,7 +17,9 @@ from fastapi import FastAPI
 from commands.api.login_throttle import LoginThrottle
 from projections.stores.base import ProjectionStores
 from read_api.deps import ReadSide
+from read_api.stream import LiveStreams
 from runtime.cache import MemoryCache
+from runtime.changes import MemoryChangeFeed
 from runtime.http import create_api
 from runtime.rate_limit import MEMORY_STORAGE_URI
 from runtime.settings import Settings
@@ -29,6 +31,8 @@ from streams.relay import Relay
 from streams.sagas.deadlines import SqliteDeadlines
 from streams.sagas.saga import TICK_SECONDS, SagaRunner
 from tanqory.contexts import REGISTRY
+from tanqory.event_streams import StoredStreams
+from tanqory.local_operations import LocalOperations
 from tanqory.registry import SagaParts
 from tanqory.wiring import (
     build_applications,
@@ -42,10 +46,16 @@ from tanqory.wiring import (
 
 log = logging.getLogger(__name__)
 READ_MODELS = "read_models.sqlite3"
+EVENT_HISTORY = "analytics.chdb"  # chDB's directory: one process at a time may open it
 DEAD_LETTERS = "dead_letters.sqlite3"
 SAGAS = "sagas.sqlite3"
 NOTIFIER = "notifier.sqlite3"  # the notifier's relay positions
+OPERATIONS = "operations.sqlite3"  # what `tanqory replay`/`rebuild` ask the platform to run
 REDRIVE_SECONDS = 0.5  # how often the platform looks for re-drives asked by `tanqory dlq retry`
+
+
+def embedded_operations(settings: Settings) -> LocalOperations:
+    return LocalOperations(settings.data_dir / OPERATIONS)
 
 
 def embedded_dead_letters(settings: Settings) -> LocalDeadLetters:
@@ -57,7 +67,7 @@ class Embedded:
 
     def __init__(self, settings: Settings, cache: MemoryCache,
                  loop: asyncio.AbstractEventLoop) -> None:
-        from projections.stores.chdb import ChdbEventArchive
+        from projections.stores.chdb import ChdbEventArchive, chdb_fact_queries, chdb_facts
         from projections.stores.sqlite import sqlite_database_and_models
 
         data = settings.data_dir
@@ -67,10 +77,14 @@ class Embedded:
         self.applications = build_applications(
             settings, in_process_webhooks(settings, loop, lambda: self.applications), personal)
         database, models = sqlite_database_and_models(data / READ_MODELS, REGISTRY.read_models)
-        self.read = ReadSide(models, cache, LocalSignals(), personal)
+        self.read = ReadSide(models, cache, LocalSignals(), personal,
+                             StoredStreams(self.applications.__getitem__),
+                             facts=chdb_fact_queries(data / EVENT_HISTORY))
+        self.archive = ChdbEventArchive(data / EVENT_HISTORY)
+        self.changes = MemoryChangeFeed(settings.stream_retention)  # for live streams
         self.handler = projection_handler(
-            ProjectionStores(models, ChdbEventArchive(data / "analytics.chdb")), cache,
-            self.read.signals)
+            ProjectionStores(models, self.archive, chdb_facts(data / EVENT_HISTORY)), cache,
+            self.read.signals, self.changes)
         self.dead_letters = embedded_dead_letters(settings)
         self.projecting = LocalSink(self.handler, asyncio.Lock(), self.dead_letters)
         self.projection_relays = {
@@ -80,17 +94,23 @@ class Embedded:
         saga_parts = SagaParts(self.applications, settings,
                                lambda kind: SqliteDeadlines(data / SAGAS, kind), personal)
         self.sagas = SagaRunner(REGISTRY.sagas(saga_parts))
-        self.saga_relays = self._relays_to(self.sagas, "embedded-sagas", data / SAGAS)
+        # Whoever holds it keeps the sagas still (the demo seeding, while it records past
+        # orders' steps itself: the sagas then find each step done).
+        self.saga_turn = asyncio.Lock()
+        # Work that goes on after the start (the rest of the demo's history): ended first.
+        self.background: set[asyncio.Task[None]] = set()
+        self.saga_relays = self._relays_to(self.sagas, "embedded-sagas", data / SAGAS,
+                                           self.saga_turn)
         # Relays of their own: a failing mail server holds up no saga.
         self.notifier_relays = self._relays_to(SagaRunner(REGISTRY.notifiers(saga_parts)),
                                                "embedded-notifier", data / NOTIFIER)
 
-    def _relays_to(self, runner: SagaRunner, prefix: str, positions: Path
-                   ) -> dict[str, Relay[Any]]:
+    def _relays_to(self, runner: SagaRunner, prefix: str, positions: Path,
+                   turn: asyncio.Lock | None = None) -> dict[str, Relay[Any]]:
         """A relay of every context's events to `runner`, positions kept in `positions`."""
         if not runner.sagas:
             return {}
-        sink = LocalSink(runner, asyncio.Lock())
+        sink = LocalSink(runner, turn or asyncio.Lock())
         return {name: self._relay(f"{prefix}.{name}", name, sink,
                                   SqlitePositions(positions, f"{prefix}.{name}"))
                 for name in self.applications}
@@ -115,6 +135,13 @@ class Embedded:
                     loop.call_soon_threadsafe(relay.wakeup.set)
 
             application.on_recorded(wake)
+
+    async def run_operations(self) -> None:
+        """Runs the replays and rebuilds `tanqory replay`/`rebuild` ask for."""
+        from tanqory.replaying import embedded_place, run_requested
+
+        place = embedded_place(self.read.models, self.read.cache, self.applications)
+        await run_requested(embedded_operations(self.settings), place)
 
     async def redrive_requested(self) -> None:
         """Re-drives the dead letters `tanqory dlq retry` asked for, once each."""
@@ -161,12 +188,15 @@ def build_embedded_api(
         app.state.settings = settings
         app.state.applications = parts.applications
         app.state.read_side = parts.read
+        app.state.event_history = parts.archive
+        app.state.live_streams = LiveStreams(parts.changes, settings.stream_max_clients)
         app.state.login_throttle = LoginThrottle(settings, MEMORY_STORAGE_URI)
         await parts.handler.setup()
         parts.wake_relays_from_any_thread(asyncio.get_running_loop())
         tasks = holder["tasks"] = [
             *(asyncio.create_task(r.run(settings.relay_poll_seconds)) for r in parts.relays()),
             asyncio.create_task(parts.redrive_requested()),
+            asyncio.create_task(parts.run_operations()),
             asyncio.create_task(parts.tick_sagas()),
         ]
         if on_ready is not None:
@@ -174,12 +204,13 @@ def build_embedded_api(
         try:
             yield
         finally:
-            for task in tasks:
+            for task in [*parts.background, *tasks]:
                 task.cancel()
-            for task in tasks:
+            for task in [*parts.background, *tasks]:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await parts.handler.close()
+            await parts.read.facts.close()
             await parts.read.cache.close()
             parts.close()
 

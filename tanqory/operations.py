@@ -15,7 +15,7 @@ from commands.errors import NotFound
 from commands.payments import webhooks
 from commands.payments.application import PaymentsApplication
 from projections.handler import ProjectionHandler
-from projections.stores.base import EventArchive, ProjectionStores, ReadModels
+from projections.stores.base import EventArchive, FactStore, ProjectionStores, ReadModels
 from projections.verify import Verdict, verify
 from runtime.cache import MemoryCache
 from runtime.settings import Mode, Settings
@@ -29,8 +29,8 @@ from tanqory.contexts import REGISTRY
 from tanqory.embedded import READ_MODELS, embedded_dead_letters
 from tanqory.wiring import (
     build_applications,
-    clickhouse_archive,
     clickhouse_client,
+    clickhouse_stores,
     close_applications,
     event_contexts,
     mongo_client,
@@ -72,24 +72,29 @@ async def retry_dead_letters(settings: Settings) -> list[DeadLetter]:
 async def verify_projections(settings: Settings) -> Verdict:
     """Rebuilds every projection from the event stores into fresh stores (dropped after) and
     compares them with the mode's live ones. Embedded mode compares the read models only:
-    its chDB archive is held by the serving process."""
+    its chDB archive and analytics facts are held by the serving process."""
     events = await asyncio.to_thread(history, settings)
     live: ReadModels
     archive: EventArchive | None
+    facts: FactStore | None
     if settings.mode is Mode.EMBEDDED:
         from projections.stores.sqlite import sqlite_read_models
 
-        live, archive = sqlite_read_models(settings.data_dir / READ_MODELS,
-                                           REGISTRY.read_models), None
+        live, archive, facts = sqlite_read_models(settings.data_dir / READ_MODELS,
+                                                  REGISTRY.read_models), None, None
     else:
-        live, archive = mongo_read_models(settings), clickhouse_archive(settings)
+        stores = clickhouse_stores(settings, mongo_read_models(settings))
+        live, archive, facts = stores.read_models, stores.archive, stores.facts
     try:
+        await live.refresh()  # each read model's live build (`tanqory rebuild`)
         async with _fresh_projection(settings) as fresh:
-            return await verify(live, archive, fresh, events)
+            return await verify(live, archive, fresh, events, facts)
     finally:
         await live.close()
         if archive is not None:
             await archive.close()
+        if facts is not None:
+            await facts.close()
 
 
 def history(settings: Settings) -> list[EventEnvelope]:
@@ -110,15 +115,17 @@ def history(settings: Settings) -> list[EventEnvelope]:
 @asynccontextmanager
 async def _fresh_projection(settings: Settings) -> AsyncIterator[ProjectionHandler]:
     """A projection handler over new, empty stores of the mode's kind, removed afterwards.
-    Its cache and signals are its own, so nothing it does reaches live readers."""
+    Its cache, signals and change feed (`projection_handler`'s default) are its own, so
+    nothing it does reaches live readers or live streams."""
     if settings.mode is Mode.EMBEDDED:
-        from projections.stores.chdb import ChdbEventArchive
+        from projections.stores.chdb import ChdbEventArchive, chdb_facts
         from projections.stores.sqlite import sqlite_read_models
 
         with tempfile.TemporaryDirectory(prefix="tanqory-verify-") as tmp:
+            chdb = Path(tmp) / "analytics.chdb"
             stores = ProjectionStores(
                 sqlite_read_models(Path(tmp) / READ_MODELS, REGISTRY.read_models),
-                ChdbEventArchive(Path(tmp) / "analytics.chdb"))
+                ChdbEventArchive(chdb), chdb_facts(chdb))
             handler = projection_handler(stores, MemoryCache(), LocalSignals())
             await handler.setup()
             try:
@@ -128,8 +135,8 @@ async def _fresh_projection(settings: Settings) -> AsyncIterator[ProjectionHandl
         return
     name = f"{settings.mongo_db}_verify_{uuid.uuid4().hex[:8]}"
     mongo, clickhouse = mongo_client(settings), clickhouse_client(settings)
-    stores = ProjectionStores(mongo_read_models(settings, mongo, name),
-                              clickhouse_archive(settings, clickhouse, name))
+    stores = clickhouse_stores(settings, mongo_read_models(settings, mongo, name), clickhouse,
+                               name)
     handler = projection_handler(stores, MemoryCache(), LocalSignals())
     try:
         await handler.setup()

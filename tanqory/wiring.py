@@ -38,9 +38,13 @@ from commands.ordering.application import OrderingApplication
 from commands.payments.application import PaymentsApplication
 from commands.payments.provider import PaymentProvider
 from projections.handler import ProjectionHandler
-from projections.stores.base import EventArchive, ProjectionStores, ReadModels
+from projections.stores.base import ProjectionStores, ReadModels
+from projections.stores.facts_queries import FactQueries
+from read_api import stream as live_stream
+from read_api.dashboard import router as dashboard_router
 from read_api.deps import ReadSide
 from runtime.cache import Cache, RedisCache
+from runtime.changes import ChangeFeed, MemoryChangeFeed, RedisChangeFeed
 from runtime.http import ReadinessCheck, create_api
 from runtime.key_store import KeyStore, PostgresKeyStore, SqliteKeyStore
 from runtime.personal_data import PersonalData
@@ -51,10 +55,13 @@ from runtime.settings import Mode, PaymentProviderName, Settings
 from runtime.signals import RedisSignals, Signals
 from streams.sagas.deadlines import PostgresDeadlines
 from tanqory.contexts import REGISTRY
+from tanqory.event_streams import server_streams
 from tanqory.registry import Applications, SagaParts
 
 if TYPE_CHECKING:
     from clickhouse_driver import Client as ClickHouseClient
+
+    from projections.stores.clickhouse import ClickHouseEventArchive
 
 log = logging.getLogger(__name__)
 # Longer than the worker's heartbeat (5 s) plus a rebalance: quieter than this, it is gone.
@@ -163,11 +170,13 @@ def event_contexts() -> list[str]:
     return [c.name for c in REGISTRY.event_contexts]
 
 
-def projection_handler(stores: ProjectionStores, cache: Cache,
-                       signals: Signals) -> ProjectionHandler:
-    """The handler of every registered projector over `stores`."""
+def projection_handler(stores: ProjectionStores, cache: Cache, signals: Signals,
+                       changes: ChangeFeed | None = None) -> ProjectionHandler:
+    """The handler of every registered projector over `stores`, publishing to `changes`
+    (the feed live streams follow); without one, to a feed of its own that no one reads
+    (`tanqory verify`'s rebuild, benchmarks)."""
     return ProjectionHandler(stores, REGISTRY.projectors(stores), REGISTRY.known_events, cache,
-                             signals)
+                             signals, changes or MemoryChangeFeed(retention=1))
 
 
 def include_routers(app: FastAPI, commands: bool, queries: bool) -> None:
@@ -178,6 +187,9 @@ def include_routers(app: FastAPI, commands: bool, queries: bool) -> None:
     if queries:
         for router in REGISTRY.query_routers:
             app.include_router(router, responses=QUERY_PROBLEMS)
+        # Of every context's read models at once, so of none in the registry.
+        app.include_router(live_stream.router, responses=QUERY_PROBLEMS)
+        app.include_router(dashboard_router)  # the page reads the query API
 
 
 def event_store_check(applications: Callable[[], Applications]) -> ReadinessCheck:
@@ -199,8 +211,10 @@ def mongo_read_models(settings: Settings, client: AsyncMongoClient[dict[str, Any
                       database: str | None = None) -> ReadModels:
     from projections.stores.mongo import mongo_read_models as on_mongo
 
-    return on_mongo(client or mongo_client(settings), database or settings.mongo_db,
-                    REGISTRY.read_models)
+    models = on_mongo(client or mongo_client(settings), database or settings.mongo_db,
+                      REGISTRY.read_models)
+    models.switch_seconds = settings.read_model_switch_seconds
+    return models
 
 
 def clickhouse_client(settings: Settings) -> "ClickHouseClient":
@@ -216,11 +230,28 @@ def clickhouse_client(settings: Settings) -> "ClickHouseClient":
 
 
 def clickhouse_archive(settings: Settings, client: "ClickHouseClient | None" = None,
-                       database: str | None = None) -> EventArchive:
+                       database: str | None = None) -> "ClickHouseEventArchive":
     from projections.stores.clickhouse import ClickHouseEventArchive
 
     return ClickHouseEventArchive(client or clickhouse_client(settings),
                                   database or settings.clickhouse_db)
+
+
+def clickhouse_stores(settings: Settings, read_models: ReadModels,
+                      client: "ClickHouseClient | None" = None,
+                      database: str | None = None) -> ProjectionStores:
+    """The read models with the ClickHouse event history and analytics facts, which share
+    one connection."""
+    from projections.stores.facts_sql import SqlFactStore
+
+    archive = clickhouse_archive(settings, client, database)
+    return ProjectionStores(read_models, archive, SqlFactStore(archive.engine, archive.database))
+
+
+def clickhouse_fact_queries(settings: Settings) -> FactQueries:
+    from projections.stores.clickhouse import ClickHouseEngine
+
+    return FactQueries(ClickHouseEngine(clickhouse_client(settings)), settings.clickhouse_db)
 
 
 def redis(settings: Settings) -> Redis:
@@ -234,13 +265,25 @@ def progress(settings: Settings) -> RedisProgress:
 def build_server_read_side(settings: Settings) -> ReadSide:
     client = redis(settings)
     return ReadSide(mongo_read_models(settings), RedisCache(client), RedisSignals(client),
-                    personal_data(settings))
+                    personal_data(settings), server_streams(settings),
+                    facts=clickhouse_fact_queries(settings))
 
 
 def build_server_handler(settings: Settings) -> ProjectionHandler:
     client = redis(settings)
-    stores = ProjectionStores(mongo_read_models(settings), clickhouse_archive(settings))
-    return projection_handler(stores, RedisCache(client), RedisSignals(client))
+    stores = clickhouse_stores(settings, mongo_read_models(settings))
+    return projection_handler(stores, RedisCache(client), RedisSignals(client),
+                              change_feed(settings, client))
+
+
+def change_feed(settings: Settings, client: Redis) -> RedisChangeFeed:
+    return RedisChangeFeed(client, settings.kafka_topic_prefix, settings.stream_retention)
+
+
+def live_stream_redis(settings: Settings) -> Redis:
+    """The read API's client for its live streams, named (CLIENT LIST) after the prefix."""
+    return Redis.from_url(settings.redis_url, socket_connect_timeout=5,
+                          client_name=f"tanqory-live-stream.{settings.kafka_topic_prefix}")
 
 
 # --- server mode: one process per part -------------------------------------------------
@@ -271,6 +314,10 @@ def build_command_api(settings: Settings) -> FastAPI:
 def build_read_api(settings: Settings) -> FastAPI:
     read = build_server_read_side(settings)
     seen = progress(settings)
+    history = clickhouse_archive(settings)  # for analysts' GET /api/v1/analytics/events
+    # Each live stream blocks on a Redis connection of its own: a client apart from the cache's.
+    live = live_stream.LiveStreams(change_feed(settings, live_stream_redis(settings)),
+                                   settings.stream_max_clients)
 
     async def projection() -> dict[str, object]:
         return lag_report(await seen.read(), event_contexts(),
@@ -280,11 +327,20 @@ def build_read_api(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.read_side = read
+        app.state.event_history = history
+        app.state.live_streams = live
         await read.models.setup()
+        await read.facts.setup()
+        builds = asyncio.create_task(read.models.follow_builds())  # a rebuild's cut-over
         yield
+        builds.cancel()
+        await live.feed.close()
+        await history.close()
         await read.signals.close()
         await read.models.close()
         await read.cache.close()
+        await read.facts.close()
+        await asyncio.to_thread(read.streams.close)
 
     checks = {"read_store": read.models.ping, "cache": read.cache.ping, "projection": projection}
     app = create_api("Tanqory Read API", settings, checks,

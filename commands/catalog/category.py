@@ -3,8 +3,9 @@
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from commands.aggregate import Aggregate
 from commands.publishing import Published
 from schemas.catalog import NoPayload
 from schemas.categories import CategoryCreated, CategoryMoved, CategoryRenamed

@@ -3,8 +3,9 @@
 from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from commands.aggregate import Aggregate
 from commands.keys import KeyIndex
 from commands.publishing import Published
 from schemas.catalog import NoPayload

@@ -4,8 +4,9 @@ delivered, or cancelled with its order before it ships."""
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from commands.aggregate import Aggregate
 from commands.fulfilment.errors import ShipmentTransitionRefused
 from commands.publishing import Published
 from schemas.fulfilment import (

@@ -4,9 +4,10 @@ from dataclasses import replace
 from typing import Any, ClassVar, cast
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
 from eventsourcing.domain import Snapshot as AggregateSnapshot
+from eventsourcing.domain import event
 
+from commands.aggregate import Aggregate
 from commands.inventory.errors import StockBelowReserved
 from commands.publishing import Published
 from schemas.inventory import (

@@ -6,11 +6,12 @@ other contexts did (stock reserved or short, payment taken, parcel shipped) thro
 """
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID
 
+from commands import clock
 from commands.errors import NotFound
 from commands.event_sourced import (
     CommandResult,
@@ -124,7 +125,7 @@ class OrderingApplication(EventSourcedContext):
             return None  # no line of this order: nothing the order may release
         if not order.holds(product_id):
             return product_id
-        order.line_reserved(product_id, payment_seconds, datetime.now(UTC), meta_of(meta))
+        order.line_reserved(product_id, payment_seconds, clock.now(), meta_of(meta))
         self._save_changes(ORDER, order)
         return None
 

@@ -11,8 +11,9 @@ from decimal import Decimal
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from commands.aggregate import Aggregate
 from commands.ordering.errors import OrderNotCancellable
 from commands.publishing import Published
 from schemas.ordering import (

@@ -9,8 +9,9 @@ from decimal import Decimal
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from commands.aggregate import Aggregate
 from commands.publishing import Published
 from schemas.payments import (
     PaymentCancelled,

@@ -1,5 +1,6 @@
 """The catalog's read models in SQLite (embedded mode)."""
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -90,8 +91,16 @@ class SqliteProductStore(SqliteDocuments[ProductDocument]):
 
     async def write(self, changes: Changes[Any]) -> None:
         await super().write(changes)
+        await self._index_terms([doc for doc, _ in changes.values()])
+
+    async def replace(self, documents: Sequence[ProductDocument]) -> None:
+        await super().replace(documents)
+        await self._index_terms(documents)
+
+    async def _index_terms(self, documents: Sequence[ProductDocument]) -> None:
+        """The search terms of the documents just written (those that won)."""
         db = await self._database.conn()
-        for doc, _ in changes.values():
+        for doc in documents:
             if await self.version_of(doc.id) != doc.version:
                 continue  # this write lost to a newer one, which set its own terms
             await db.execute("DELETE FROM product_terms WHERE product_id = ?", (str(doc.id),))

@@ -1,7 +1,8 @@
 """The event archive over any ClickHouse engine: the server (clickhouse-driver) or chDB.
 
-Both speak the same SQL; the subclasses only differ in how a statement reaches the
-engine. The engines are synchronous, so every call runs in a worker thread, one at a
+Both speak the same SQL; an `SqlEngine` only says how a statement reaches its engine, and
+the archive and the analytics facts (projections/stores/facts_sql.py) share one per
+connection. The engines are synchronous, so every call runs in a worker thread, one at a
 time, to keep the event loop free.
 """
 
@@ -17,28 +18,62 @@ from projections.analytics import COLUMNS, DDL, TABLE, to_row
 from schemas.envelope import EventEnvelope
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
+    """`text` as a string literal of ClickHouse SQL."""
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-class SqlEventArchive(ABC):
-    def __init__(self, database: str) -> None:
-        self.database = database
+class SqlEngine(ABC):
+    """One connection to a ClickHouse engine, shared by the stores over it; closed when
+    the last of them closes."""
+
+    def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._users = 0
 
     @abstractmethod
-    def _execute(self, sql: str) -> list[tuple[Any, ...]]:
+    def execute(self, sql: str) -> list[tuple[Any, ...]]:
         """Runs one statement and returns its rows."""
 
     @abstractmethod
-    def _insert(self, rows: list[dict[str, Any]]) -> None: ...
+    def insert(self, table: str, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
+        """Inserts `rows` into `table` (database-qualified) in one block."""
 
-    async def _run(self, fn: Any, *args: Any) -> Any:
+    @abstractmethod
+    def _disconnect(self) -> None: ...
+
+    async def run(self, fn: Any, *args: Any) -> Any:
         def locked() -> Any:
             with self._lock:
                 return fn(*args)
 
         return await asyncio.to_thread(locked)
+
+    def use(self) -> "SqlEngine":
+        """Counts one more store over this connection."""
+        self._users += 1
+        return self
+
+    async def release(self) -> None:
+        """One store is done with it; the last one disconnects."""
+        self._users -= 1
+        if self._users <= 0:
+            await self.run(self._disconnect)
+
+
+class SqlEventArchive:
+    def __init__(self, engine: SqlEngine, database: str) -> None:
+        self.engine = engine.use()
+        self.database = database
+
+    def _execute(self, sql: str) -> list[tuple[Any, ...]]:
+        return self.engine.execute(sql)
+
+    def _insert(self, rows: list[dict[str, Any]]) -> None:
+        self.engine.insert(f"{self.database}.{TABLE}", COLUMNS, rows)
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await self.engine.run(fn, *args)
 
     async def setup(self) -> None:
         await self._run(self._execute, f"CREATE DATABASE IF NOT EXISTS {self.database}")
@@ -50,7 +85,7 @@ class SqlEventArchive(ABC):
         return int(await self._run(self._append, list(events)))
 
     def _append(self, events: list[EventEnvelope]) -> int:
-        ids = ",".join(_quote(str(i)) for i in {e.aggregate_id for e in events})
+        ids = ",".join(quote(str(i)) for i in {e.aggregate_id for e in events})
         held = {
             (aggregate_id, int(version))
             for aggregate_id, version in self._execute(
@@ -68,7 +103,7 @@ class SqlEventArchive(ABC):
         return len(fresh)
 
     async def history(self, aggregate_id: UUID) -> list[dict[str, Any]]:
-        return await self._select(f"WHERE aggregate_id = {_quote(str(aggregate_id))}")
+        return await self._select(f"WHERE aggregate_id = {quote(str(aggregate_id))}")
 
     async def rows(self) -> list[dict[str, Any]]:
         return await self._select("")
@@ -107,5 +142,18 @@ class SqlEventArchive(ABC):
 
     async def ping(self) -> None:
         await self._run(self._execute, "SELECT 1")
+
+    async def close(self) -> None:
+        await self.engine.release()
+
+    async def select(self, where: str, order_by: str, limit: int) -> list[dict[str, Any]]:
+        """At most `limit` events (read only) matching `where` (a condition built with
+        quoted literals only: projections/stores/history_query.py), in `order_by` order."""
+        rows = await self._run(
+            self._execute,
+            f"SELECT {', '.join(COLUMNS)} FROM {self.database}.{TABLE} WHERE {where} "
+            f"ORDER BY {order_by} LIMIT {int(limit)}",
+        )
+        return [self._decode(dict(zip(COLUMNS, row, strict=True))) for row in rows]
 
 

@@ -5,12 +5,18 @@ type whose versions its documents carry, and how each backend makes its store); 
 composition root builds them all on one backend as `ReadModels`.
 """
 
+import asyncio
+import logging
+import math
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 from uuid import UUID
 
+from projections.facts.rows import Known, Rows
 from projections.folding import Changes
+from projections.stores.builds import Builds, Pointer, Switched
 from schemas.envelope import EventEnvelope
 
 if TYPE_CHECKING:
@@ -19,6 +25,8 @@ if TYPE_CHECKING:
     from projections.stores.sqlite import SqliteDatabase
 
 D = TypeVar("D")
+log = logging.getLogger(__name__)
+SWITCH_SECONDS = 1.0
 
 
 class DocumentStore(Protocol[D]):
@@ -36,6 +44,13 @@ class DocumentStore(Protocol[D]):
         drop the newer one (folds are deterministic: any document at a version is the same).
         A new document (it replaces version 0) is folded from the aggregate's creation on,
         so it is whole: it is written unless the store holds that version or a newer one."""
+
+    async def replace(self, documents: Sequence[Any]) -> None:
+        """Writes each whole document over the stored one when that is at the same version
+        or an older one (or absent): a replay's repair of a document it refolded from the
+        aggregate's whole stream. Unlike `write`, an equal version is overwritten (a
+        corrupted document keeps its version); a newer one still wins (the live projector
+        may have moved on since the replay read the stream)."""
 
     async def version_of(self, aggregate_id: UUID) -> int:
         """The version the read model reflects, 0 if it has never seen the aggregate."""
@@ -63,15 +78,25 @@ class ReadModel(Generic[S_co]):
 
 
 class ReadModels:
-    """The read models of every context on one backend, sharing its connection."""
+    """The read models of every context on one backend, sharing its connection. Given its
+    backend's `builds`, each read model is `Switched` to its live build (`refresh`)."""
 
     def __init__(self, stores: dict[str, DocumentStore[Any]], models: Sequence[ReadModel[Any]],
-                 ping: Callable[[], Awaitable[None]], close: Callable[[], Awaitable[None]]) -> None:
-        self._stores = stores
+                 ping: Callable[[], Awaitable[None]], close: Callable[[], Awaitable[None]],
+                 builds: Builds | None = None) -> None:
+        self._first = stores  # build 1 of each
+        self._switched = {name: Switched(store) for name, store in stores.items()}
+        self._stores: dict[str, DocumentStore[Any]] = (
+            cast(dict[str, DocumentStore[Any]], self._switched) if builds else stores)
         self.models = tuple(models)
         self._tracking = {m.tracks: m.name for m in models if m.tracks is not None}
         self.ping = ping
-        self.close = close
+        self._close = close
+        self.builds = builds
+        self._opened: dict[tuple[str, int], DocumentStore[Any]] = {}
+        self._refreshed = -math.inf
+        self._refreshing = asyncio.Lock()
+        self.switch_seconds = SWITCH_SECONDS  # how often a process looks for a new build
 
     def get(self, model: ReadModel[S_co]) -> S_co:
         return cast(S_co, self._stores[model.name])
@@ -79,9 +104,69 @@ class ReadModels:
     def store(self, name: str) -> DocumentStore[Any]:
         return self._stores[name]
 
+    def switched(self, name: str) -> Switched:
+        return self._switched[name]
+
     async def setup(self) -> None:
+        await self.refresh()
         for store in self._stores.values():
             await store.setup()
+
+    async def refresh(self) -> None:
+        """Reads the pointers again and switches each read model to its live build, writing
+        to the build in progress too; a store of a build is opened (and set up) once. One
+        at a time, so the last to read the pointers is the last to apply them."""
+        if self.builds is None:
+            return
+        async with self._refreshing:
+            began = time.monotonic()
+            pointers = await self.builds.pointers()
+            for model in self.models:
+                await self._switch(model, pointers.get(model.name) or Pointer(model.name))
+            self._refreshed = began
+
+    async def _switch(self, model: ReadModel[Any], pointer: Pointer) -> None:
+        switched = self._switched[model.name]
+        if switched.live_build != pointer.live:
+            switched.live = await self.open(model, pointer.live)
+            switched.live_build = pointer.live
+        if switched.building_build != pointer.building:
+            switched.building = (None if pointer.building is None
+                                 else await self.open(model, pointer.building))
+            switched.building_build = pointer.building
+
+    async def refresh_if_due(self) -> None:
+        """`refresh`, if the last began `switch_seconds` ago or more (else a clock read)."""
+        if time.monotonic() - self._refreshed >= self.switch_seconds:
+            await self.refresh()
+
+    async def follow_builds(self) -> None:
+        """Refreshes every `switch_seconds`, for a process that only reads; never returns."""
+        while True:
+            await asyncio.sleep(self.switch_seconds)
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("could not read the read models' builds; trying again")
+
+    async def open(self, model: ReadModel[Any], build: int) -> DocumentStore[Any]:
+        if build == 1 or self.builds is None:
+            return self._first[model.name]
+        key = (model.name, build)
+        if key not in self._opened:
+            store = self.builds.store(model, build)
+            await store.setup()
+            self._opened[key] = store
+        return self._opened[key]
+
+    def forget(self, model: ReadModel[Any], build: int) -> None:
+        """Stops holding a build's store (before it is removed)."""
+        self._opened.pop((model.name, build), None)
+
+    async def close(self) -> None:
+        if self.builds is not None:
+            await self.builds.close()
+        await self._close()
 
     async def version_of(self, aggregate_type: str, aggregate_id: UUID) -> int | None:
         """The read-model version of an aggregate; None for a type without a read model."""
@@ -109,17 +194,46 @@ class EventArchive(Protocol):
     async def close(self) -> None: ...
 
 
+class FactStore(Protocol):
+    """The analytics facts and rollups (projections/facts, ADR 0011)."""
+
+    async def setup(self) -> None: ...
+
+    async def known(self, wanted: dict[str, set[str]]) -> Known:
+        """The first facts of these aggregates (a field of `Known` → ids), one query each."""
+
+    async def write(self, rows: Rows) -> int:
+        """Inserts the rows each table does not hold yet, one insert per table; returns
+        how many it inserted."""
+
+    async def snapshot(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Every fact row and rollup figure by key (for comparing with a rebuild)."""
+
+    async def ping(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+def _no_facts() -> FactStore:
+    from projections.stores.no_archive import NoFacts
+
+    return NoFacts()
+
+
 @dataclass(frozen=True)
 class ProjectionStores:
-    """Every store the projectors write: the read models and the event history."""
+    """Every store the projectors write: the read models, the event history and the
+    analytics facts (none kept when not given: the read models measured or tested alone)."""
 
     read_models: ReadModels
     archive: EventArchive
+    facts: FactStore = field(default_factory=_no_facts)
 
     async def setup(self) -> None:
         await self.read_models.setup()
         await self.archive.setup()
+        await self.facts.setup()
 
     async def close(self) -> None:
         await self.read_models.close()
         await self.archive.close()
+        await self.facts.close()

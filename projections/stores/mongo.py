@@ -4,16 +4,18 @@ Only what FerretDB 1.24 also runs: plain finds, indexes, bulk writes, update_man
 """
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
 
 from pydantic import BaseModel
 from pymongo import AsyncMongoClient, InsertOne, ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from projections.folding import Changes
 from projections.stores.base import DocumentStore, ReadModel, ReadModels
+from projections.stores.builds import POINTERS, Pointer
 
 DUPLICATE_KEY = 11000
 Document = dict[str, Any]
@@ -75,6 +77,17 @@ class MongoDocuments(Generic[M]):
             for i in held
         ])
 
+    async def replace(self, documents: Sequence[M]) -> None:
+        # Inserts (those it holds meet a duplicate key), then replaces at the same version
+        # or an older one: FerretDB answers an upsert that meets a duplicate key with a
+        # result PyMongo cannot read.
+        rows = [self.to_mongo(d) for d in documents]
+        await self._bulk_write([InsertOne(row) for row in rows])
+        await self._bulk_write([
+            ReplaceOne({"_id": row["_id"], "version": {"$lte": row["version"]}}, row)
+            for row in rows
+        ])
+
     async def _bulk_write(self, operations: list[InsertOne[Document] | ReplaceOne[Document]]
                           ) -> list[int]:
         """Runs `operations` in any order; returns the indexes of the inserts that met a
@@ -101,6 +114,49 @@ class MongoDocuments(Generic[M]):
         await self.collection.delete_many({})
 
 
+class _BuildDatabase:
+    """A database whose collections are one build's: `products` is `products__2`."""
+
+    def __init__(self, db: AsyncDatabase[Document], build: int) -> None:
+        self._db = db
+        self._build = build
+        self.names: list[str] = []
+
+    def __getitem__(self, name: str) -> AsyncCollection[Document]:
+        full = name if self._build == 1 else f"{name}__{self._build}"
+        self.names.append(full)
+        return self._db[full]
+
+
+class MongoBuilds:
+    """The builds of the read models of one database: pointers in `read_model_builds`."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.database = db
+        self._pointers = db[POINTERS]
+
+    async def pointers(self) -> dict[str, Pointer]:
+        return {d["_id"]: Pointer(d["_id"], d["live"], d["building"], tuple(d["builds"]))
+                async for d in self._pointers.find({})}
+
+    async def save(self, pointer: Pointer) -> None:
+        await self._pointers.replace_one(
+            {"_id": pointer.model}, {"live": pointer.live, "building": pointer.building,
+                                     "builds": list(pointer.builds)}, upsert=True)
+
+    def store(self, model: ReadModel[Any], build: int) -> DocumentStore[Any]:
+        return model.mongo(cast(AsyncDatabase[Document], _BuildDatabase(self.database, build)))
+
+    async def remove(self, model: ReadModel[Any], build: int) -> None:
+        db = _BuildDatabase(self.database, build)
+        model.mongo(cast(AsyncDatabase[Document], db))  # names the collections it keeps
+        for name in db.names:
+            await self.database.drop_collection(name)
+
+    async def close(self) -> None:
+        return None
+
+
 def mongo_read_models(client: AsyncMongoClient[Document], database: str,
                       models: Sequence[ReadModel[Any]]) -> ReadModels:
     db = client[database]
@@ -112,4 +168,4 @@ def mongo_read_models(client: AsyncMongoClient[Document], database: str,
         await client.close()
 
     stores: dict[str, DocumentStore[Any]] = {m.name: m.mongo(db) for m in models}
-    return ReadModels(stores, models, ping, close)
+    return ReadModels(stores, models, ping, close, MongoBuilds(db))

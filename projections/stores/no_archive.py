@@ -1,9 +1,11 @@
-"""An event archive that keeps nothing: for measuring or testing the read models alone."""
+"""An event archive and analytics facts that keep nothing: for measuring or testing the
+read models alone."""
 
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from projections.facts.rows import Known, Rows
 from schemas.envelope import EventEnvelope
 
 
@@ -27,6 +29,28 @@ class NoArchive:
 
     async def drop(self) -> None:
         return None
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+class NoFacts:
+    """Analytics facts that keep nothing: the read models alone are measured or tested."""
+
+    async def setup(self) -> None:
+        return None
+
+    async def known(self, wanted: dict[str, set[str]]) -> Known:
+        return Known()
+
+    async def write(self, rows: Rows) -> int:
+        return 0
+
+    async def snapshot(self) -> dict[str, dict[str, dict[str, Any]]]:
+        return {}
 
     async def ping(self) -> None:
         return None

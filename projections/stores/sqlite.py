@@ -2,6 +2,8 @@
 beside the columns that queries filter and sort on."""
 
 import hashlib
+import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +15,7 @@ from pydantic import BaseModel
 
 from projections.folding import Changes
 from projections.stores.base import DocumentStore, ReadModel, ReadModels
+from projections.stores.builds import POINTERS, Pointer
 
 # Bump when the way documents are stored changes. With the tables and the read models'
 # versions it makes the file's fingerprint: when that differs, the read models are
@@ -22,6 +25,10 @@ LAYOUT_VERSION = 5
 
 
 POSITIONS = "CREATE TABLE IF NOT EXISTS positions (name TEXT PRIMARY KEY, position INTEGER);"
+BUILDS = (f"CREATE TABLE IF NOT EXISTS {POINTERS} (model TEXT PRIMARY KEY, live INTEGER NOT NULL, "
+          "building INTEGER, builds TEXT NOT NULL);")
+BASE_SCHEMAS = (POSITIONS, BUILDS)
+TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)")
 M = TypeVar("M", bound=BaseModel)
 Columns = Callable[[Any], dict[str, Any]]
 
@@ -37,7 +44,7 @@ class SqliteDatabase:
     def __init__(self, path: Path) -> None:
         self._path = path
         self._db: aiosqlite.Connection | None = None
-        self._schemas: list[str] = [POSITIONS]
+        self._schemas: list[str] = list(BASE_SCHEMAS)
         self._versions: list[str] = []
 
     def define(self, schema: str) -> None:
@@ -91,6 +98,64 @@ class SqliteDatabase:
             await self._db.close()
             self._db = None
 
+    def tables(self) -> list[str]:
+        """The tables its schemas create."""
+        return [t for schema in self._schemas[len(BASE_SCHEMAS):] for t in TABLE.findall(schema)]
+
+
+class SqliteBuilds:
+    """The builds of the read models of one file: pointers in its `read_model_builds`
+    table; build 1 in the file itself, build N in a file of its own beside it
+    (read_models.products.2.sqlite3), which dropping it deletes."""
+
+    def __init__(self, db: SqliteDatabase, path: Path) -> None:
+        self._db = db
+        self.path = path
+        self._files: dict[tuple[str, int], SqliteDatabase] = {}
+
+    async def pointers(self) -> dict[str, Pointer]:
+        db = await self._db.conn()
+        async with db.execute(f"SELECT model, live, building, builds FROM {POINTERS}") as rows:
+            return {model: Pointer(model, live, building, tuple(json.loads(builds)))
+                    async for model, live, building, builds in rows}
+
+    async def save(self, pointer: Pointer) -> None:
+        db = await self._db.conn()
+        await db.execute(
+            f"INSERT INTO {POINTERS} (model, live, building, builds) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (model) DO UPDATE SET live = excluded.live, "
+            "building = excluded.building, builds = excluded.builds",
+            (pointer.model, pointer.live, pointer.building, json.dumps(pointer.builds)))
+        await db.commit()
+
+    def file(self, model: str, build: int) -> Path:
+        return self.path.with_name(f"{self.path.stem}.{model}.{build}{self.path.suffix}")
+
+    def store(self, model: ReadModel[Any], build: int) -> DocumentStore[Any]:
+        db = self._files[(model.name, build)] = SqliteDatabase(self.file(model.name, build))
+        db.expect(model)
+        return model.sqlite(db)
+
+    async def remove(self, model: ReadModel[Any], build: int) -> None:
+        if build == 1:
+            schemas = SqliteDatabase(self.path)  # never connected: it only names the tables
+            model.sqlite(schemas)
+            db = await self._db.conn()
+            for table in schemas.tables():
+                await db.execute(f'DROP TABLE IF EXISTS "{table}"')
+            await db.commit()
+            return
+        opened = self._files.pop((model.name, build), None)
+        if opened is not None:
+            await opened.close()
+        file = self.file(model.name, build)
+        for path in (file, file.with_name(file.name + "-wal"), file.with_name(file.name + "-shm")):
+            path.unlink(missing_ok=True)
+
+    async def close(self) -> None:
+        for db in self._files.values():
+            await db.close()
+
 
 class SqliteDocuments(Generic[M]):
     """One table of versioned documents, `id` = the aggregate id."""
@@ -136,20 +201,33 @@ class SqliteDocuments(Generic[M]):
     async def write(self, changes: Changes[Any]) -> None:
         db = await self._db.conn()
         for doc, replaced in changes.values():
-            row: dict[str, Any] = {"id": str(doc.id), "version": doc.version,
-                                   **self._columns(doc), "doc": doc.model_dump_json()}
+            row = self._row(doc)
             if replaced == 0:  # whole from the creation on: replaces an older version
-                names = ", ".join(row)
-                marks = ", ".join("?" * len(row))
-                sets = ", ".join(f"{name} = excluded.{name}" for name in row)
-                sql = (f"INSERT INTO {self._table} ({names}) VALUES ({marks}) ON CONFLICT (id) "
-                       f"DO UPDATE SET {sets} WHERE {self._table}.version < excluded.version")
-                await db.execute(sql, tuple(row.values()))
+                await self._upsert(db, row, "<")
             else:
                 sets = ", ".join(f"{name} = ?" for name in row)
                 sql = f"UPDATE {self._table} SET {sets} WHERE id = ? AND version < ?"
                 await db.execute(sql, (*row.values(), row["id"], doc.version))
         await db.commit()
+
+    async def replace(self, documents: Sequence[M]) -> None:
+        db = await self._db.conn()
+        for doc in documents:
+            await self._upsert(db, self._row(doc), "<=")
+        await db.commit()
+
+    def _row(self, doc: Any) -> dict[str, Any]:
+        return {"id": str(doc.id), "version": doc.version, **self._columns(doc),
+                "doc": doc.model_dump_json()}
+
+    async def _upsert(self, db: aiosqlite.Connection, row: dict[str, Any], over: str) -> None:
+        """Inserts `row`, or writes it over a stored version `over` (< or <=) its own."""
+        names = ", ".join(row)
+        marks = ", ".join("?" * len(row))
+        sets = ", ".join(f"{name} = excluded.{name}" for name in row)
+        sql = (f"INSERT INTO {self._table} ({names}) VALUES ({marks}) ON CONFLICT (id) "
+               f"DO UPDATE SET {sets} WHERE {self._table}.version {over} excluded.version")
+        await db.execute(sql, tuple(row.values()))
 
     async def version_of(self, aggregate_id: UUID) -> int:
         db = await self._db.conn()
@@ -180,4 +258,4 @@ def sqlite_database_and_models(path: Path, models: Sequence[ReadModel[Any]]
     for model in models:
         stores[model.name] = model.sqlite(db)
         db.expect(model)
-    return db, ReadModels(stores, models, db.ping, db.close)
+    return db, ReadModels(stores, models, db.ping, db.close, SqliteBuilds(db, path))

@@ -166,9 +166,13 @@ def api_schema(api: Api) -> schemathesis.BaseSchema:
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
+# The live stream (GET /api/v1/stream) never ends when it is allowed: Schemathesis reads a
+# whole body, so with a valid token it would wait out its timeout on every case. It is
+# fuzzed without a token below (401); tests/e2e/test_stream_http.py covers the rest.
+LIVE_STREAM = "/api/v1/stream"
 
 
-@schema.parametrize()
+@schema.exclude(path=LIVE_STREAM).parametrize()
 @settings(max_examples=50, **FUZZ_SETTINGS)
 def test_every_operation_with_a_token_holding_every_role(case: schemathesis.Case,
                                                          api: Api) -> None:

@@ -62,6 +62,9 @@ def _env(settings: Settings, **extra: str) -> dict[str, str]:
         "TANQORY_LOG_LEVEL": "INFO",
         # The suites send far more than 100 requests a minute from one address.
         "TANQORY_RATE_LIMIT_PER_MINUTE": "100000",
+        # Analytics answers cached for long: only the cache generation the facts projector
+        # moves can make a new order show at once (tests/e2e/test_analytics_http.py).
+        "TANQORY_CACHE_TTL_ANALYTICS_SECONDS": "600",
         **extra,
     }
 
@@ -73,7 +76,9 @@ def embedded_platform(tmp: Path, **extra_env: str) -> Iterator[Platform]:
     settings = settings_for_tests(mode=Mode.EMBEDDED, data_dir=tmp / "data", port=port)
     process = PlatformProcess(
         "serve", ["serve", "--port", str(port), "--no-demo"],
-        _env(settings, TANQORY_DATA_DIR=str(settings.data_dir), **extra_env), tmp,
+        # TANQORY_PORT too: `tanqory history` asks the running platform for the history.
+        _env(settings, TANQORY_DATA_DIR=str(settings.data_dir),
+             **{"TANQORY_PORT": str(port), **extra_env}), tmp,
     ).start()
     base = f"http://127.0.0.1:{port}"
     try:

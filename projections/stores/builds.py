@@ -1,0 +1,99 @@
+"""Blue/green builds of a read model: which build readers see, and the one being built.
+
+Build 1 of a read model is its plain collection or table; `tanqory rebuild` makes build
+N+1 beside the live one (a MongoDB collection suffixed with the number, an SQLite file of
+its own), folds the whole history into it and flips a small pointer record per read model
+(`read_model_builds`). While a build is in progress every live write goes to both builds:
+writes are version-guarded and folds deterministic, so the projector's writes and the
+rebuild's commute. Each process reads the pointers again on a short interval (or at once,
+in the process that flipped them) and switches where it reads and writes.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Protocol
+
+from projections.folding import Changes
+
+if TYPE_CHECKING:  # base.py builds its read models with these
+    from projections.stores.base import DocumentStore, ReadModel
+
+POINTERS = "read_model_builds"  # the collection (MongoDB) or table (SQLite) of the pointers
+
+
+class BuildInProgress(Exception):
+    """A read model already has a build in progress."""
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """One read model's builds: the live one, the one being built, and every one that
+    exists (old ones stay until dropped)."""
+
+    model: str
+    live: int = 1
+    building: int | None = None
+    builds: tuple[int, ...] = (1,)
+
+    def begin(self) -> "Pointer":
+        if self.building is not None:
+            raise BuildInProgress(f"build {self.building} of {self.model} is in progress")
+        number = max(self.builds) + 1
+        return replace(self, building=number, builds=(*self.builds, number))
+
+    def cut_over(self) -> "Pointer":
+        assert self.building is not None, "no build in progress"
+        return replace(self, live=self.building, building=None)
+
+    def abandon(self) -> "Pointer":
+        return replace(self, building=None,
+                       builds=tuple(b for b in self.builds if b != self.building))
+
+    def old(self) -> list[int]:
+        """The builds neither live nor being built: those `--drop-old` removes."""
+        return [b for b in self.builds if b not in (self.live, self.building)]
+
+    def without_old(self) -> "Pointer":
+        return replace(self, builds=tuple(b for b in self.builds if b not in self.old()))
+
+
+class Builds(Protocol):
+    """A backend's pointers and the stores of each build."""
+
+    async def pointers(self) -> dict[str, Pointer]:
+        """Every read model's pointer that was ever saved (the others are at build 1)."""
+
+    async def save(self, pointer: Pointer) -> None: ...
+
+    def store(self, model: "ReadModel[Any]", build: int) -> "DocumentStore[Any]":
+        """The store of that build (build 1: the one every process has always used)."""
+
+    async def remove(self, model: "ReadModel[Any]", build: int) -> None:
+        """Deletes that build's collections or tables (or file)."""
+
+    async def close(self) -> None: ...
+
+
+class Switched:
+    """One read model as its readers and projector see it: the live build's store, and
+    while another build is in progress, writes made to both. Every other attribute is the
+    live store's, looked up on each use, so a switch takes effect at the next call."""
+
+    def __init__(self, live: "DocumentStore[Any]", build: int = 1) -> None:
+        self.live = live
+        self.live_build = build
+        self.building: DocumentStore[Any] | None = None
+        self.building_build: int | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.live, name)
+
+    async def write(self, changes: Changes[Any]) -> None:
+        await self.live.write(changes)
+        if self.building is not None:
+            await self.building.write(changes)
+
+    async def replace(self, documents: Sequence[Any]) -> None:
+        await self.live.replace(documents)
+        if self.building is not None:
+            await self.building.replace(documents)

@@ -1,0 +1,158 @@
+"""The analytics facts and rollups over any ClickHouse engine (ADR 0011): written by the
+facts projector, compared by `tanqory verify`.
+
+It shares its engine (`SqlEngine`: connection, lock, worker thread) with the event archive.
+"""
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from projections.facts.rows import Known, Row, Rows
+from projections.facts.tables import (
+    FACT_TABLES,
+    ORDER_FACTS,
+    PAYMENT_FACTS,
+    PRODUCT_DIM,
+    ROLLUPS,
+    SHIPMENT_FACTS,
+    STOCK_MOVEMENTS,
+    FactTable,
+    ddl,
+)
+from projections.stores.analytics_sql import SqlEngine, quote
+
+Snapshot = dict[str, dict[str, dict[str, Any]]]  # table → key → row
+
+
+def decode(kind: str, value: Any) -> Any:
+    """A value as the engine returns it (chDB's JSON quotes 64-bit integers and writes
+    times as text; the server gives aware datetimes) in the type the fact rows use."""
+    if kind.startswith("Array("):
+        return [decode(kind[6:-1], v) for v in value]
+    if "Int" in kind:
+        return int(value)
+    if kind.startswith("DateTime"):
+        if isinstance(value, str):
+            value = datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    if kind == "Date" and isinstance(value, str):
+        return date.fromisoformat(value)
+    return value
+
+
+def decoded(columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]]) -> list[Row]:
+    return [{name: decode(kind, v) for (name, kind), v in zip(columns, row, strict=True)}
+            for row in rows]
+
+
+async def create_tables(engine: SqlEngine, database: str) -> None:
+    """The database, fact tables, rollups and their views, unless they exist."""
+    for statement in [f"CREATE DATABASE IF NOT EXISTS {database}", *ddl(database)]:
+        await engine.run(engine.execute, statement)
+
+
+def in_list(values: Iterable[str]) -> str:
+    return ",".join(quote(v) for v in sorted(set(values)))
+
+
+# The first fact a later event of each kind of aggregate needs: (table, condition).
+FIRST_FACTS = {"orders": (ORDER_FACTS, "stage = 'placed'"),
+               "payments": (PAYMENT_FACTS, "stage = 'requested'"),
+               "shipments": (SHIPMENT_FACTS, "stage = 'created'"),
+               "stock_items": (STOCK_MOVEMENTS, "kind = 'created'")}
+
+
+class SqlFactStore:
+    def __init__(self, engine: SqlEngine, database: str) -> None:
+        self.engine = engine.use()
+        self.database = database
+
+    async def _query(self, sql: str) -> list[tuple[Any, ...]]:
+        return await self.engine.run(self.engine.execute, sql)  # type: ignore[no-any-return]
+
+    async def setup(self) -> None:
+        await create_tables(self.engine, self.database)
+
+    async def known(self, wanted: dict[str, set[str]]) -> Known:
+        """The first facts of these aggregates (`wanted`: a field of `Known` → ids), and
+        the latest dimension rows of these products; one query each, by primary key."""
+        known = Known()
+        for name, ids in wanted.items():
+            if not ids:
+                continue
+            if name == "products":
+                known.products = {r["product_id"]: r for r in await self._latest(ids)}
+                continue
+            table, condition = FIRST_FACTS[name]
+            rows = await self._select(table, f"{table.aggregate} IN ({in_list(ids)}) "
+                                             f"AND {condition}")
+            setattr(known, name, {r[table.aggregate]: r for r in rows})
+        return known
+
+    async def _select(self, table: FactTable, where: str) -> list[Row]:
+        found = await self._query(f"SELECT {', '.join(table.column_names)} FROM "
+                                  f"{self.database}.{table.name} WHERE {where}")
+        return decoded(table.columns, found)
+
+    async def _latest(self, product_ids: set[str]) -> list[Row]:
+        columns = [c for c in PRODUCT_DIM.columns if c[0] not in ("product_id", "version")]
+        picked = ", ".join(f"argMax({name}, version)" for name, _ in columns)
+        found = await self._query(
+            f"SELECT product_id, max(version), {picked} FROM {self.database}.{PRODUCT_DIM.name} "
+            f"WHERE product_id IN ({in_list(product_ids)}) GROUP BY product_id")
+        return decoded([PRODUCT_DIM.columns[0], PRODUCT_DIM.columns[1], *columns], found)
+
+    async def write(self, rows: Rows) -> int:
+        """Inserts the rows each table does not hold yet (by event id, looked up by primary
+        key), each table's in one insert; returns how many it inserted."""
+        inserted = 0
+        for table in FACT_TABLES:
+            batch = rows.get(table.name) or []
+            if not batch:
+                continue
+            held = {event_id for (event_id,) in await self._query(
+                f"SELECT DISTINCT event_id FROM {self.database}.{table.name} "
+                f"WHERE {table.aggregate} IN ({in_list(r[table.aggregate] for r in batch)}) "
+                f"AND event_id IN ({in_list(r['event_id'] for r in batch)})")}
+            fresh = [r for r in batch if r["event_id"] not in held]
+            if fresh:
+                await self.engine.run(self.engine.insert, f"{self.database}.{table.name}",
+                                      table.column_names, fresh)
+                inserted += len(fresh)
+        return inserted
+
+    async def snapshot(self) -> Snapshot:
+        """Every fact row (with how many copies the table holds) and every non-zero rollup
+        figure, by key: what a rebuild must reproduce."""
+        taken: Snapshot = {}
+        for table in FACT_TABLES:
+            key = [*table.key, *(["version"] if table.version else [])]
+            rows: dict[str, dict[str, Any]] = {}
+            for row in await self._select(table, "1"):
+                name = "/".join(str(row[k]) for k in key)
+                seen = rows.get(name)
+                rows[name] = {**_plain(row), "copies": seen["copies"] + 1 if seen else 1}
+            taken[f"facts.{table.name}"] = rows
+        for rollup in ROLLUPS:
+            sums = ", ".join(f"sum({s})" for s in rollup.sums)
+            nonzero = " OR ".join(f"sum({s}) != 0" for s in rollup.sums)
+            found = await self._query(
+                f"SELECT {', '.join(rollup.key)}, {sums} FROM {self.database}.{rollup.name} "
+                f"GROUP BY {', '.join(rollup.key)} HAVING {nonzero}")
+            kinds = dict(rollup.columns)
+            columns = [(c, kinds[c]) for c in (*rollup.key, *rollup.sums)]
+            taken[f"rollups.{rollup.name}"] = {
+                "/".join(str(row[k]) for k in rollup.key): _plain(row)
+                for row in decoded(columns, found)}
+        return taken
+
+    async def ping(self) -> None:
+        await self._query("SELECT 1")
+
+    async def close(self) -> None:
+        await self.engine.release()
+
+
+def _plain(row: Row) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in row.items()}
