@@ -6,15 +6,27 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
+from clickhouse_driver import errors as clickhouse_errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pymongo import errors as mongo_errors
+from redis import exceptions as redis_errors
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from schemas.api import FieldError, Problem
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)
+# A store that cannot be reached (or answers too late): the request was fine, so a 503
+# that says when to try again, not a 500.
+STORE_UNAVAILABLE = (
+    mongo_errors.ConnectionFailure, redis_errors.ConnectionError, redis_errors.TimeoutError,
+    clickhouse_errors.NetworkError, clickhouse_errors.SocketTimeoutError,
+    psycopg.OperationalError, ConnectionError, TimeoutError,
+)
+RETRY_AFTER_SECONDS = 5
 
 
 class ProblemError(Exception):
@@ -138,6 +150,12 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, STORE_UNAVAILABLE):
+        log.warning("a store is unavailable on %s %s: %r", request.method, request.url.path,
+                    exc)
+        return problem_response(request, 503, "store-unavailable",
+                                "A store this request needs cannot be reached; try again",
+                                headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(request, 500, "internal-error", "An unexpected error occurred")
 

@@ -7,9 +7,13 @@ from typing import Annotated, Any
 
 import httpx
 import jwt
+import psycopg
 import pytest
+from clickhouse_driver import errors as clickhouse_errors
 from fastapi import Depends, FastAPI, Header, Query
 from pydantic import BaseModel, ValidationError
+from pymongo import errors as mongo_errors
+from redis import exceptions as redis_errors
 
 from read_api.products import etag
 from runtime.auth import Role, issue_token
@@ -63,7 +67,21 @@ def app() -> FastAPI:
     async def guarded(thing: Thing, principal: PrincipalDep) -> dict[str, str]:
         return {"name": thing.name}
 
+    @api.get("/failing/{kind}")
+    async def failing(kind: str) -> None:
+        raise FAILURES[kind]
+
     return api
+
+
+FAILURES: dict[str, Exception] = {
+    "mongodb": mongo_errors.ServerSelectionTimeoutError("No servers found yet"),
+    "redis": redis_errors.ConnectionError("Error 111 connecting to 127.0.0.1:16379"),
+    "clickhouse": clickhouse_errors.NetworkError("Connection refused"),
+    "postgresql": psycopg.OperationalError("connection failed"),
+    "refused": ConnectionRefusedError(111, "Connection refused"),
+    "bug": KeyError("name"),
+}
 
 
 async def call(method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -78,6 +96,21 @@ def problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
     body: dict[str, Any] = response.json()
     assert body["status"] == status and body["type"] == f"urn:problem:tanqory:{slug}"
     return body
+
+
+@pytest.mark.parametrize("kind", ["mongodb", "redis", "clickhouse", "postgresql", "refused"])
+async def test_a_store_out_of_reach_is_a_503_to_retry_not_a_500(kind: str) -> None:
+    transport = httpx.ASGITransport(app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.get(f"/failing/{kind}")
+    problem(response, 503, "store-unavailable")
+    assert response.headers["Retry-After"] == "5"
+
+
+async def test_a_bug_is_still_a_500() -> None:
+    transport = httpx.ASGITransport(app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        problem(await client.get("/failing/bug"), 500, "internal-error")
 
 
 # --- bodies that are not JSON --------------------------------------------------------------
