@@ -61,10 +61,25 @@ class SqlEngine(ABC):
             await self.run(self._disconnect)
 
 
-class SqlEventArchive:
+class OnEngine:
+    """A store of tables in one database of a shared engine (the archive, the facts and
+    the analysts' queries over them)."""
+
     def __init__(self, engine: SqlEngine, database: str) -> None:
         self.engine = engine.use()
         self.database = database
+
+    async def _query(self, sql: str) -> list[tuple[Any, ...]]:
+        return await self.engine.run(self.engine.execute, sql)  # type: ignore[no-any-return]
+
+    async def ping(self) -> None:
+        await self._query("SELECT 1")
+
+    async def close(self) -> None:
+        await self.engine.release()
+
+
+class SqlEventArchive(OnEngine):
 
     def _execute(self, sql: str) -> list[tuple[Any, ...]]:
         return self.engine.execute(sql)
@@ -140,12 +155,6 @@ class SqlEventArchive:
     async def drop(self) -> None:
         await self._run(self._execute, f"TRUNCATE TABLE {self.database}.{TABLE}")
 
-    async def ping(self) -> None:
-        await self._run(self._execute, "SELECT 1")
-
-    async def close(self) -> None:
-        await self.engine.release()
-
     async def select(self, where: str, order_by: str, limit: int) -> list[dict[str, Any]]:
         """At most `limit` events (read only) matching `where` (a condition built with
         quoted literals only: projections/stores/history_query.py), in `order_by` order."""
@@ -155,5 +164,3 @@ class SqlEventArchive:
             f"ORDER BY {order_by} LIMIT {int(limit)}",
         )
         return [self._decode(dict(zip(COLUMNS, row, strict=True))) for row in rows]
-
-

@@ -8,7 +8,6 @@ are read FINAL, so a duplicate row a rebalance let through is not counted twice.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from projections.facts.tables import (
     CATEGORY_DIM,
@@ -18,7 +17,7 @@ from projections.facts.tables import (
     SALES_HOURLY,
     STOCK_MOVEMENTS,
 )
-from projections.stores.analytics_sql import SqlEngine, quote
+from projections.stores.analytics_sql import OnEngine, quote
 from projections.stores.facts_sql import create_tables, in_list
 
 
@@ -51,14 +50,7 @@ class Stock:
     units_out: int  # committed within the range
 
 
-class FactQueries:
-    def __init__(self, engine: SqlEngine, database: str) -> None:
-        self.engine = engine.use()
-        self.database = database
-
-    async def _query(self, sql: str) -> list[tuple[Any, ...]]:
-        return await self.engine.run(self.engine.execute, sql)  # type: ignore[no-any-return]
-
+class FactQueries(OnEngine):
     async def setup(self) -> None:
         """Creates the tables if the projector has not yet (a read API started first)."""
         await create_tables(self.engine, self.database)
@@ -139,9 +131,3 @@ class FactQueries:
             f"FROM {self.database}.{CATEGORY_DIM.name} WHERE category_id IN ({wanted}) "
             "GROUP BY category_id")
         return {str(c): (str(n), str(s)) for c, n, s in found}
-
-    async def ping(self) -> None:
-        await self._query("SELECT 1")
-
-    async def close(self) -> None:
-        await self.engine.release()

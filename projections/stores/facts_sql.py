@@ -20,7 +20,7 @@ from projections.facts.tables import (
     FactTable,
     ddl,
 )
-from projections.stores.analytics_sql import SqlEngine, quote
+from projections.stores.analytics_sql import OnEngine, SqlEngine, quote
 
 Snapshot = dict[str, dict[str, dict[str, Any]]]  # table → key → row
 
@@ -63,14 +63,7 @@ FIRST_FACTS = {"orders": (ORDER_FACTS, "stage = 'placed'"),
                "stock_items": (STOCK_MOVEMENTS, "kind = 'created'")}
 
 
-class SqlFactStore:
-    def __init__(self, engine: SqlEngine, database: str) -> None:
-        self.engine = engine.use()
-        self.database = database
-
-    async def _query(self, sql: str) -> list[tuple[Any, ...]]:
-        return await self.engine.run(self.engine.execute, sql)  # type: ignore[no-any-return]
-
+class SqlFactStore(OnEngine):
     async def setup(self) -> None:
         await create_tables(self.engine, self.database)
 
@@ -146,12 +139,6 @@ class SqlFactStore:
                 "/".join(str(row[k]) for k in rollup.key): _plain(row)
                 for row in decoded(columns, found)}
         return taken
-
-    async def ping(self) -> None:
-        await self._query("SELECT 1")
-
-    async def close(self) -> None:
-        await self.engine.release()
 
 
 def _plain(row: Row) -> dict[str, Any]:
