@@ -120,12 +120,16 @@ class SqlFactStore(OnEngine):
         figure, by key: what a rebuild must reproduce."""
         taken: Snapshot = {}
         for table in FACT_TABLES:
-            key = [*table.key, *(["version"] if table.version else [])]
             rows: dict[str, dict[str, Any]] = {}
             for row in await self._select(table, "1"):
-                name = "/".join(str(row[k]) for k in key)
+                name = "/".join(str(row[k]) for k in table.key)
                 seen = rows.get(name)
-                rows[name] = {**_plain(row), "copies": seen["copies"] + 1 if seen else 1}
+                if table.version is None:
+                    rows[name] = {**_plain(row), "copies": seen["copies"] + 1 if seen else 1}
+                elif seen is None or row[table.version] > seen[table.version]:
+                    # A dimension means its latest row per key: merges drop the older
+                    # ones (and copies) whenever they run, so those cannot be compared.
+                    rows[name] = _plain(row)
             taken[f"facts.{table.name}"] = rows
         for rollup in ROLLUPS:
             sums = ", ".join(f"sum({s})" for s in rollup.sums)

@@ -76,6 +76,35 @@ async def test_a_batch_delivered_again_adds_nothing(
     assert (line.key, line.units, line.revenue, line.orders) == (kettle, 2, 4000, 1)
 
 
+async def test_merged_dimensions_equal_a_fresh_store(
+        engine: SqlEngine, facts: tuple[SqlFactStore, FactQueries]) -> None:
+    """A dimension keeps its latest row per key: once the engine merges away the older
+    versions, the store still equals a fresh one fed the same history (as verify compares)."""
+    store, _ = facts
+    history = History()
+    category = history.category(AT, "Kettles")
+    kettle = history.product(AT, "20.00", category_id=category)
+    history.record("Product", kettle, "ProductUpdated", {"changes": {"name": "Gooseneck"}},
+                   AT + timedelta(minutes=1))
+    history.record("Category", category, "CategoryRenamed", {"name": "Kettles & pots", "slug": "kettles-pots"},
+                   AT + timedelta(minutes=2))
+    await deliver(store, history.events[:2])
+    await deliver(store, history.events[2:])
+    for table in ("product_dim", "category_dim"):
+        await engine.run(engine.execute, f"OPTIMIZE TABLE {store.database}.{table} FINAL")
+    fresh = SqlFactStore(engine, fresh_database())
+    await fresh.setup()
+    try:
+        await deliver(fresh, history.events)
+        merged = await store.snapshot()
+        assert merged == await fresh.snapshot()
+        [(key, latest)] = merged["facts.product_dim"].items()
+        assert (key, latest["name"], latest["version"]) == (str(kettle), "Gooseneck", 2)
+    finally:
+        await drop_database(engine, fresh.database)
+        await fresh.close()
+
+
 async def test_a_later_event_finds_the_first_fact_in_the_store(
         facts: tuple[SqlFactStore, FactQueries]) -> None:
     store, queries = facts
