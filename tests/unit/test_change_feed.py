@@ -71,7 +71,8 @@ async def test_a_waiting_reader_wakes_on_a_publish() -> None:
     feed = MemoryChangeFeed(retention=10)
     start = await feed.newest()
     waiting = asyncio.create_task(feed.read(start, timeout=10))
-    await asyncio.sleep(0)
+    with pytest.raises(TimeoutError):  # it waits: nothing new yet
+        await asyncio.wait_for(asyncio.shield(waiting), 0.05)
     product = uuid4()
     await feed.publish({"products": {product}})
     read = await asyncio.wait_for(waiting, 2)
