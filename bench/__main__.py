@@ -12,7 +12,8 @@ from bench.timing import Result, Scale
 
 # Module names under bench/, each with `run(scale: Scale) -> list[Result]`.
 BENCHMARKS = ("command_write", "reserve", "relay", "projection", "analytics_sink",
-              "read_by_id", "end_to_end", "rebuild", "place_order", "order_flow", "login")
+              "read_by_id", "end_to_end", "rebuild", "rebuild_stores", "place_order",
+              "order_flow", "login")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,10 +1,11 @@
-"""Replaying history into one read model, and building a new build of it (blue/green).
+"""Replaying history into one projection, and building a new build of it (blue/green).
 
-Both fold events through the read model's own projector, bound to a store they choose,
+Both fold events through the projection's own projector, bound to a store they choose,
 and write nothing else: no cache generation here, no signal, no event, no command; the
 caller moves the cache generations of what was rewritten. A fold needs an aggregate's
 whole stream (its document is made from the creation on), so a replay limited to some
 aggregates or to a time window refolds the whole streams of the aggregates it selects.
+A rebuild works on any `Buildable` (a read model's builds, or the analytics facts').
 """
 
 import asyncio
@@ -15,11 +16,14 @@ from typing import Any
 from uuid import UUID
 
 from projections.projector import Projector, consumed_by
-from projections.stores.base import DocumentStore, ReadModel, ReadModels
-from projections.stores.builds import Pointer
+from projections.stores.base import DocumentStore, ReadModels
+from projections.stores.builds import Buildable, Pointer, Pointers
+from runtime.settings import MAX_BATCH
 from schemas.envelope import EventEnvelope
 
-BATCH = 500  # events per fold, as the live path batches them
+# Events per fold: fewer, larger writes than the live path's (ClickHouse makes a part of
+# each insert); the most a batch may hold (the analytics sinks name each of its events).
+BATCH = MAX_BATCH
 Report = Callable[[int, int], None]  # (events done, events known in all)
 Positions = dict[str, int]  # context → the last position read from its event store
 ReadAfter = Callable[[Positions], Awaitable[tuple[list[EventEnvelope], Positions]]]
@@ -42,14 +46,17 @@ def select(events: Sequence[EventEnvelope], aggregate: UUID | None = None,
 
 
 async def fold_into(projector: Projector, events: Sequence[EventEnvelope],
-                    report: Callable[[int], None]) -> None:
+                    report: Callable[[int], None]) -> set[UUID]:
     """Folds `events` (those it consumes) through `projector` into its store, a batch at a
-    time; what it cannot apply was refused live too (a dead letter), so it is skipped."""
+    time; what it cannot apply was refused live too (a dead letter), so it is skipped.
+    Returns what its writes changed (as the projector reports it)."""
+    changed: set[UUID] = set()
     for start in range(0, len(events), BATCH):
         batch = consumed_by(projector, events[start:start + BATCH])
         if batch:
-            await projector.write(await projector.fold(batch))
+            changed |= await projector.write(await projector.fold(batch))
         report(len(events[start:start + BATCH]))
+    return changed
 
 
 async def replay(projector: Projector, fresh: DocumentStore[Any], live: DocumentStore[Any],
@@ -71,39 +78,45 @@ async def replay(projector: Projector, fresh: DocumentStore[Any], live: Document
     return {d.id for d in documents}  # type: ignore[attr-defined]  # every document has one
 
 
-async def rebuild(models: ReadModels, model: ReadModel[Any],
-                  projector_on: Callable[[DocumentStore[Any]], Projector],
-                  read_after: ReadAfter, settle_seconds: float, report: Report) -> Pointer:
-    """Builds the next build of `model` beside the live one and cuts over to it.
+async def rebuild(models: ReadModels, target: Buildable,
+                  projector_on: Callable[[Any], Projector], read_after: ReadAfter,
+                  settle_seconds: float, report: Report) -> Pointer:
+    """Builds the next build of `target` (a read model, or the analytics facts) beside the
+    live one and cuts over to it; `models` keep the pointers and switch this process.
 
-    The pointer names the new build first, so every projector also writes to it (each
-    process within `settle_seconds`, at once in this one); then the whole history is
-    folded in and read again from where it stopped until a read finds nothing new at
-    least `settle_seconds` after the start: every event before that read is folded here,
-    every later one by the projectors. Only then the pointer flips. On failure the
+    The new build is created, then the pointer names it, so every projector also writes
+    to it (each process within `settle_seconds`, at once in this one); then the whole
+    history is folded in and read again from where it stopped until a read finds nothing
+    new at least `settle_seconds` after the start: every event before that read is folded
+    here, every later one by the projectors. Only then the pointer flips. On failure the
     unfinished build is abandoned and removed.
     """
-    builds = models.builds
-    assert builds is not None, "these read models have no builds"
-    pointer = (await builds.pointers()).get(model.name) or Pointer(model.name)
-    started = pointer.begin()
+    builds = _pointers(models)
+    started = (await _pointer(builds, target.name)).begin()
     number = started.building
     assert number is not None
-    models.forget(model, number)
-    await builds.remove(model, number)  # what a crashed build of this number left
-    await builds.save(started)
+    await target.remove(number)  # what a crashed build of this number left
     try:
+        store = await target.open(number)
+        await builds.save(started)
         await models.refresh()
-        building = models.switched(model.name).building
-        assert building is not None
-        await _fold_history(projector_on(building), read_after, settle_seconds, report)
+        await _fold_history(projector_on(store), read_after, settle_seconds, report)
     except BaseException:
-        await abandon(models, model)
+        await abandon(models, target, settle_seconds)
         raise
     live = started.cut_over()
     await builds.save(live)
     await models.refresh()
     return live
+
+
+def _pointers(models: ReadModels) -> Pointers:
+    assert models.builds is not None, "these read models have no builds"
+    return models.builds
+
+
+async def _pointer(builds: Pointers, name: str) -> Pointer:
+    return (await builds.pointers()).get(name) or Pointer(name)
 
 
 async def _fold_history(projector: Projector, read_after: ReadAfter, settle_seconds: float,
@@ -129,36 +142,35 @@ async def _fold_history(projector: Projector, read_after: ReadAfter, settle_seco
         await asyncio.sleep(settle_seconds - waited)
 
 
-async def drop_old(models: ReadModels, model: ReadModel[Any], settle_seconds: float
+async def drop_old(models: ReadModels, target: Buildable, settle_seconds: float
                    ) -> list[int]:
-    """Removes the builds of `model` that are neither live nor being built; returns them.
+    """Removes the builds of `target` that are neither live nor being built; returns them.
     Waits `settle_seconds` first: a process that has not yet seen a cut-over just made
     still reads the build it replaced."""
-    builds = models.builds
-    assert builds is not None, "these read models have no builds"
-    pointer = (await builds.pointers()).get(model.name) or Pointer(model.name)
+    builds = _pointers(models)
+    pointer = await _pointer(builds, target.name)
     old = pointer.old()
     if not old:
         return []
     await builds.save(pointer.without_old())
     await asyncio.sleep(settle_seconds)
     for number in old:
-        models.forget(model, number)
-        await builds.remove(model, number)
+        await target.remove(number)
     return old
 
 
-async def abandon(models: ReadModels, model: ReadModel[Any]) -> int | None:
-    """Abandons and removes `model`'s build in progress (left by a rebuild that died);
-    returns its number, None if there was none."""
-    builds = models.builds
-    assert builds is not None, "these read models have no builds"
-    pointer = (await builds.pointers()).get(model.name) or Pointer(model.name)
+async def abandon(models: ReadModels, target: Buildable, settle_seconds: float
+                  ) -> int | None:
+    """Abandons and removes `target`'s build in progress (left by a rebuild that died);
+    returns its number, None if there was none. Waits `settle_seconds` before removing it:
+    a process that has not yet seen the pointer still writes to it."""
+    builds = _pointers(models)
+    pointer = await _pointer(builds, target.name)
     number = pointer.building
     if number is None:
         return None
     await builds.save(pointer.abandon())
     await models.refresh()
-    models.forget(model, number)
-    await builds.remove(model, number)
+    await asyncio.sleep(settle_seconds)
+    await target.remove(number)
     return number

@@ -10,6 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEVELOPMENT_SECRET = "tanqory-development-secret-change-me"
 DEVELOPMENT_WEBHOOK_SECRET = "whsec_tanqory_development"
 DEVELOPMENT_ACCOUNT_SECRET = "tanqory-development-account-secret"
+# The most events one batch of the projectors may hold: the analytics sinks look a batch's
+# events up by id in one statement, and ClickHouse refuses statements over 256 KiB.
+MAX_BATCH = 2000
 
 
 class Mode(StrEnum):
@@ -86,7 +89,7 @@ class Settings(BaseSettings):
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_seconds: float = Field(default=0.02, gt=0)
     worker_id: str = "tanqory-projector"
-    worker_batch_size: int = Field(default=500, ge=1)
+    worker_batch_size: int = Field(default=500, ge=1, le=MAX_BATCH)
     worker_batch_seconds: float = Field(default=0.02, gt=0)
     worker_session_timeout_seconds: float = Field(default=10.0, ge=6, le=300)
     # How often the worker and the read API look for a read model's new build (server).

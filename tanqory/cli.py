@@ -278,8 +278,9 @@ def history(
 
 
 ProjectionArgument = Annotated[str, typer.Argument(
-    help="The read model, by its projector's name: products, categories, stock, "
-         "stock_movements, orders, payments, shipments, customers, notifications",
+    help="The projection, by its projector's name: a read model (products, categories, "
+         "stock, stock_movements, orders, payments, shipments, customers, notifications) "
+         "or the analytics facts (analytics_facts)",
     show_default=False)]
 
 
@@ -287,11 +288,11 @@ def _operate(job: Any, title: str) -> None:
     """Runs a replay or rebuild job in TANQORY_MODE with a progress bar; exits 1 if it
     cannot."""
     from tanqory.progress_bar import events_progress
-    from tanqory.replaying import execute, read_model
+    from tanqory.replaying import execute, known
 
     settings = _settings()
     try:
-        read_model(job.projection)
+        known(job.projection)
         with events_progress(title) as report:
             outcome = execute(settings, job, report)
     except LookupError as error:
@@ -329,7 +330,7 @@ def replay(
         "mode; a consumer in no group, committing nothing) rather than the event stores")
     ] = False,
 ) -> None:
-    """Refold one read model (or some of its documents) from history into the live store.
+    """Refold one projection (or some of its aggregates) from history into the live store.
 
     Repairs documents: each refolded document replaces the stored one even at the same
     version (never a newer one), a batch at a time, so readers never see the read model
@@ -342,6 +343,11 @@ def replay(
     cache) and, with --from-kafka, the Kafka settings (TANQORY_KAFKA_BOOTSTRAP,
     TANQORY_KAFKA_TOPIC_PREFIX); embedded asks the running tanqory serve (same
     TANQORY_DATA_DIR), which holds the read models and their cache. Exits 1 if it cannot.
+
+    analytics_facts: writes only the fact rows the selected aggregates' streams make that
+    the live facts lack (once only, by event id; the ClickHouse settings in server mode).
+    It cannot correct a wrong row, since the rollups are sums made at insert: `tanqory
+    rebuild analytics_facts` does.
     """
     from tanqory.replaying import Job
 
@@ -359,10 +365,11 @@ def rebuild(
         "--abandon", help="Only end and remove a build in progress that its rebuild left "
         "(it died)")] = False,
 ) -> None:
-    """Build a new version of a read model beside the live one, then cut readers over.
+    """Build a new version of a projection beside the live one, then cut readers over.
 
     Blue/green: build N+1 (in MongoDB, its collections suffixed `__N+1`; embedded, a file
-    `read_models.NAME.N+1.sqlite3`) gets the whole history folded in while the projector
+    `read_models.NAME.N+1.sqlite3`; analytics_facts, a database `<database>__N+1` beside
+    the live facts in ClickHouse or chDB) gets the whole history folded in while the projector
     writes every change to both builds; once it has caught up, a pointer flips and every
     reader and projector switches (server mode: within TANQORY_READ_MODEL_SWITCH_SECONDS;
     embedded: at once). The old build stays until `tanqory rebuild NAME --drop-old`. Side

@@ -68,6 +68,7 @@ class Embedded:
     def __init__(self, settings: Settings, cache: MemoryCache,
                  loop: asyncio.AbstractEventLoop) -> None:
         from projections.stores.chdb import ChdbEventArchive, chdb_fact_queries, chdb_facts
+        from projections.stores.fact_builds import SwitchedFacts
         from projections.stores.sqlite import sqlite_database_and_models
 
         data = settings.data_dir
@@ -81,9 +82,13 @@ class Embedded:
                              StoredStreams(self.applications.__getitem__),
                              facts=chdb_fact_queries(data / EVENT_HISTORY))
         self.archive = ChdbEventArchive(data / EVENT_HISTORY)
+        # The facts' builds switch with the read models' (`tanqory rebuild`), at once here.
+        self.facts = SwitchedFacts(chdb_facts(data / EVENT_HISTORY))
+        models.follow(self.facts)
+        models.follow(self.read.facts)
         self.changes = MemoryChangeFeed(settings.stream_retention)  # for live streams
         self.handler = projection_handler(
-            ProjectionStores(models, self.archive, chdb_facts(data / EVENT_HISTORY)), cache,
+            ProjectionStores(models, self.archive, self.facts), cache,
             self.read.signals, self.changes)
         self.dead_letters = embedded_dead_letters(settings)
         self.projecting = LocalSink(self.handler, asyncio.Lock(), self.dead_letters)
@@ -140,7 +145,8 @@ class Embedded:
         """Runs the replays and rebuilds `tanqory replay`/`rebuild` ask for."""
         from tanqory.replaying import embedded_place, run_requested
 
-        place = embedded_place(self.read.models, self.read.cache, self.applications)
+        place = embedded_place(self.read.models, self.read.cache, self.applications,
+                               self.facts, self.archive)
         await run_requested(embedded_operations(self.settings), place)
 
     async def redrive_requested(self) -> None:

@@ -1,9 +1,10 @@
 """`tanqory replay` and `tanqory rebuild`, in either mode, with every side effect muted.
 
-A replay or a rebuild writes one read model's stores and moves the cache generations of
-what it rewrote, so readers see it; it publishes nothing (no Kafka, no in-process relay,
-no read-your-writes signal), so no saga sends a command and no notifier an email: those
-follow the event stores, which it only reads. Server mode runs here, beside the worker
+A replay or a rebuild writes one projection's stores (a read model's, the analytics
+facts' or the event history's) and moves the cache generations of what it rewrote, so
+readers see it; it publishes nothing (no Kafka, no in-process relay, no read-your-writes
+signal), so no saga sends a command and no notifier an email: those follow the event
+stores, which it only reads. Server mode runs here, beside the worker
 and the read API (they switch builds on TANQORY_READ_MODEL_SWITCH_SECONDS); embedded
 mode asks the running `tanqory serve`, which holds the read models and the cache
 (`tanqory.local_operations`), to run the same code.
@@ -22,10 +23,21 @@ from pathlib import Path
 from typing import Any, Literal
 
 from projections import replay as replaying
+from projections.event_history import NAME as HISTORY
+from projections.facts.projector import GENERATION, FactsProjector
+from projections.facts.projector import NAME as FACTS
 from projections.handler import GENERATION_TTL_SECONDS
 from projections.projector import Projector
-from projections.stores.base import DocumentStore, ProjectionStores, ReadModel, ReadModels
-from projections.stores.builds import BuildInProgress
+from projections.stores.base import (
+    DocumentStore,
+    EventArchive,
+    FactStore,
+    ProjectionStores,
+    ReadModel,
+    ReadModels,
+)
+from projections.stores.builds import Buildable, BuildInProgress
+from projections.stores.fact_builds import SwitchedFacts
 from projections.stores.no_archive import NoArchive
 from runtime.cache import Cache
 from runtime.settings import Mode, Settings
@@ -77,16 +89,47 @@ class Place:
     kafka: Callable[[], Awaitable[list[EventEnvelope]]] | None  # its topics (server)
     fresh: Callable[[ReadModel[Any]], AbstractAsyncContextManager[DocumentStore[Any]]]
     settle_seconds: float  # how long until every process has seen a new pointer
+    facts: SwitchedFacts  # the analytics facts, switched with the read models
+    archive: EventArchive  # the analysts' event history
+
+
+@dataclass(frozen=True)
+class Target:
+    """One projection as a job works on it: its builds, and its projector over a store of
+    its own kind (a build, or a fresh store)."""
+
+    builds: Buildable
+    projector_on: Callable[[Any], Projector]
+
+
+def known(name: str) -> None:
+    """Nothing if `name` is a projection replay and rebuild work on; else LookupError
+    naming them."""
+    names = sorted([m.name for m in REGISTRY.read_models] + [FACTS, HISTORY])
+    if name not in names:
+        raise LookupError(f"no projection is named {name!r}; they are: {', '.join(names)}")
 
 
 def read_model(name: str) -> ReadModel[Any]:
-    """The read model kept by the projector `name`; LookupError naming the others."""
-    for model in REGISTRY.read_models:
-        if model.name == name:
-            return model
-    names = ", ".join(sorted(m.name for m in REGISTRY.read_models))
-    raise LookupError(f"no read model is named {name!r}; the read models are: {names} "
-                      "(the analytics event history is not replayed by this command)")
+    """The read model kept by the projector `name`."""
+    known(name)
+    return next(m for m in REGISTRY.read_models if m.name == name)
+
+
+def target(place: Place, name: str) -> Target:
+    if name == HISTORY:
+        raise LookupError(f"{HISTORY} (the event history) has no builds: "
+                          f"`tanqory replay {HISTORY}` writes the events it lacks")
+    if name == FACTS:
+        return Target(place.facts, lambda store: facts_projector(place.models, store))
+    model = read_model(name)
+    return Target(place.models.buildable(model),
+                  lambda store: projector_on(place.models, model, store))
+
+
+def facts_projector(models: ReadModels, facts: FactStore) -> Projector:
+    """The analytics facts' projector, writing `facts`."""
+    return FactsProjector(ProjectionStores(models, NoArchive(), facts))
 
 
 def projector_on(models: ReadModels, model: ReadModel[Any], store: DocumentStore[Any]
@@ -120,30 +163,78 @@ def events_after(applications: Applications, positions: replaying.Positions
 
 async def run(job: Job, place: Place, report: replaying.Report) -> str:
     """Runs `job` at `place`; returns what it did, in a sentence."""
-    model = read_model(job.projection)
+    if job.projection == HISTORY and job.command == "replay":
+        return await _archive(job, place, report)
+    name, chosen = job.projection, target(place, job.projection)
     if job.command == "abandon":
-        number = await replaying.abandon(place.models, model)
-        return (f"abandoned build {number} of {model.name}" if number
-                else f"{model.name} has no build in progress")
+        number = await replaying.abandon(place.models, chosen.builds, place.settle_seconds)
+        return (f"abandoned build {number} of {name}" if number
+                else f"{name} has no build in progress")
     if job.command == "drop-old":
-        dropped = await replaying.drop_old(place.models, model, place.settle_seconds)
-        return (f"dropped build(s) {', '.join(map(str, dropped))} of {model.name}" if dropped
-                else f"{model.name} has no old build to drop")
+        dropped = await replaying.drop_old(place.models, chosen.builds, place.settle_seconds)
+        return (f"dropped build(s) {', '.join(map(str, dropped))} of {name}" if dropped
+                else f"{name} has no old build to drop")
     if job.command == "rebuild":
-        pointer = await replaying.rebuild(
-            place.models, model, lambda store: projector_on(place.models, model, store),
-            place.read_after, place.settle_seconds, report)
+        pointer = await replaying.rebuild(place.models, chosen.builds, chosen.projector_on,
+                                          place.read_after, place.settle_seconds, report)
         await asyncio.sleep(place.settle_seconds)  # readers are on it: now the caches
+        if name == FACTS:  # every analytics answer may change
+            await place.cache.incr_many([GENERATION], GENERATION_TTL_SECONDS)
+            return f"{name}: build {pointer.live} is live"
+        model = read_model(name)
         ids = {d.id for d in await place.models.store(model.name).documents()}
         await _move_caches(place, model, ids)
         return f"{model.name}: build {pointer.live} is live ({len(ids)} documents)"
-    return await _replay(job, place, model, report)
+    if name == FACTS:
+        return await _fill(job, place, chosen, report)
+    return await _replay(job, place, read_model(name), report)
+
+
+def _counting(report: replaying.Report, total: int) -> Callable[[int], None]:
+    done = 0
+
+    def step(count: int) -> None:
+        nonlocal done
+        done += count
+        report(done, total)
+
+    return step
+
+
+async def _selected(job: Job, place: Place) -> list[EventEnvelope]:
+    return replaying.select(await _history(place, job.from_kafka), job.aggregate, job.since,
+                            job.until)
+
+
+async def _fill(job: Job, place: Place, facts: Target, report: replaying.Report) -> str:
+    """Writes the fact rows the selected aggregates' whole streams make that the live
+    facts lack (writes are once only, by event id); a wrong row stays (rollups are sums
+    made at insert): `rebuild` replaces those."""
+    events = await _selected(job, place)
+    written = await replaying.fold_into(facts.projector_on(place.facts), events,
+                                        _counting(report, len(events)))
+    if not written:
+        return f"{FACTS}: nothing was missing ({len(events)} event(s) read)"
+    await place.cache.incr_many([GENERATION], GENERATION_TTL_SECONDS)
+    return (f"{FACTS}: wrote the missing facts of {len(events)} event(s) "
+            f"({len(written)} aggregate(s) in the batches that lacked some)")
+
+
+async def _archive(job: Job, place: Place, report: replaying.Report) -> str:
+    """Appends to the event history the selected events it lacks (by aggregate and
+    version, as the live projector does); a row already held is never rewritten."""
+    events = await _selected(job, place)
+    step, appended = _counting(report, len(events)), 0
+    for start in range(0, len(events), replaying.BATCH):
+        batch = events[start:start + replaying.BATCH]
+        appended += await place.archive.append(batch)
+        step(len(batch))
+    return f"{HISTORY}: appended {appended} missing event(s) of {len(events)}"
 
 
 async def _replay(job: Job, place: Place, model: ReadModel[Any],
                   report: replaying.Report) -> str:
-    events = replaying.select(await _history(place, job.from_kafka), job.aggregate,
-                              job.since, job.until)
+    events = await _selected(job, place)
     async with place.fresh(model) as fresh:
         projector = projector_on(place.models, model, fresh)
         ids = await replaying.replay(projector, fresh, place.models.store(model.name),
@@ -173,11 +264,13 @@ async def _move_caches(place: Place, model: ReadModel[Any], ids: set[uuid.UUID])
 
 @asynccontextmanager
 async def server_place(settings: Settings) -> AsyncIterator[Place]:
+    from projections.stores.facts_sql import SqlFactStore
     from runtime.cache import RedisCache
     from streams.kafka_history import read_topics
     from streams.topics import Topics
     from tanqory.wiring import (
         build_applications,
+        clickhouse_archive,
         close_applications,
         event_contexts,
         mongo_client,
@@ -189,6 +282,9 @@ async def server_place(settings: Settings) -> AsyncIterator[Place]:
     client = mongo_client(settings)
     models = mongo_read_models(settings, client)
     cache = RedisCache(redis(settings))
+    archive = clickhouse_archive(settings)
+    facts = SwitchedFacts(SqlFactStore(archive.engine, archive.database))
+    models.follow(facts)
 
     async def kafka() -> list[EventEnvelope]:
         topics = Topics(settings.kafka_topic_prefix)
@@ -211,16 +307,22 @@ async def server_place(settings: Settings) -> AsyncIterator[Place]:
 
     try:
         await models.setup()
-        yield Place(models, cache, read_after, kafka, fresh, settings.read_model_switch_seconds)
+        await facts.setup()
+        await archive.setup()
+        yield Place(models, cache, read_after, kafka, fresh, settings.read_model_switch_seconds,
+                    facts, archive)
     finally:
         await cache.close()
         await models.close()
+        await facts.close()
+        await archive.close()
         close_applications(applications)
 
 
-def embedded_place(models: ReadModels, cache: Cache, applications: Applications) -> Place:
-    """The embedded platform's own read models and cache: it switches builds itself, at
-    once, so nothing needs to settle."""
+def embedded_place(models: ReadModels, cache: Cache, applications: Applications,
+                   facts: SwitchedFacts, archive: EventArchive) -> Place:
+    """The embedded platform's own read models, facts, history and cache: it switches
+    builds itself, at once, so nothing needs to settle."""
 
     async def read_after(positions: replaying.Positions
                          ) -> tuple[list[EventEnvelope], replaying.Positions]:
@@ -240,7 +342,8 @@ def embedded_place(models: ReadModels, cache: Cache, applications: Applications)
             finally:
                 await db.close()
 
-    return Place(models, cache, read_after, None, fresh, settle_seconds=0.0)
+    return Place(models, cache, read_after, None, fresh, settle_seconds=0.0, facts=facts,
+                 archive=archive)
 
 
 
@@ -249,8 +352,8 @@ async def run_requested(operations: LocalOperations, place: Place) -> None:
     time, reporting their progress; never returns. A build left in progress by a previous
     run of the platform (only it builds here) is abandoned first."""
     await operations.fail_running()
-    for model in place.models.models:
-        await replaying.abandon(place.models, model)
+    for name in [m.name for m in place.models.models] + [FACTS]:
+        await replaying.abandon(place.models, target(place, name).builds, place.settle_seconds)
     while True:
         taken = await operations.take()
         if taken is None:
@@ -287,9 +390,9 @@ async def _run_reporting(operations: LocalOperations, operation: int, job: Job,
 
 def execute(settings: Settings, job: Job, report: replaying.Report) -> str:
     """Runs `job` in the mode of `settings`; returns what it did. LookupError with the
-    reason when it cannot (an unknown read model, a build already in progress, no running
+    reason when it cannot (an unknown projection, a build already in progress, no running
     embedded platform)."""
-    read_model(job.projection)
+    known(job.projection)
     if settings.mode is Mode.EMBEDDED:
         return _ask_platform(settings, job, report)
 

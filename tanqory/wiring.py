@@ -241,11 +241,14 @@ def clickhouse_stores(settings: Settings, read_models: ReadModels,
                       client: "ClickHouseClient | None" = None,
                       database: str | None = None) -> ProjectionStores:
     """The read models with the ClickHouse event history and analytics facts, which share
-    one connection."""
+    one connection; the facts switch builds with the read models (`tanqory rebuild`)."""
+    from projections.stores.fact_builds import SwitchedFacts
     from projections.stores.facts_sql import SqlFactStore
 
     archive = clickhouse_archive(settings, client, database)
-    return ProjectionStores(read_models, archive, SqlFactStore(archive.engine, archive.database))
+    facts = SwitchedFacts(SqlFactStore(archive.engine, archive.database))
+    read_models.follow(facts)
+    return ProjectionStores(read_models, archive, facts)
 
 
 def clickhouse_fact_queries(settings: Settings) -> FactQueries:
@@ -264,9 +267,10 @@ def progress(settings: Settings) -> RedisProgress:
 
 def build_server_read_side(settings: Settings) -> ReadSide:
     client = redis(settings)
-    return ReadSide(mongo_read_models(settings), RedisCache(client), RedisSignals(client),
-                    personal_data(settings), server_streams(settings),
-                    facts=clickhouse_fact_queries(settings))
+    models, facts = mongo_read_models(settings), clickhouse_fact_queries(settings)
+    models.follow(facts)  # the analysts' queries read the facts' live build
+    return ReadSide(models, RedisCache(client), RedisSignals(client),
+                    personal_data(settings), server_streams(settings), facts=facts)
 
 
 def build_server_handler(settings: Settings) -> ProjectionHandler:

@@ -30,6 +30,8 @@ class SqlEngine(ABC):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._users = 0
+        # One check-then-insert of facts at a time in this process (fact_builds.py).
+        self.writing = asyncio.Lock()
 
     @abstractmethod
     def execute(self, sql: str) -> list[tuple[Any, ...]]:
@@ -101,11 +103,12 @@ class SqlEventArchive(OnEngine):
 
     def _append(self, events: list[EventEnvelope]) -> int:
         ids = ",".join(quote(str(i)) for i in {e.aggregate_id for e in events})
-        held = {
+        contexts = ",".join(quote(c) for c in {e.context for e in events})
+        held = {  # by the sort key's prefix (context, aggregate id), not the whole table
             (aggregate_id, int(version))
             for aggregate_id, version in self._execute(
                 f"SELECT aggregate_id, aggregate_version FROM {self.database}.{TABLE} "
-                f"WHERE aggregate_id IN ({ids})"
+                f"WHERE context IN ({contexts}) AND aggregate_id IN ({ids})"
             )
         }
         fresh: dict[tuple[str, int], dict[str, Any]] = {}

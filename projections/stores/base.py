@@ -16,7 +16,7 @@ from uuid import UUID
 
 from projections.facts.rows import Known, Rows
 from projections.folding import Changes
-from projections.stores.builds import Builds, Pointer, Switched
+from projections.stores.builds import Builds, Pointer, Switchable, Switched
 from schemas.envelope import EventEnvelope
 
 if TYPE_CHECKING:
@@ -97,6 +97,15 @@ class ReadModels:
         self._refreshed = -math.inf
         self._refreshing = asyncio.Lock()
         self.switch_seconds = SWITCH_SECONDS  # how often a process looks for a new build
+        self._followers: list[Switchable] = []
+
+    def follow(self, other: Switchable) -> None:
+        """Switches `other` too whenever the read models read their pointers (the
+        analytics facts, built behind a pointer in the same store)."""
+        self._followers.append(other)
+
+    def buildable(self, model: ReadModel[Any]) -> "ReadModelBuilds":
+        return ReadModelBuilds(self, model)
 
     def get(self, model: ReadModel[S_co]) -> S_co:
         return cast(S_co, self._stores[model.name])
@@ -123,6 +132,8 @@ class ReadModels:
             pointers = await self.builds.pointers()
             for model in self.models:
                 await self._switch(model, pointers.get(model.name) or Pointer(model.name))
+            for other in self._followers:
+                await other.switch(pointers.get(other.name) or Pointer(other.name))
             self._refreshed = began
 
     async def _switch(self, model: ReadModel[Any], pointer: Pointer) -> None:
@@ -172,6 +183,26 @@ class ReadModels:
         """The read-model version of an aggregate; None for a type without a read model."""
         name = self._tracking.get(aggregate_type)
         return None if name is None else await self._stores[name].version_of(aggregate_id)
+
+
+@dataclass(frozen=True)
+class ReadModelBuilds:
+    """One read model's builds, as `tanqory rebuild` makes and removes them."""
+
+    models: ReadModels
+    model: ReadModel[Any]
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    async def open(self, build: int) -> DocumentStore[Any]:
+        return await self.models.open(self.model, build)
+
+    async def remove(self, build: int) -> None:
+        assert self.models.builds is not None, "these read models have no builds"
+        self.models.forget(self.model, build)
+        await self.models.builds.remove(self.model, build)
 
 
 class EventArchive(Protocol):

@@ -7,6 +7,9 @@ its own), folds the whole history into it and flips a small pointer record per r
 writes are version-guarded and folds deterministic, so the projector's writes and the
 rebuild's commute. Each process reads the pointers again on a short interval (or at once,
 in the process that flipped them) and switches where it reads and writes.
+
+The analytics facts are built the same way behind a pointer of the same store (a
+`Switchable` the read models switch with theirs; projections/stores/fact_builds.py).
 """
 
 from collections.abc import Sequence
@@ -57,13 +60,17 @@ class Pointer:
         return replace(self, builds=tuple(b for b in self.builds if b not in self.old()))
 
 
-class Builds(Protocol):
-    """A backend's pointers and the stores of each build."""
+class Pointers(Protocol):
+    """Where the pointers are kept (the read models' backend, for every buildable)."""
 
     async def pointers(self) -> dict[str, Pointer]:
-        """Every read model's pointer that was ever saved (the others are at build 1)."""
+        """Every pointer that was ever saved (the others are at build 1)."""
 
     async def save(self, pointer: Pointer) -> None: ...
+
+
+class Builds(Pointers, Protocol):
+    """A backend's pointers and the stores of each build of its read models."""
 
     def store(self, model: "ReadModel[Any]", build: int) -> "DocumentStore[Any]":
         """The store of that build (build 1: the one every process has always used)."""
@@ -97,3 +104,28 @@ class Switched:
         await self.live.replace(documents)
         if self.building is not None:
             await self.building.replace(documents)
+
+
+class Switchable(Protocol):
+    """Something beside the read models that is built behind a pointer of its own name in
+    their pointer store: switched whenever they read the pointers (`ReadModels.follow`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def switch(self, pointer: Pointer) -> None:
+        """Reads (and writes) the builds `pointer` names from now on."""
+
+
+class Buildable(Protocol):
+    """What `tanqory rebuild` builds: a read model, or the analytics facts."""
+
+    @property
+    def name(self) -> str:
+        """Its pointer's name."""
+
+    async def open(self, build: int) -> Any:
+        """That build's store, created if it is not (where a rebuild folds history)."""
+
+    async def remove(self, build: int) -> None:
+        """Stops holding that build and deletes it (no one reads or writes it any more)."""

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from projections.facts.projector import NAME
 from projections.facts.tables import (
     CATEGORY_DIM,
     ORDER_COHORTS,
@@ -17,8 +18,9 @@ from projections.facts.tables import (
     SALES_HOURLY,
     STOCK_MOVEMENTS,
 )
-from projections.stores.analytics_sql import OnEngine, quote
-from projections.stores.facts_sql import create_tables, in_list
+from projections.stores.analytics_sql import OnEngine, SqlEngine, quote
+from projections.stores.builds import Pointer
+from projections.stores.facts_sql import build_database, create_tables, in_list
 
 
 def seconds(moment: datetime) -> int:
@@ -51,6 +53,19 @@ class Stock:
 
 
 class FactQueries(OnEngine):
+    """Reads the live build of the facts: a `Switchable` the read models switch."""
+
+    name = NAME
+
+    def __init__(self, engine: SqlEngine, database: str) -> None:
+        super().__init__(engine, database)
+        self.base = database  # build 1's database
+
+    async def switch(self, pointer: Pointer) -> None:
+        """Reads `pointer`'s live build from the next query on (a query under way ends on
+        the build it began with: a build is dropped only after readers have settled)."""
+        self.database = build_database(self.base, pointer.live)
+
     async def setup(self) -> None:
         """Creates the tables if the projector has not yet (a read API started first)."""
         await create_tables(self.engine, self.database)

@@ -23,6 +23,8 @@ from projections.facts.tables import (
 from projections.stores.analytics_sql import OnEngine, SqlEngine, quote
 
 Snapshot = dict[str, dict[str, dict[str, Any]]]  # table → key → row
+# Characters in one statement, under ClickHouse's max_query_size (256 KiB) with room to spare.
+MAX_STATEMENT = 200_000
 
 
 def decode(kind: str, value: Any) -> Any:
@@ -50,6 +52,39 @@ async def create_tables(engine: SqlEngine, database: str) -> None:
     """The database, fact tables, rollups and their views, unless they exist."""
     for statement in [f"CREATE DATABASE IF NOT EXISTS {database}", *ddl(database)]:
         await engine.run(engine.execute, statement)
+
+
+def build_database(base: str, build: int) -> str:
+    """The database of the facts' build `build` (ADR 0014): build 1 is `base` itself,
+    beside the event archive; build N is `<base>__N`."""
+    return base if build == 1 else f"{base}__{build}"
+
+
+async def drop_build(engine: SqlEngine, base: str, build: int) -> None:
+    """Drops build `build` of the facts: its rollups' views, rollups and fact tables, and
+    its database unless that is `base`, which holds the event archive too."""
+    database = build_database(base, build)
+    for rollup in ROLLUPS:
+        for name in (f"{rollup.name}_mv", rollup.name):
+            await engine.run(engine.execute, f"DROP TABLE IF EXISTS {database}.{name}")
+    for table in FACT_TABLES:
+        await engine.run(engine.execute, f"DROP TABLE IF EXISTS {database}.{table.name}")
+    if build != 1:
+        await engine.run(engine.execute, f"DROP DATABASE IF EXISTS {database}")
+
+
+def unions(selects: Iterable[str], limit: int = MAX_STATEMENT) -> list[str]:
+    """`selects` joined by UNION ALL into as few statements as keep each within `limit`
+    characters (a select longer than that on its own stays a statement of its own)."""
+    statements: list[list[str]] = []
+    size = limit
+    for select in selects:
+        if size + len(select) > limit:
+            statements.append([])
+            size = 0
+        statements[-1].append(select)
+        size += len(select) + len(" UNION ALL ")
+    return [" UNION ALL ".join(parts) for parts in statements]
 
 
 def in_list(values: Iterable[str]) -> str:
@@ -99,21 +134,33 @@ class SqlFactStore(OnEngine):
     async def write(self, rows: Rows) -> int:
         """Inserts the rows each table does not hold yet (by event id, looked up by primary
         key), each table's in one insert; returns how many it inserted."""
+        written = [(table, batch) for table in FACT_TABLES if (batch := rows.get(table.name))]
+        if not written:
+            return 0
+        held = await self._held(written)
         inserted = 0
-        for table in FACT_TABLES:
-            batch = rows.get(table.name) or []
-            if not batch:
-                continue
-            held = {event_id for (event_id,) in await self._query(
-                f"SELECT DISTINCT event_id FROM {self.database}.{table.name} "
-                f"WHERE {table.aggregate} IN ({in_list(r[table.aggregate] for r in batch)}) "
-                f"AND event_id IN ({in_list(r['event_id'] for r in batch)})")}
-            fresh = [r for r in batch if r["event_id"] not in held]
+        for table, batch in written:
+            fresh = [r for r in batch if (table.name, r["event_id"]) not in held]
             if fresh:
                 await self.engine.run(self.engine.insert, f"{self.database}.{table.name}",
                                       table.column_names, fresh)
                 inserted += len(fresh)
         return inserted
+
+    async def _held(self, written: Sequence[tuple[FactTable, list[Row]]]
+                    ) -> set[tuple[str, str]]:
+        """(table, event id) of the rows these tables already hold: one query for all,
+        or as few as keep each statement within ClickHouse's size limit."""
+        held: set[tuple[str, str]] = set()
+        for statement in unions(
+            f"SELECT DISTINCT {quote(table.name)} AS fact_table, event_id "
+            f"FROM {self.database}.{table.name} "
+            f"WHERE {table.aggregate} IN ({in_list(r[table.aggregate] for r in batch)}) "
+            f"AND event_id IN ({in_list(r['event_id'] for r in batch)})"
+            for table, batch in written
+        ):
+            held |= {(str(name), str(event_id)) for name, event_id in await self._query(statement)}
+        return held
 
     async def snapshot(self) -> Snapshot:
         """Every fact row (with how many copies the table holds) and every non-zero rollup

@@ -24,6 +24,7 @@ FIGURES = {
     "relay": ["relay: postgres -> kafka"],
     "projection": ["projection: kafka -> mongo models"],
     "analytics_sink": ["analytics: kafka -> clickhouse"],
+    "rebuild_stores": ["rebuild: products -> mongodb", "rebuild: facts -> clickhouse"],
     "login": ["sign-in (embedded)", "token check (cache-hit read)"],  # needs no services
 }
 ABSOLUTES = {  # line name: (unit, labels)

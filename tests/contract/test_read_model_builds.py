@@ -94,7 +94,7 @@ async def test_a_build_in_progress_is_written_too_and_serves_reads_after_the_cut
     assert await products.get_many([first.id, second.id]) == {first.id: first,
                                                                second.id: second}
     assert await _exists(read_models, 1) and await _exists(read_models, 2)
-    assert await replay.drop_old(read_models, PRODUCTS, settle_seconds=0) == [1]
+    assert await replay.drop_old(read_models, read_models.buildable(PRODUCTS), 0) == [1]
     assert not await _exists(read_models, 1) and await _exists(read_models, 2)
     assert (await products.page(ProductListQuery()))[1] == 2
 
@@ -124,7 +124,7 @@ async def test_abandoning_a_build_removes_it_and_stops_writing_it(read_models: R
     await builds.save(Pointer(PRODUCTS.name).begin())
     await read_models.refresh()
     assert await _exists(read_models, 2)
-    assert await replay.abandon(read_models, PRODUCTS) == 2
+    assert await replay.abandon(read_models, read_models.buildable(PRODUCTS), 0) == 2
     assert read_models.switched(PRODUCTS.name).building is None
     assert not await _exists(read_models, 2)
-    assert await replay.abandon(read_models, PRODUCTS) is None
+    assert await replay.abandon(read_models, read_models.buildable(PRODUCTS), 0) is None

@@ -120,9 +120,11 @@ def drop_namespace(settings: Settings) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{settings.postgres_db}" WITH (FORCE)')
     with MongoClient(settings.mongo_uri, timeoutMS=60_000) as mongo:  # an error, never a hang
         mongo.drop_database(settings.mongo_db)
-    Client(host=settings.clickhouse_host, port=settings.clickhouse_port).execute(
-        f"DROP DATABASE IF EXISTS {settings.clickhouse_db}"
-    )
+    clickhouse = Client(host=settings.clickhouse_host, port=settings.clickhouse_port)
+    builds = clickhouse.execute(  # the analytics facts' builds (`tanqory rebuild`)
+        f"SELECT name FROM system.databases WHERE startsWith(name, '{settings.clickhouse_db}__')")
+    for (database,) in [(settings.clickhouse_db,), *builds]:
+        clickhouse.execute(f"DROP DATABASE IF EXISTS {database}")
     topics = Topics(settings.kafka_topic_prefix)
     names = [n for c in event_contexts() for n in (topics.events(c), topics.dead_letters(c))]
     asyncio.run(_delete_topics(settings.kafka_bootstrap, names))

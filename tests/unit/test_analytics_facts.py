@@ -6,6 +6,7 @@ from typing import Any
 from projections.facts.projector import wanted
 from projections.facts.rows import Known, fact_rows
 from projections.facts.tables import FACT_TABLES, ddl
+from projections.stores.facts_sql import unions
 from schemas.inventory import stock_item_id
 from tests.support.analytics import History
 
@@ -127,3 +128,11 @@ def test_fact_tables_are_not_partitioned_and_rollups_fill_by_views() -> None:
     assert len(tables) == len(FACT_TABLES)
     assert not any("PARTITION BY" in s for s in tables)
     assert sum("MATERIALIZED VIEW" in s for s in statements) == 5
+
+
+def test_unions_keep_each_statement_within_the_limit() -> None:
+    selects = ["SELECT 1" * 10, "SELECT 2" * 10, "SELECT 3" * 30, "SELECT 4"]
+    statements = unions(selects, limit=200)
+    assert statements == [f"{selects[0]} UNION ALL {selects[1]}", selects[2], selects[3]]
+    assert unions(selects, limit=10_000) == [" UNION ALL ".join(selects)]
+    assert unions([]) == []
