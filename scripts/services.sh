@@ -23,6 +23,8 @@
 #
 # Kafka version and how it is obtained: docs/adr/0001-kafka-version.md.
 set -euo pipefail
+# Under pipefail, `cmd | grep -q` fails at random: grep exits at its first match and cmd dies of
+# SIGPIPE. The pipelines below let grep read everything (`grep ... >/dev/null`) instead.
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
@@ -92,7 +94,7 @@ alive() {
 pid_is_ours() {
   local pid="$1" marker="$2"
   alive "$pid" || return 1
-  if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker"; then return 0; fi
+  if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -F -- "$marker" >/dev/null; then return 0; fi
   [ "$(readlink "/proc/$pid/cwd" 2>/dev/null || true)" = "$marker" ]
 }
 
@@ -339,7 +341,7 @@ find_go() {
   else return 1
   fi
 }
-ferretdb_ok() { [ -x "$1" ] && "$1" --version 2>/dev/null | grep -q "^version: $FERRETDB_VERSION\$"; }
+ferretdb_ok() { [ -x "$1" ] && "$1" --version 2>/dev/null | grep "^version: $FERRETDB_VERSION\$" >/dev/null; }
 ferretdb_install() {
   ferretdb_ok "$FDB_BIN" && return 0
   mkdir -p "$SD/bin"
@@ -655,7 +657,7 @@ async def main():
 sys.exit(asyncio.run(main()))
 '
 kafka_log_started() { # OFFSET: the broker logged that it finished starting after byte OFFSET
-  tail -c +"$(( $1 + 1 ))" "$KAFKA_LOGS/server.log" 2>/dev/null | grep -qE 'Kafka Server started|\[KafkaRaftServer nodeId=[0-9]+\] Kafka Server started'
+  tail -c +"$(( $1 + 1 ))" "$KAFKA_LOGS/server.log" 2>/dev/null | grep -E 'Kafka Server started|\[KafkaRaftServer nodeId=[0-9]+\] Kafka Server started' >/dev/null
 }
 kafka_ready_check() { # PID T0MS LOGOFFSET(or empty when already running)
   local deadline=$(( $2 + TIMEOUT * 1000 )) rc=0
@@ -710,7 +712,7 @@ kafka_status() { local pid; pid="$(kafka_pid)" && port_open "$KAFKA_PORT" && ech
 
 # stripe-mock ------------------------------------------------------------------------------
 # Stateless: every call answers from Stripe's OpenAPI fixtures (no idempotency, no webhooks).
-sm_ok() { [ -x "$1" ] && "$(find_go)" version -m "$1" 2>/dev/null | grep -qE "^[[:space:]]*mod[[:space:]]+$STRIPE_MOCK_MODULE[[:space:]]+$STRIPE_MOCK_VERSION([[:space:]]|\$)"; }
+sm_ok() { [ -x "$1" ] && "$(find_go)" version -m "$1" 2>/dev/null | grep -E "^[[:space:]]*mod[[:space:]]+$STRIPE_MOCK_MODULE[[:space:]]+$STRIPE_MOCK_VERSION([[:space:]]|\$)" >/dev/null; }
 sm_install() {
   local go; go="$(find_go)" || die "stripe-mock: Go toolchain not found (need go on PATH or /usr/local/go/bin/go)"
   sm_ok "$SM_BIN" && return 0
