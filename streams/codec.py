@@ -1,14 +1,15 @@
 """Envelopes as Kafka records: key = aggregate id, value = JSON, metadata in headers."""
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from schemas.envelope import EventEnvelope
 
 Headers = list[tuple[str, bytes]]
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
+    """One per event relayed: a named tuple is made in a third of a frozen dataclass's time."""
+
     key: bytes
     value: bytes
     headers: Headers

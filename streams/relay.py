@@ -9,6 +9,7 @@ republishes the batch, which consumers ignore by aggregate version.
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
@@ -49,6 +50,7 @@ class Batch(Generic[Prepared]):
     notifications: Sequence[Notification]
     public: int  # how many of them have an envelope
     prepared: Prepared
+    last_public: int | None  # the position of the last of those
 
 
 class Relay(Generic[Prepared]):
@@ -60,15 +62,22 @@ class Relay(Generic[Prepared]):
         sink: Sink[Prepared],
         batch_size: int = 500,
         progress: Progress | None = None,
+        report_every: float = 0.5,
     ) -> None:
+        """`report_every`: seconds between the progress reports of a busy relay (one that
+        has caught up reports at once); a report is a Redis round trip, the time it takes
+        to relay some events."""
         self.name = name
         self._source = source
         self._positions = positions
         self._sink = sink
         self._batch_size = batch_size
         self._progress = progress
+        self._report_every = report_every
         self._position: int | None = None
         self._ahead: tuple[int, asyncio.Task[Batch[Prepared]]] | None = None
+        self._published: int | None = None  # the position of the last public event sent
+        self._reported: tuple[int, float] | None = None  # position, monotonic time
         self.wakeup = asyncio.Event()
 
     @property
@@ -85,6 +94,7 @@ class Relay(Generic[Prepared]):
         after = await self.position()
         batch = await self._batch_after(after)
         if not batch.notifications:
+            await self._report(caught_up=True)
             return 0
         last = batch.notifications[-1].id
         self._read_ahead(last)
@@ -92,11 +102,28 @@ class Relay(Generic[Prepared]):
             await self._sink.deliver(batch.prepared)
         await self._positions.save(last)
         self._position = last
+        if batch.last_public is not None:
+            self._published = batch.last_public
         RELAYED.labels(self.name).inc(batch.public)
         POSITION.labels(self.name).set(last)
-        if self._progress is not None:
-            await self._progress.record(f"relay.{self._source.name}", last)
+        await self._report(caught_up=len(batch.notifications) < self._batch_size)
         return len(batch.notifications)
+
+    async def _report(self, caught_up: bool) -> None:
+        """Records the position of the last public event sent in `progress` (for /ready's
+        lag: the projector sees no internal event, so the saved position, when the log ends
+        with one, would stay ahead of it): at once when the relay has caught up, at most
+        every `report_every` seconds while it is busy."""
+        position = self._published
+        if self._progress is None or position is None:
+            return
+        now = time.monotonic()
+        if self._reported is not None:
+            reported, at = self._reported
+            if reported == position or (not caught_up and now - at < self._report_every):
+                return
+        await self._progress.record(f"relay.{self._source.name}", position)
+        self._reported = (position, now)
 
     def _read(self, after: int) -> Batch[Prepared]:
         """The notifications after `after`, their public envelopes prepared for the sink
@@ -104,7 +131,8 @@ class Relay(Generic[Prepared]):
         keeps no event loop waiting)."""
         notifications = self._source.notifications(after, self._batch_size)
         envelopes = [e for n in notifications if (e := self._source.envelope(n)) is not None]
-        return Batch(notifications, len(envelopes), self._sink.prepare(envelopes))
+        return Batch(notifications, len(envelopes), self._sink.prepare(envelopes),
+                     envelopes[-1].position if envelopes else None)
 
     def _read_ahead(self, after: int) -> None:
         """Starts reading the batch after `after` while this one is being published."""

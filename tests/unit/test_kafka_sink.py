@@ -11,7 +11,9 @@ from typing import Any
 from uuid import UUID, uuid5
 
 import pytest
-from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.partitioner import DefaultPartitioner, murmur2
+from aiokafka.producer.message_accumulator import BatchBuilder
+from aiokafka.record.default_records import DefaultRecordBatch
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -78,19 +80,33 @@ def test_event_ids_are_uuid5_of_the_version(aggregate_id: UUID, version: int) ->
     assert event_id_for(aggregate_id, version) == uuid5(aggregate_id, str(version))
 
 
-class Producer:
-    """Records what is sent; a topic has `partitions` partitions."""
+@given(st.binary(max_size=64))
+def test_key_hash_is_the_default_partitioners(key: bytes) -> None:
+    assert key_hash(key) == murmur2(key) & 0x7FFFFFFF
 
-    def __init__(self, partitions: int) -> None:
+
+class Producer:
+    """Records what is sent, as the broker will read it; a topic has `partitions`
+    partitions, a batch holds `batch_size` bytes (aiokafka's own batch builder)."""
+
+    def __init__(self, partitions: int, batch_size: int = 256 * 1024) -> None:
         self.partitions = partitions
+        self.batch_size = batch_size
         self.sent: list[tuple[str, bytes, bytes, codec.Headers, int]] = []
+        self.batches = 0
 
     async def partitions_for(self, topic: str) -> set[int]:
         return set(range(self.partitions))
 
-    async def send(self, topic: str, value: bytes, *, key: bytes, headers: codec.Headers,
-                   partition: int) -> Any:
-        self.sent.append((topic, key, value, headers, partition))
+    def create_batch(self) -> BatchBuilder:
+        return BatchBuilder(self.batch_size, 0)
+
+    async def send_batch(self, batch: BatchBuilder, topic: str, *, partition: int) -> Any:
+        assert batch.closed()  # sent at once, not kept lingering for more records
+        self.batches += 1
+        for record in DefaultRecordBatch(bytes(batch._build())):
+            assert record.key is not None and record.value is not None
+            self.sent.append((topic, record.key, record.value, list(record.headers), partition))
         return _acknowledged()
 
 
@@ -105,9 +121,17 @@ async def test_each_record_goes_where_the_default_partitioner_sends_it(partition
     await KafkaSink(producer, Topics("p")).publish(envelopes)  # type: ignore[arg-type]
     default = DefaultPartitioner()
     expected = [("p.catalog.events", *reference_encoding(e)) for e in envelopes]
-    assert [sent[:4] for sent in producer.sent] == expected
-    assert [sent[4] for sent in producer.sent] == [
-        default(key, list(range(partitions)), []) for _, key, *_ in expected]
+    where = [(*record, default(record[1], list(range(partitions)), [])) for record in expected]
+    # The events of one aggregate (one key, one partition) keep their order.
+    assert sorted(producer.sent, key=lambda sent: sent[4]) == sorted(where, key=lambda w: w[4])
+
+
+async def test_full_batches_are_sent_in_order() -> None:
+    envelopes = every_event_type(CreateProduct(name="Mug", sku="MUG-1", price=Decimal("9.90")))
+    producer = Producer(partitions=1, batch_size=2048)  # a few records each
+    await KafkaSink(producer, Topics("p")).publish(envelopes)  # type: ignore[arg-type]
+    assert producer.batches > 2
+    assert [sent[1:4] for sent in producer.sent] == [reference_encoding(e) for e in envelopes]
 
 
 def test_prepare_is_what_deliver_sends() -> None:

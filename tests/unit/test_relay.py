@@ -8,12 +8,15 @@ from uuid import uuid4
 import pytest
 from eventsourcing.persistence import Notification
 
+from runtime.progress import MemoryProgress
 from schemas.envelope import Actor, EventEnvelope
 from streams.relay import Relay
 
 
 class StoredEvents:
     """An event source over a list; every third notification is internal (no envelope)."""
+
+    name = "catalog"
 
     def __init__(self, count: int) -> None:
         self.log: list[Notification] = []
@@ -117,3 +120,36 @@ async def test_events_stored_while_a_batch_is_published_are_relayed_next() -> No
     source.append(3)
     assert await relay.run_once() == 3
     assert topic.positions == [1, 2, 4, 5]
+
+
+class ReportedProgress(MemoryProgress):
+    """Keeps every position reported."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reported: list[int] = []
+
+    async def record(self, name: str, position: int) -> None:
+        self.reported.append(position)
+        await super().record(name, position)
+
+
+async def test_progress_is_reported_once_caught_up_and_seldom_while_busy() -> None:
+    source, progress = StoredEvents(10), ReportedProgress()
+    relay = Relay("r", source, MemoryPositions(), Topic(), batch_size=3, progress=progress,
+                  report_every=3600)
+    await drain(relay)
+    assert progress.reported == [2, 10]  # the first batch, then none until it caught up
+    assert (await progress.read())["relay.catalog"][0] == 10
+    await drain(relay)
+    assert progress.reported == [2, 10]
+
+
+async def test_progress_is_the_last_public_event_when_the_log_ends_with_an_internal_one(
+        ) -> None:
+    """The projector never sees an internal event: a relay reporting its saved position
+    would leave /ready a lag of 1 for good."""
+    source, progress, positions = StoredEvents(12), ReportedProgress(), MemoryPositions()
+    await drain(Relay("r", source, positions, Topic(), batch_size=5, progress=progress))
+    assert positions.saved == 12  # 12 is internal
+    assert progress.reported[-1] == 11
