@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import jwt
+from cachetools import TLRUCache
 from jwt import PyJWK
 from pydantic import BaseModel
 from starlette.datastructures import State
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 _KNOWN_ROLES = frozenset(Role)
 CLOCK_SKEW_SECONDS = 30  # leeway on the times of the OpenID Connect issuer's tokens
+VERIFIED_KEPT = 10_000  # our tokens whose principals a TokenVerifier remembers
 
 
 class Principal(BaseModel):
@@ -60,6 +62,11 @@ def issue_token(
 
 def verify_token(settings: Settings, token: str) -> Principal:
     """The principal of one of our tokens (HS256, our secret, issuer and audience); no I/O."""
+    return _verify_ours(settings, token)[0]
+
+
+def _verify_ours(settings: Settings, token: str) -> tuple[Principal, float]:
+    """`verify_token`'s principal, and when the token expires (its `exp`)."""
     try:
         claims = jwt.decode(
             token,
@@ -71,7 +78,7 @@ def verify_token(settings: Settings, token: str) -> Principal:
         )
     except jwt.PyJWTError as error:
         raise InvalidToken(str(error)) from None
-    return _principal(claims["sub"], claims.get("roles", []))
+    return _principal(claims["sub"], claims.get("roles", [])), float(claims["exp"])
 
 
 def _principal(subject: object, roles: object) -> Principal:
@@ -161,13 +168,19 @@ class TokenVerifier:
     of ours claiming the issuer, are refused. Without an issuer this is `verify_token`,
     with no more work.
 
-    One per app (`app_token_verifier`): it keeps the issuer's keys between requests.
+    One per app (`app_token_verifier`): it keeps the issuer's keys between requests, and
+    the principals of our tokens it has verified until they expire: a request's token is
+    checked by the rate limiter and by the endpoint, and a client sends the same one
+    request after request (a token's claims never change, and nothing revokes it early).
     """
 
     def __init__(self, settings: Settings, *, clock: Clock = time.monotonic) -> None:
         self._settings = settings
         issuer = settings.oidc_issuer
         self._issuer = _Issuer(settings, issuer, clock) if issuer else None
+        self._verified: TLRUCache[str, tuple[Principal, float]] = TLRUCache(
+            maxsize=VERIFIED_KEPT, ttu=lambda _token, verified, _now: verified[1],
+            timer=time.time)  # `exp` is seconds since the epoch, as jwt checks it
 
     async def verify(self, token: str) -> Principal:
         """The token's principal, fetching the issuer's keys if it needs them.
@@ -176,7 +189,7 @@ class TokenVerifier:
         """
         issuer = self._issuer
         if issuer is None or (kid := issuer.key_id(token)) is None:
-            return verify_token(self._settings, token)
+            return self._ours(token)
         return await issuer.verify(token, kid)
 
     def verify_known(self, token: str) -> Principal:
@@ -184,8 +197,14 @@ class TokenVerifier:
         never any I/O: for keying counts and records by client, not for authorising."""
         issuer = self._issuer
         if issuer is None or (kid := issuer.key_id(token)) is None:
-            return verify_token(self._settings, token)
+            return self._ours(token)
         return issuer.verify_known(token, kid)
+
+    def _ours(self, token: str) -> Principal:
+        verified = self._verified.get(token)
+        if verified is None:
+            verified = self._verified[token] = _verify_ours(self._settings, token)
+        return verified[0]
 
 
 def app_token_verifier(state: State, settings: Settings) -> TokenVerifier:

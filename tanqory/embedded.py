@@ -1,12 +1,14 @@
 """Embedded mode: every part in one process, no external service.
 
 Each context's relay hands its events straight to the projection handler (and, through a
-second relay with its own position, to the sagas), woken right after each commit.
+second relay with its own position, to the sagas), woken just after each commit (a burst
+of commits together).
 """
 
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -52,6 +54,13 @@ SAGAS = "sagas.sqlite3"
 NOTIFIER = "notifier.sqlite3"  # the notifier's relay positions
 OPERATIONS = "operations.sqlite3"  # what `tanqory replay`/`rebuild` ask the platform to run
 REDRIVE_SECONDS = 0.5  # how often the platform looks for re-drives asked by `tanqory dlq retry`
+# A commit wakes its context's relays this long after it, so that a burst of commits goes
+# out in one batch per relay (each batch costs every relay a read of the store and a saved
+# position); a lone commit is still seen within it.
+WAKE_DELAY_SECONDS = 0.02
+# How often an idle relay looks anyway, for what another process recorded (the CLI's
+# commands): this process's own commits wake it.
+POLL_SECONDS = 1.0
 
 
 def embedded_operations(settings: Settings) -> LocalOperations:
@@ -131,13 +140,23 @@ class Embedded:
                 *self.notifier_relays.values()]
 
     def wake_relays_from_any_thread(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Each Application wakes its own relays right after a commit, from any thread."""
+        """Each Application wakes its own relays WAKE_DELAY_SECONDS after the first commit
+        they have not been woken for, from any thread."""
         for name, application in self.applications.items():
             relays = [r for r in self.relays() if r.source_name == name]
+            scheduled = threading.Event()
 
-            def wake(_position: int, relays: list[Relay[Any]] = relays) -> None:
+            def fire(relays: list[Relay[Any]] = relays,
+                     scheduled: threading.Event = scheduled) -> None:
+                scheduled.clear()  # before the relays read: a later commit wakes them again
                 for relay in relays:
-                    loop.call_soon_threadsafe(relay.wakeup.set)
+                    relay.wakeup.set()
+
+            def wake(_position: int, fire: Callable[[], None] = fire,
+                     scheduled: threading.Event = scheduled) -> None:
+                if not scheduled.is_set():
+                    scheduled.set()
+                    loop.call_soon_threadsafe(loop.call_later, WAKE_DELAY_SECONDS, fire)
 
             application.on_recorded(wake)
 
@@ -200,7 +219,7 @@ def build_embedded_api(
         await parts.handler.setup()
         parts.wake_relays_from_any_thread(asyncio.get_running_loop())
         tasks = holder["tasks"] = [
-            *(asyncio.create_task(r.run(settings.relay_poll_seconds)) for r in parts.relays()),
+            *(asyncio.create_task(r.run(POLL_SECONDS)) for r in parts.relays()),
             asyncio.create_task(parts.redrive_requested()),
             asyncio.create_task(parts.run_operations()),
             asyncio.create_task(parts.tick_sagas()),

@@ -8,7 +8,7 @@ from eventsourcing.domain import Aggregate
 from commands.catalog.base import CatalogCommandBase
 from commands.catalog.keys import SkuIndex
 from commands.catalog.product import Product, ProductIsDeleted
-from commands.errors import DuplicateSku, NotDeleted, NotFound
+from commands.errors import ConcurrentModification, DuplicateSku, NotDeleted, NotFound
 from commands.event_sourced import CommandResult, meta_of
 from schemas.catalog import (
     ChangePrice,
@@ -25,8 +25,19 @@ PRODUCT = Product.published.aggregate_type
 
 class ProductCommands(CatalogCommandBase):
     def create_product(self, command: CreateProduct, meta: EventMetadata) -> CommandResult:
+        """The product and its SKU's reservation, saved atomically.
+
+        A SKU no product has held yet, the usual case, costs no read of its index: the
+        index's first version is saved as it is, and the store refuses it only when the
+        index exists already. Then the index is read: claimed if its SKU was released,
+        else DuplicateSku.
+        """
         self._check_live_category(command.category_id)
         product = Product(**command.model_dump(), meta=meta_of(meta))
+        try:
+            return self._save(PRODUCT, product, SkuIndex(key=command.sku, owner_id=product.id))
+        except ConcurrentModification:  # the index exists; the failed save took the events
+            product = Product(**command.model_dump(), meta=meta_of(meta))
         index = self._reserve(SkuIndex, command.sku, product.id, DuplicateSku)
         return self._save(PRODUCT, product, index, conflict=lambda: DuplicateSku(command.sku))
 

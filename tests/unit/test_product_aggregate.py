@@ -84,3 +84,24 @@ class CatalogMachine(RuleBasedStateMachine):
 
 TestCatalogMachine = CatalogMachine.TestCase
 TestCatalogMachine.settings = settings(max_examples=50, stateful_step_count=20, deadline=None)
+
+
+def test_a_sku_released_by_a_deleted_product_is_claimed_by_the_next_one() -> None:
+    """The SKU's index exists then: the create reads it and claims it, atomically with the
+    new product; once claimed, the SKU is taken again."""
+    catalog = new_catalog()
+    first = CreateProduct(name="First", sku="sku-1", price="5.00")
+    deleted = catalog.create_product(first, META).aggregate_id
+    catalog.delete_product(deleted, None, META)
+    before = catalog.recorder.max_notification_id() or 0
+
+    second = catalog.create_product(first.model_copy(update={"sku": "SKU-1"}), META)
+
+    assert second.aggregate_id != deleted
+    assert second.position == before + 2  # the product and the index's claim
+    try:
+        catalog.create_product(first, META)
+    except DuplicateSku:
+        assert catalog.recorder.max_notification_id() == before + 2
+    else:
+        raise AssertionError("a claimed SKU was accepted again")
