@@ -36,6 +36,13 @@ class MailTransport(StrEnum):
     FOLDER = "folder"
 
 
+class ReadStore(StrEnum):
+    """Where server mode keeps the read models (embedded keeps them in SQLite)."""
+
+    POSTGRES = "postgres"  # schema `read_models` of the event store's database (ADR 0015)
+    MONGODB = "mongodb"  # the database `mongo_db` at `mongo_uri` (MongoDB or FerretDB)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TANQORY_", env_file=".env", extra="ignore")
 
@@ -95,6 +102,7 @@ class Settings(BaseSettings):
     # How often the worker and the read API look for a read model's new build (server).
     read_model_switch_seconds: float = Field(default=1.0, gt=0, le=60)
 
+    read_store: ReadStore = ReadStore.MONGODB
     mongo_uri: str = "mongodb://127.0.0.1:17017/"
     mongo_db: str = "tanqory"
 

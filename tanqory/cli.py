@@ -78,7 +78,7 @@ def serve(
     settings = _settings(mode=Mode.EMBEDDED, port=port, host=host)
     api = build_embedded_api(settings, on_ready=announce_and_seed(settings, demo))
     uvicorn.run(api, host=settings.host, port=settings.port, log_level="warning", lifespan="on",
-                timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
+                access_log=False, timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
 
 
 @app.command("command-api")
@@ -96,15 +96,16 @@ def command_api(port: CommandApiPort = None, host: HostOption = None) -> None:
 
     settings = _settings(mode=Mode.SERVER, command_api_port=port, host=host)
     uvicorn.run(build_command_api(settings), host=settings.host, port=settings.command_api_port,
-                log_level="warning", lifespan="on")
+                log_level="warning", lifespan="on", access_log=False)
 
 
 @app.command("read-api")
 def read_api(port: ReadApiPort = None, host: HostOption = None) -> None:
     """Run the read API (server mode): queries from the read models, with the cache.
 
-    TANQORY_MODE is set to server whatever it says. Needs the MongoDB settings (the read
-    models: TANQORY_MONGO_URI, TANQORY_MONGO_DB), the Redis settings (TANQORY_REDIS_URL:
+    TANQORY_MODE is set to server whatever it says. Needs the read models' settings
+    (TANQORY_READ_STORE: mongodb, with TANQORY_MONGO_URI and TANQORY_MONGO_DB, or postgres,
+    in the PostgreSQL database below), the Redis settings (TANQORY_REDIS_URL:
     cache, rate limits, read-your-writes signals, projection progress), the PostgreSQL
     settings (TANQORY_POSTGRES_HOST/PORT/USER/PASSWORD/DB: the event stores, read only,
     for `?as_of=` reads; the command API creates their tables), the ClickHouse settings
@@ -115,7 +116,8 @@ def read_api(port: ReadApiPort = None, host: HostOption = None) -> None:
 
     settings = _settings(mode=Mode.SERVER, read_api_port=port, host=host)
     uvicorn.run(build_read_api(settings), host=settings.host, port=settings.read_api_port,
-                log_level="warning", lifespan="on", timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
+                log_level="warning", lifespan="on", access_log=False,
+                timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
 
 
 @app.command()
@@ -138,10 +140,11 @@ def worker() -> None:
     """Run the projection worker (server mode): every context topic into the read models.
 
     One Faust agent, consumer group TANQORY_WORKER_ID, folds every context's events into
-    the MongoDB read models and the ClickHouse event history, and moves the cache
+    the read models and the ClickHouse event history, and moves the cache
     generations in Redis. TANQORY_MODE is set to server whatever it says. Needs the Kafka
-    settings (TANQORY_KAFKA_BOOTSTRAP, TANQORY_KAFKA_TOPIC_PREFIX), the MongoDB settings
-    (TANQORY_MONGO_URI, TANQORY_MONGO_DB), the ClickHouse settings
+    settings (TANQORY_KAFKA_BOOTSTRAP, TANQORY_KAFKA_TOPIC_PREFIX), the read models'
+    settings (TANQORY_READ_STORE: mongodb, with TANQORY_MONGO_URI and TANQORY_MONGO_DB, or
+    postgres, with TANQORY_POSTGRES_HOST/PORT/USER/PASSWORD/DB), the ClickHouse settings
     (TANQORY_CLICKHOUSE_HOST/PORT/DB/USER/PASSWORD) and the Redis settings
     (TANQORY_REDIS_URL).
     """
@@ -339,8 +342,8 @@ def replay(
     aggregate's whole stream, so --aggregate, --since and --until select aggregates, never
     single events. It uses the mode TANQORY_MODE names: server runs here with the
     PostgreSQL settings (the event stores: TANQORY_POSTGRES_HOST/PORT/USER/PASSWORD/DB),
-    the MongoDB settings (TANQORY_MONGO_URI, TANQORY_MONGO_DB), TANQORY_REDIS_URL (the
-    cache) and, with --from-kafka, the Kafka settings (TANQORY_KAFKA_BOOTSTRAP,
+    the read models' settings (TANQORY_READ_STORE; TANQORY_MONGO_URI, TANQORY_MONGO_DB for
+    mongodb), TANQORY_REDIS_URL (the cache) and, with --from-kafka, the Kafka settings (TANQORY_KAFKA_BOOTSTRAP,
     TANQORY_KAFKA_TOPIC_PREFIX); embedded asks the running tanqory serve (same
     TANQORY_DATA_DIR), which holds the read models and their cache. Exits 1 if it cannot.
 
@@ -367,14 +370,15 @@ def rebuild(
 ) -> None:
     """Build a new version of a projection beside the live one, then cut readers over.
 
-    Blue/green: build N+1 (in MongoDB, its collections suffixed `__N+1`; embedded, a file
+    Blue/green: build N+1 (in MongoDB, its collections suffixed `__N+1`; in PostgreSQL,
+    its tables in the schema `read_models__N+1`; embedded, a file
     `read_models.NAME.N+1.sqlite3`; analytics_facts, a database `<database>__N+1` beside
     the live facts in ClickHouse or chDB) gets the whole history folded in while the projector
     writes every change to both builds; once it has caught up, a pointer flips and every
     reader and projector switches (server mode: within TANQORY_READ_MODEL_SWITCH_SECONDS;
     embedded: at once). The old build stays until `tanqory rebuild NAME --drop-old`. Side
     effects are muted as for replay. It uses the mode TANQORY_MODE names: server runs here
-    with the PostgreSQL, MongoDB and Redis settings, as replay; embedded asks the running
+    with the PostgreSQL, read models' and Redis settings, as replay; embedded asks the running
     tanqory serve (same TANQORY_DATA_DIR). Exits 1 if it cannot (one build at a time per
     read model).
     """

@@ -32,10 +32,11 @@ from tanqory.wiring import (
     clickhouse_client,
     clickhouse_stores,
     close_applications,
+    drop_scratch,
     event_contexts,
-    mongo_client,
-    mongo_read_models,
     projection_handler,
+    scratch_name,
+    server_read_models,
 )
 
 
@@ -83,7 +84,7 @@ async def verify_projections(settings: Settings) -> Verdict:
         live, archive, facts = sqlite_read_models(settings.data_dir / READ_MODELS,
                                                   REGISTRY.read_models), None, None
     else:
-        stores = clickhouse_stores(settings, mongo_read_models(settings))
+        stores = clickhouse_stores(settings, server_read_models(settings))
         live, archive, facts = stores.read_models, stores.archive, stores.facts
     try:
         await live.refresh()  # each read model's live build (`tanqory rebuild`)
@@ -133,18 +134,19 @@ async def _fresh_projection(settings: Settings) -> AsyncIterator[ProjectionHandl
             finally:
                 await handler.close()
         return
-    name = f"{settings.mongo_db}_verify_{uuid.uuid4().hex[:8]}"
-    mongo, clickhouse = mongo_client(settings), clickhouse_client(settings)
-    stores = clickhouse_stores(settings, mongo_read_models(settings, mongo, name), clickhouse,
-                               name)
+    scratch = scratch_name(settings, "verify")
+    analytics = f"{settings.clickhouse_db}_verify_{uuid.uuid4().hex[:8]}"
+    clickhouse = clickhouse_client(settings)
+    stores = clickhouse_stores(settings, server_read_models(settings, scratch=scratch),
+                               clickhouse, analytics)
     handler = projection_handler(stores, MemoryCache(), LocalSignals())
     try:
         await handler.setup()
         yield handler
     finally:
-        await mongo.drop_database(name)
-        await asyncio.to_thread(clickhouse.execute, f"DROP DATABASE IF EXISTS {name}")
+        await asyncio.to_thread(clickhouse.execute, f"DROP DATABASE IF EXISTS {analytics}")
         await handler.close()
+        await drop_scratch(settings, scratch)  # its connections closed first
 
 
 def payment_webhook(settings: Settings, order_id: uuid.UUID, outcome: Outcome,

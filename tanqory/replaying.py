@@ -272,15 +272,15 @@ async def server_place(settings: Settings) -> AsyncIterator[Place]:
         build_applications,
         clickhouse_archive,
         close_applications,
+        drop_scratch,
         event_contexts,
-        mongo_client,
-        mongo_read_models,
         redis,
+        scratch_name,
+        server_read_models,
     )
 
     applications = await asyncio.to_thread(build_applications, settings)
-    client = mongo_client(settings)
-    models = mongo_read_models(settings, client)
+    models = server_read_models(settings)
     cache = RedisCache(redis(settings))
     archive = clickhouse_archive(settings)
     facts = SwitchedFacts(SqlFactStore(archive.engine, archive.database))
@@ -293,13 +293,14 @@ async def server_place(settings: Settings) -> AsyncIterator[Place]:
 
     @asynccontextmanager
     async def fresh(model: ReadModel[Any]) -> AsyncIterator[DocumentStore[Any]]:
-        name = f"{settings.mongo_db}_replay_{uuid.uuid4().hex[:8]}"
-        store = model.mongo(client[name])
+        scratch = scratch_name(settings, "replay")
+        stores = server_read_models(settings, [model], scratch)
         try:
-            await store.setup()
-            yield store
+            await stores.setup()
+            yield stores.store(model.name)
         finally:
-            await client.drop_database(name)
+            await stores.close()
+            await drop_scratch(settings, scratch)
 
     async def read_after(positions: replaying.Positions
                          ) -> tuple[list[EventEnvelope], replaying.Positions]:
@@ -335,7 +336,7 @@ def embedded_place(models: ReadModels, cache: Cache, applications: Applications,
         with tempfile.TemporaryDirectory(prefix="tanqory-replay-") as tmp:
             db = SqliteDatabase(Path(tmp) / "replay.sqlite3")
             db.expect(model)
-            store = model.sqlite(db)
+            store = model.sql(db)
             try:
                 await store.setup()
                 yield store

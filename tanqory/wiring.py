@@ -7,7 +7,8 @@ by the mode that uses them.
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -38,7 +39,7 @@ from commands.ordering.application import OrderingApplication
 from commands.payments.application import PaymentsApplication
 from commands.payments.provider import PaymentProvider
 from projections.handler import ProjectionHandler
-from projections.stores.base import ProjectionStores, ReadModels
+from projections.stores.base import ProjectionStores, ReadModel, ReadModels
 from projections.stores.facts_queries import FactQueries
 from read_api import stream as live_stream
 from read_api.dashboard import router as dashboard_router
@@ -51,7 +52,7 @@ from runtime.personal_data import PersonalData
 from runtime.problems import COMMAND_PROBLEMS, QUERY_PROBLEMS
 from runtime.progress import RedisProgress, lag_report
 from runtime.rate_limit import redis_storage_uri
-from runtime.settings import Mode, PaymentProviderName, Settings
+from runtime.settings import Mode, PaymentProviderName, ReadStore, Settings
 from runtime.signals import RedisSignals, Signals
 from streams.sagas.deadlines import PostgresDeadlines
 from tanqory.contexts import REGISTRY
@@ -207,14 +208,46 @@ def mongo_client(settings: Settings) -> AsyncMongoClient[dict[str, Any]]:
     return AsyncMongoClient(settings.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000)
 
 
-def mongo_read_models(settings: Settings, client: AsyncMongoClient[dict[str, Any]] | None = None,
-                      database: str | None = None) -> ReadModels:
-    from projections.stores.mongo import mongo_read_models as on_mongo
+def server_read_models(settings: Settings, models: Sequence[ReadModel[Any]] = REGISTRY.read_models,
+                       scratch: str | None = None) -> ReadModels:
+    """The read models on the store `settings.read_store` names: PostgreSQL's schema
+    `read_models` in the event store's database, or MongoDB's database `mongo_db`; or a
+    scratch copy in the schema or database `scratch` (`scratch_name`, `drop_scratch`)."""
+    built: ReadModels
+    if settings.read_store is ReadStore.POSTGRES:
+        from projections.stores.postgres import SCHEMA, postgres_read_models
 
-    models = on_mongo(client or mongo_client(settings), database or settings.mongo_db,
-                      REGISTRY.read_models)
-    models.switch_seconds = settings.read_model_switch_seconds
-    return models
+        built = postgres_read_models(
+            settings.postgres_dsn, scratch or SCHEMA, models,
+            settings.postgres_pool_size + settings.postgres_max_overflow)
+    else:
+        from projections.stores.mongo import mongo_read_models
+
+        built = mongo_read_models(mongo_client(settings), scratch or settings.mongo_db, models)
+    built.switch_seconds = settings.read_model_switch_seconds
+    return built
+
+
+def scratch_name(settings: Settings, purpose: str) -> str:
+    """A new name for scratch read models (`tanqory verify`, `tanqory replay`)."""
+    from projections.stores.postgres import SCHEMA
+
+    base = SCHEMA if settings.read_store is ReadStore.POSTGRES else settings.mongo_db
+    return f"{base}_{purpose}_{uuid.uuid4().hex[:8]}"
+
+
+async def drop_scratch(settings: Settings, scratch: str) -> None:
+    """Deletes the scratch read models `server_read_models(scratch=...)` made."""
+    if settings.read_store is ReadStore.POSTGRES:
+        from projections.stores.postgres import drop_schemas
+
+        await drop_schemas(settings.postgres_dsn, scratch)
+        return
+    client = mongo_client(settings)
+    try:
+        await client.drop_database(scratch)
+    finally:
+        await client.close()
 
 
 def clickhouse_client(settings: Settings) -> "ClickHouseClient":
@@ -267,7 +300,7 @@ def progress(settings: Settings) -> RedisProgress:
 
 def build_server_read_side(settings: Settings) -> ReadSide:
     client = redis(settings)
-    models, facts = mongo_read_models(settings), clickhouse_fact_queries(settings)
+    models, facts = server_read_models(settings), clickhouse_fact_queries(settings)
     models.follow(facts)  # the analysts' queries read the facts' live build
     return ReadSide(models, RedisCache(client), RedisSignals(client),
                     personal_data(settings), server_streams(settings), facts=facts)
@@ -275,7 +308,7 @@ def build_server_read_side(settings: Settings) -> ReadSide:
 
 def build_server_handler(settings: Settings) -> ProjectionHandler:
     client = redis(settings)
-    stores = clickhouse_stores(settings, mongo_read_models(settings))
+    stores = clickhouse_stores(settings, server_read_models(settings))
     return projection_handler(stores, RedisCache(client), RedisSignals(client),
                               change_feed(settings, client))
 

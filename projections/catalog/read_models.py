@@ -5,7 +5,7 @@ from typing import Protocol
 from uuid import UUID
 
 from projections.catalog.mongo_stores import MongoCategoryStore, MongoProductStore
-from projections.catalog.sqlite_stores import SqliteCategoryStore, SqliteProductStore
+from projections.catalog.sql_stores import SqlCategoryStore, SqlProductStore
 from projections.stores.base import DocumentStore, ReadModel
 from schemas.catalog import ProductDocument, ProductListQuery
 from schemas.categories import CategoryDocument
@@ -31,10 +31,10 @@ class CategoryStore(DocumentStore[CategoryDocument], Protocol):
 
 
 PRODUCTS: ReadModel[ProductStore] = ReadModel(
-    "products", tracks="Product", sqlite=SqliteProductStore,
+    "products", tracks="Product", sql=SqlProductStore,
     mongo=lambda db: MongoProductStore(db["products"]), version=3,
 )
 CATEGORIES: ReadModel[CategoryStore] = ReadModel(
-    "categories", tracks="Category", sqlite=SqliteCategoryStore,
+    "categories", tracks="Category", sql=SqlCategoryStore,
     mongo=lambda db: MongoCategoryStore(db["categories"]),
 )

@@ -5,7 +5,7 @@ from typing import Protocol
 from uuid import UUID
 
 from projections.customers.mongo_stores import MongoCustomerStore
-from projections.customers.sqlite_stores import SqliteCustomerStore
+from projections.customers.sql_stores import SqlCustomerStore
 from projections.stores.base import DocumentStore, ReadModel
 from schemas.customers import CustomerDocument, CustomerListQuery
 
@@ -19,6 +19,6 @@ class CustomerStore(DocumentStore[CustomerDocument], Protocol):
 
 
 CUSTOMERS: ReadModel[CustomerStore] = ReadModel(
-    "customers", tracks="Customer", sqlite=SqliteCustomerStore,
+    "customers", tracks="Customer", sql=SqlCustomerStore,
     mongo=lambda db: MongoCustomerStore(db["customers"]),
 )

@@ -5,7 +5,7 @@ from typing import Protocol
 from uuid import UUID
 
 from projections.fulfilment.mongo_stores import MongoShipmentStore
-from projections.fulfilment.sqlite_stores import SqliteShipmentStore
+from projections.fulfilment.sql_stores import SqlShipmentStore
 from projections.stores.base import DocumentStore, ReadModel
 from schemas.order_views import ShipmentDocument, ShipmentListQuery
 
@@ -19,6 +19,6 @@ class ShipmentStore(DocumentStore[ShipmentDocument], Protocol):
 
 
 SHIPMENTS: ReadModel[ShipmentStore] = ReadModel(
-    "shipments", tracks="Shipment", sqlite=SqliteShipmentStore,
+    "shipments", tracks="Shipment", sql=SqlShipmentStore,
     mongo=lambda db: MongoShipmentStore(db["shipments"]),
 )

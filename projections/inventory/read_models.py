@@ -5,7 +5,7 @@ from typing import Protocol
 from uuid import UUID
 
 from projections.inventory.mongo_stores import MongoMovementStore, MongoStockStore
-from projections.inventory.sqlite_stores import SqliteMovementStore, SqliteStockStore
+from projections.inventory.sql_stores import SqlMovementStore, SqlStockStore
 from projections.stores.base import DocumentStore, ReadModel
 from schemas.stock import MovementListQuery, StockDocument, StockListQuery, StockMovementDocument
 
@@ -27,12 +27,12 @@ class MovementStore(DocumentStore[StockMovementDocument], Protocol):
 
 
 STOCK: ReadModel[StockStore] = ReadModel(
-    "stock", tracks="StockItem", sqlite=SqliteStockStore,
+    "stock", tracks="StockItem", sql=SqlStockStore,
     mongo=lambda db: MongoStockStore(db["stock"]),
 )
 # version_of(stock item id) is its last movement's version: what read-your-writes waits
 # for on the movements route.
 MOVEMENTS: ReadModel[MovementStore] = ReadModel(
-    "stock_movements", tracks=None, sqlite=SqliteMovementStore,
+    "stock_movements", tracks=None, sql=SqlMovementStore,
     mongo=lambda db: MongoMovementStore(db["stock_movements"]),
 )

@@ -3,7 +3,7 @@
 from typing import Protocol
 
 from projections.notifications.mongo_stores import MongoNotificationStore
-from projections.notifications.sqlite_stores import SqliteNotificationStore
+from projections.notifications.sql_stores import SqlNotificationStore
 from projections.stores.base import DocumentStore, ReadModel
 from schemas.notifications import NotificationDocument, NotificationListQuery
 
@@ -15,6 +15,6 @@ class NotificationStore(DocumentStore[NotificationDocument], Protocol):
 
 
 NOTIFICATIONS: ReadModel[NotificationStore] = ReadModel(
-    "notifications", tracks="Notification", sqlite=SqliteNotificationStore,
+    "notifications", tracks="Notification", sql=SqlNotificationStore,
     mongo=lambda db: MongoNotificationStore(db["notifications"]),
 )

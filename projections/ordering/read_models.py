@@ -5,7 +5,7 @@ from typing import Protocol
 from uuid import UUID
 
 from projections.ordering.mongo_stores import MongoOrderStore
-from projections.ordering.sqlite_stores import SqliteOrderStore
+from projections.ordering.sql_stores import SqlOrderStore
 from projections.stores.base import DocumentStore, ReadModel
 from schemas.order_views import OrderDocument, OrderListQuery
 
@@ -19,6 +19,6 @@ class OrderStore(DocumentStore[OrderDocument], Protocol):
 
 
 ORDERS: ReadModel[OrderStore] = ReadModel(
-    "orders", tracks="Order", sqlite=SqliteOrderStore,
+    "orders", tracks="Order", sql=SqlOrderStore,
     mongo=lambda db: MongoOrderStore(db["orders"]),
 )

@@ -5,7 +5,7 @@ from typing import Protocol
 from uuid import UUID
 
 from projections.payments.mongo_stores import MongoPaymentStore
-from projections.payments.sqlite_stores import SqlitePaymentStore
+from projections.payments.sql_stores import SqlPaymentStore
 from projections.stores.base import DocumentStore, ReadModel
 from schemas.order_views import PaymentDocument
 
@@ -16,6 +16,6 @@ class PaymentStore(DocumentStore[PaymentDocument], Protocol):
 
 
 PAYMENTS: ReadModel[PaymentStore] = ReadModel(
-    "payments", tracks="Payment", sqlite=SqlitePaymentStore,
+    "payments", tracks="Payment", sql=SqlPaymentStore,
     mongo=lambda db: MongoPaymentStore(db["payments"]),
 )

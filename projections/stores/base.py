@@ -22,7 +22,7 @@ from schemas.envelope import EventEnvelope
 if TYPE_CHECKING:
     from pymongo.asynchronous.database import AsyncDatabase
 
-    from projections.stores.sqlite import SqliteDatabase
+    from projections.stores.sql import SqlDatabase
 
 D = TypeVar("D")
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class ReadModel(Generic[S_co]):
 
     name: str  # unique across contexts; the projector that keeps it has the same name
     tracks: str | None  # the aggregate type whose version its documents are (for tokens)
-    sqlite: "Callable[[SqliteDatabase], S_co]"
+    sql: "Callable[[SqlDatabase], S_co]"  # SQLite (embedded) or PostgreSQL (server)
     mongo: "Callable[[AsyncDatabase[dict[str, Any]]], S_co]"
     version: int = 1  # bump when its documents change meaning: embedded stores rebuild
 
@@ -142,6 +142,9 @@ class ReadModels:
             switched.live = await self.open(model, pointer.live)
             switched.live_build = pointer.live
         if switched.building_build != pointer.building:
+            if switched.building_build is not None and switched.building_build != pointer.live:
+                # Abandoned: if its number is begun again, its tables are made anew.
+                self.forget(model, switched.building_build)
             switched.building = (None if pointer.building is None
                                  else await self.open(model, pointer.building))
             switched.building_build = pointer.building

@@ -1,21 +1,19 @@
-"""Read models in SQLite, for embedded mode: one table per model, the document as JSON
-beside the columns that queries filter and sort on."""
+"""Read models in SQLite, for embedded mode: the SQL stores (projections/stores/sql.py)
+on one file, which also keeps the in-process projectors' positions."""
 
+import asyncio
 import hashlib
 import json
-import re
-from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Generic, TypeVar
-from uuid import UUID
+from typing import Any
 
 import aiosqlite
-from pydantic import BaseModel
 
-from projections.folding import Changes
 from projections.stores.base import DocumentStore, ReadModel, ReadModels
 from projections.stores.builds import POINTERS, Pointer
+from projections.stores.sql import Row, Sql, tables_of
 
 # Bump when the way documents are stored changes. With the tables and the read models'
 # versions it makes the file's fingerprint: when that differs, the read models are
@@ -28,27 +26,22 @@ POSITIONS = "CREATE TABLE IF NOT EXISTS positions (name TEXT PRIMARY KEY, positi
 BUILDS = (f"CREATE TABLE IF NOT EXISTS {POINTERS} (model TEXT PRIMARY KEY, live INTEGER NOT NULL, "
           "building INTEGER, builds TEXT NOT NULL);")
 BASE_SCHEMAS = (POSITIONS, BUILDS)
-TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)")
-M = TypeVar("M", bound=BaseModel)
-Columns = Callable[[Any], dict[str, Any]]
-
-
-def sortable(moment: datetime) -> str:
-    """Fixed width, so text order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class SqliteDatabase:
-    """One connection, opened on first use, shared by the read models of a file."""
+    """One connection, opened on first use, shared by the read models of a file; its
+    transactions take turns, so one never commits another's half."""
+
+    row_lock = ""  # the one connection writes alone
 
     def __init__(self, path: Path) -> None:
         self._path = path
         self._db: aiosqlite.Connection | None = None
         self._schemas: list[str] = list(BASE_SCHEMAS)
         self._versions: list[str] = []
+        self._writing = asyncio.Lock()
 
     def define(self, schema: str) -> None:
-        """Adds tables and indexes (`CREATE ... IF NOT EXISTS`), made on first use."""
         self._schemas.append(schema)
 
     def expect(self, model: ReadModel[Any]) -> None:
@@ -75,23 +68,47 @@ class SqliteDatabase:
             self._db = db
         return self._db
 
+    async def setup(self) -> None:
+        await self.conn()
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        async with (await self.conn()).execute(sql, tuple(params)) as rows:
+            return [tuple(r) async for r in rows]
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        async with (await self.conn()).execute(sql, tuple(params)) as rows:
+            row = await rows.fetchone()
+        return None if row is None else tuple(row)
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        await (await self.conn()).execute(sql, tuple(params))
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Sql]:
+        db = await self.conn()
+        async with self._writing:
+            try:
+                yield self
+            except BaseException:
+                await db.rollback()
+                raise
+            await db.commit()
+
     async def ping(self) -> None:
         await (await self.conn()).execute("SELECT 1")
 
     async def position(self, name: str) -> int:
         """The position a reader of the event stores has recorded here (0 before any)."""
-        db = await self.conn()
-        async with db.execute("SELECT position FROM positions WHERE name = ?", (name,)) as rows:
-            row = await rows.fetchone()
+        row = await self.fetch_one("SELECT position FROM positions WHERE name = ?", (name,))
         return int(row[0]) if row else 0
 
     async def save_position(self, name: str, position: int) -> None:
         """Kept with the read models, so a rebuild (their tables dropped) starts it over, and
         written through their one connection, so the file has a single writer."""
-        db = await self.conn()
-        await db.execute("INSERT INTO positions (name, position) VALUES (?, ?) ON CONFLICT (name) "
-                         "DO UPDATE SET position = excluded.position", (name, position))
-        await db.commit()
+        async with self.transaction() as tx:
+            await tx.execute("INSERT INTO positions (name, position) VALUES (?, ?) "
+                             "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                             (name, position))
 
     async def close(self) -> None:
         if self._db is not None:
@@ -99,8 +116,7 @@ class SqliteDatabase:
             self._db = None
 
     def tables(self) -> list[str]:
-        """The tables its schemas create."""
-        return [t for schema in self._schemas[len(BASE_SCHEMAS):] for t in TABLE.findall(schema)]
+        return tables_of(self._schemas[len(BASE_SCHEMAS):])
 
 
 class SqliteBuilds:
@@ -114,19 +130,17 @@ class SqliteBuilds:
         self._files: dict[tuple[str, int], SqliteDatabase] = {}
 
     async def pointers(self) -> dict[str, Pointer]:
-        db = await self._db.conn()
-        async with db.execute(f"SELECT model, live, building, builds FROM {POINTERS}") as rows:
-            return {model: Pointer(model, live, building, tuple(json.loads(builds)))
-                    async for model, live, building, builds in rows}
+        rows = await self._db.fetch_all(f"SELECT model, live, building, builds FROM {POINTERS}")
+        return {model: Pointer(model, live, building, tuple(json.loads(builds)))
+                for model, live, building, builds in rows}
 
     async def save(self, pointer: Pointer) -> None:
-        db = await self._db.conn()
-        await db.execute(
-            f"INSERT INTO {POINTERS} (model, live, building, builds) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (model) DO UPDATE SET live = excluded.live, "
-            "building = excluded.building, builds = excluded.builds",
-            (pointer.model, pointer.live, pointer.building, json.dumps(pointer.builds)))
-        await db.commit()
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                f"INSERT INTO {POINTERS} (model, live, building, builds) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (model) DO UPDATE SET live = excluded.live, "
+                "building = excluded.building, builds = excluded.builds",
+                (pointer.model, pointer.live, pointer.building, json.dumps(pointer.builds)))
 
     def file(self, model: str, build: int) -> Path:
         return self.path.with_name(f"{self.path.stem}.{model}.{build}{self.path.suffix}")
@@ -134,16 +148,15 @@ class SqliteBuilds:
     def store(self, model: ReadModel[Any], build: int) -> DocumentStore[Any]:
         db = self._files[(model.name, build)] = SqliteDatabase(self.file(model.name, build))
         db.expect(model)
-        return model.sqlite(db)
+        return model.sql(db)
 
     async def remove(self, model: ReadModel[Any], build: int) -> None:
         if build == 1:
             schemas = SqliteDatabase(self.path)  # never connected: it only names the tables
-            model.sqlite(schemas)
-            db = await self._db.conn()
-            for table in schemas.tables():
-                await db.execute(f'DROP TABLE IF EXISTS "{table}"')
-            await db.commit()
+            model.sql(schemas)
+            async with self._db.transaction() as tx:
+                for table in schemas.tables():
+                    await tx.execute(f'DROP TABLE IF EXISTS "{table}"')
             return
         opened = self._files.pop((model.name, build), None)
         if opened is not None:
@@ -157,94 +170,6 @@ class SqliteBuilds:
             await db.close()
 
 
-class SqliteDocuments(Generic[M]):
-    """One table of versioned documents, `id` = the aggregate id."""
-
-    def __init__(self, db: SqliteDatabase, table: str, model: type[M], columns: Columns,
-                 schema: str) -> None:
-        self._db = db
-        self._table = table
-        self._model: type[M] = model
-        self._columns = columns
-        db.define(schema)
-
-    async def setup(self) -> None:
-        await self._db.conn()
-
-    async def select(self, where: str, params: Iterable[Any] = ()) -> list[M]:
-        db = await self._db.conn()
-        async with db.execute(f"SELECT doc FROM {self._table} WHERE {where}", tuple(params)) as rows:
-            return [self._model.model_validate_json(r[0]) async for r in rows]
-
-    async def select_page(self, where: str, order_by: str, params: Sequence[Any], limit: int,
-                          offset: int) -> tuple[list[M], int]:
-        """One page of the documents `where` selects, in `order_by` order, and how many it
-        selects in all."""
-        docs = await self.select(f"{where} ORDER BY {order_by} LIMIT ? OFFSET ?",
-                                 (*params, limit, offset))
-        db = await self._db.conn()
-        async with db.execute(f"SELECT count(*) FROM {self._table} WHERE {where}",
-                              tuple(params)) as rows:
-            total = await rows.fetchone()
-        return docs, int(total[0]) if total else 0
-
-    async def get_many(self, ids: Iterable[UUID]) -> dict[UUID, M]:
-        keys = [str(i) for i in ids]
-        if not keys:
-            return {}
-        docs = await self.select(f"id IN ({','.join('?' * len(keys))})", keys)
-        return {UUID(str(d.id)): d for d in docs}  # type: ignore[attr-defined]  # every document has one
-
-    async def get(self, aggregate_id: UUID) -> M | None:
-        return (await self.get_many([aggregate_id])).get(aggregate_id)
-
-    async def write(self, changes: Changes[Any]) -> None:
-        db = await self._db.conn()
-        for doc, replaced in changes.values():
-            row = self._row(doc)
-            if replaced == 0:  # whole from the creation on: replaces an older version
-                await self._upsert(db, row, "<")
-            else:
-                sets = ", ".join(f"{name} = ?" for name in row)
-                sql = f"UPDATE {self._table} SET {sets} WHERE id = ? AND version < ?"
-                await db.execute(sql, (*row.values(), row["id"], doc.version))
-        await db.commit()
-
-    async def replace(self, documents: Sequence[M]) -> None:
-        db = await self._db.conn()
-        for doc in documents:
-            await self._upsert(db, self._row(doc), "<=")
-        await db.commit()
-
-    def _row(self, doc: Any) -> dict[str, Any]:
-        return {"id": str(doc.id), "version": doc.version, **self._columns(doc),
-                "doc": doc.model_dump_json()}
-
-    async def _upsert(self, db: aiosqlite.Connection, row: dict[str, Any], over: str) -> None:
-        """Inserts `row`, or writes it over a stored version `over` (< or <=) its own."""
-        names = ", ".join(row)
-        marks = ", ".join("?" * len(row))
-        sets = ", ".join(f"{name} = excluded.{name}" for name in row)
-        sql = (f"INSERT INTO {self._table} ({names}) VALUES ({marks}) ON CONFLICT (id) "
-               f"DO UPDATE SET {sets} WHERE {self._table}.version {over} excluded.version")
-        await db.execute(sql, tuple(row.values()))
-
-    async def version_of(self, aggregate_id: UUID) -> int:
-        db = await self._db.conn()
-        sql = f"SELECT version FROM {self._table} WHERE id = ?"
-        async with db.execute(sql, (str(aggregate_id),)) as rows:
-            row = await rows.fetchone()
-        return int(row[0]) if row else 0
-
-    async def documents(self) -> list[M]:
-        return await self.select("1 = 1")
-
-    async def drop(self) -> None:
-        db = await self._db.conn()
-        await db.execute(f"DELETE FROM {self._table}")
-        await db.commit()
-
-
 def sqlite_read_models(path: Path, models: Sequence[ReadModel[Any]]) -> ReadModels:
     return sqlite_database_and_models(path, models)[1]
 
@@ -256,6 +181,6 @@ def sqlite_database_and_models(path: Path, models: Sequence[ReadModel[Any]]
     db = SqliteDatabase(path)
     stores: dict[str, DocumentStore[Any]] = {}
     for model in models:
-        stores[model.name] = model.sqlite(db)
+        stores[model.name] = model.sql(db)
         db.expect(model)
     return db, ReadModels(stores, models, db.ping, db.close, SqliteBuilds(db, path))

@@ -20,6 +20,7 @@ from projections.stores.base import EventArchive, ReadModels
 from projections.stores.chdb import ChdbEventArchive
 from projections.stores.clickhouse import ClickHouseEventArchive
 from projections.stores.mongo import mongo_read_models
+from projections.stores.postgres import drop_schemas, postgres_read_models
 from projections.stores.sqlite import sqlite_read_models
 from tanqory.contexts import REGISTRY
 from tests.support.platform import settings_for_tests
@@ -29,7 +30,8 @@ def _fresh_name() -> str:
     return f"c{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("mongo", marks=pytest.mark.server)])
+@pytest.fixture(params=["sqlite", pytest.param("mongo", marks=pytest.mark.server),
+                        pytest.param("postgres", marks=pytest.mark.server)])
 async def read_models(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ReadModels]:
     if request.param == "sqlite":
         models = sqlite_read_models(tmp_path / "read.sqlite3", REGISTRY.read_models)
@@ -38,6 +40,14 @@ async def read_models(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
         await models.close()
         return
     settings = settings_for_tests()
+    if request.param == "postgres":
+        schema = _fresh_name()
+        models = postgres_read_models(settings.postgres_dsn, schema, REGISTRY.read_models)
+        await models.setup()
+        yield models
+        await models.close()
+        await drop_schemas(settings.postgres_dsn, schema)
+        return
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
     name = _fresh_name()
     models = mongo_read_models(client, name, REGISTRY.read_models)

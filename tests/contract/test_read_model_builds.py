@@ -1,5 +1,5 @@
-"""A replay's replace mode and the blue/green builds of a read model, on SQLite (embedded)
-and MongoDB/FerretDB (server)."""
+"""A replay's replace mode and the blue/green builds of a read model, on SQLite (embedded),
+MongoDB/FerretDB and PostgreSQL (server)."""
 
 import sqlite3
 from pathlib import Path
@@ -11,6 +11,8 @@ from projections import replay
 from projections.catalog.read_models import PRODUCTS, ProductStore
 from projections.stores.base import ReadModels
 from projections.stores.builds import BuildInProgress, Pointer
+from projections.stores.postgres import PostgresBuilds
+from projections.stores.sql import SqlDatabase, SqlDocuments
 from projections.stores.sqlite import sqlite_read_models
 from schemas.catalog import ProductListQuery
 from tanqory.contexts import REGISTRY
@@ -66,8 +68,20 @@ async def _exists(models: ReadModels, build: int) -> bool:
         with sqlite3.connect(path) as conn:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
         return "products" in tables
+    if isinstance(builds, PostgresBuilds):  # build N in a schema of its own
+        row = await read_models_db(models).fetch_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = ? AND tablename = 'products'",
+            (builds.schema(build),))
+        return row is not None and row[0] == 1
     names = await builds.database.list_collection_names()
     return ("products" if build == 1 else f"products__{build}") in names
+
+
+def read_models_db(models: ReadModels) -> SqlDatabase:
+    """The database of the read models' build 1 (any query there sees every schema)."""
+    store = models.switched(PRODUCTS.name).live
+    assert isinstance(store, SqlDocuments)
+    return store.db
 
 
 async def test_a_build_in_progress_is_written_too_and_serves_reads_after_the_cut_over(

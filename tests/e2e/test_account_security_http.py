@@ -240,19 +240,13 @@ def kafka_text(platform: Platform, contexts: tuple[str, ...], timeout: float = 3
 
 
 def server_texts(platform: Platform) -> dict[str, str]:
-    from bson import json_util
     from clickhouse_driver import Client
-    from pymongo import MongoClient
-    from pymongo.database import Database
+
+    from tests.support import read_store
 
     settings = platform.settings
-    texts: dict[str, str] = {}
-    mongo: MongoClient[dict[str, Any]]
-    with MongoClient(settings.mongo_uri, timeoutMS=30_000) as mongo:
-        db: Database[dict[str, Any]] = mongo[settings.mongo_db]
-        for name in db.list_collection_names():
-            texts[f"mongo {name}"] = json_util.dumps(list(db[name].find()))
-    assert "mongo customers" in texts and "mongo notifications" in texts, list(texts)
+    texts = read_store.texts(settings)
+    assert "read model customers" in texts and "read model notifications" in texts, list(texts)
     clickhouse = Client(host=settings.clickhouse_host, port=settings.clickhouse_port,
                         database=settings.clickhouse_db)
     try:
@@ -326,7 +320,7 @@ def test_personal_values_are_never_in_clear_at_rest(platform: Platform) -> None:
     assert found_in(texts, (email, name)) == []
     # the scan sees the customer's data: their sealed values are where they should be
     where = {w for w, text in texts.items() if registration["email"] in text}
-    expected = ({"mongo customers", "kafka", "stored events"} if platform.mode is Mode.SERVER
+    expected = ({"read model customers", "kafka", "stored events"} if platform.mode is Mode.SERVER
                 else {"sqlite read_models.sqlite3", "sqlite events.sqlite3", "stored events"})
     assert expected <= where, where
     assert platform.mode is Mode.EMBEDDED or any(w.startswith("clickhouse") for w in where)

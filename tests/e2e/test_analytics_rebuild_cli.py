@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from clickhouse_driver import Client
-from pymongo import MongoClient
 
 from projections.facts.tables import ROLLUPS, SALE_LINES, ddl
 from projections.stores.chdb import DATABASE as EMBEDDED_DATABASE
@@ -21,6 +20,7 @@ from projections.stores.facts_sql import build_database
 from runtime.settings import Mode
 from tests.e2e.test_analytics_http import analytics, ok, paid_order, product_row, stocked
 from tests.e2e.test_replay_rebuild_cli import READ_MODELS, verified
+from tests.support import read_store
 from tests.support.platform import Platform
 from tests.support.processes import TANQORY
 from tests.support.waiting import wait_until
@@ -32,11 +32,7 @@ LOST_ROLLUPS = ("sales_hourly", "orders_hourly", "order_cohorts")  # fed by an o
 def pointer(platform: Platform) -> dict[str, Any]:
     """The facts' pointer record (live build, build in progress), as saved."""
     if platform.mode is Mode.SERVER:
-        with MongoClient(platform.settings.mongo_uri) as client:
-            found = client[platform.settings.mongo_db]["read_model_builds"].find_one(
-                {"_id": FACTS})
-        return {"live": found["live"], "building": found["building"]} if found else {
-            "live": 1, "building": None}
+        return read_store.pointer(platform.settings, FACTS)
     with sqlite3.connect(platform.settings.data_dir / READ_MODELS, timeout=30) as conn:
         row = conn.execute("SELECT live, building FROM read_model_builds WHERE model = ?",
                            (FACTS,)).fetchone()

@@ -1,8 +1,8 @@
 """An order's shipping address is the customer's personal data, in both modes: sealed with
 their key in every event and read model, shown to the order's readers while the customer
 exists, and never again once they are erased; the order and its shipment keep their lines
-and amounts. In server mode, the address is nowhere in clear: not in MongoDB's orders or
-shipments, not in the stored events, not in ClickHouse's history.
+and amounts. In server mode, the address is nowhere in clear: not in the read models' orders
+or shipments, not in the stored events, not in ClickHouse's history.
 """
 
 import json
@@ -74,21 +74,18 @@ def erased_address(platform: Platform, url: str) -> dict[str, Any]:
 
 
 def clear_in_server_stores(platform: Platform, value: str) -> list[str]:
-    """Where `value` is in clear in MongoDB's orders and shipments, and ClickHouse."""
-    from bson import json_util
+    """Where `value` is in clear in the read models' orders and shipments, and ClickHouse."""
     from clickhouse_driver import Client
-    from pymongo import MongoClient
 
     from projections.analytics import TABLE
+    from tests.support import read_store
 
     settings = platform.settings
     texts: dict[str, str] = {}
-    mongo: MongoClient[dict[str, Any]]
-    with MongoClient(settings.mongo_uri, timeoutMS=30_000) as mongo:
-        for name in ("orders", "shipments"):
-            documents: list[dict[str, Any]] = list(mongo[settings.mongo_db][name].find())
-            assert documents, f"no documents in {name}"
-            texts[f"mongo {name}"] = json_util.dumps(documents)
+    for name in ("orders", "shipments"):
+        documents = read_store.documents(settings, name)
+        assert documents, f"no documents in {name}"
+        texts[f"read model {name}"] = json.dumps(list(documents.values()), default=str)
     clickhouse = Client(host=settings.clickhouse_host, port=settings.clickhouse_port,
                         database=settings.clickhouse_db)
     try:

@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-from pymongo import MongoClient
 
 from runtime.auth import Role
 from runtime.settings import Mode
 from tests.e2e.test_products_http import read
+from tests.support import read_store
 from tests.support.mailbox import Mailbox, to
 from tests.support.platform import Platform, store_events
 from tests.support.waiting import wait_until
@@ -40,10 +40,7 @@ def visible(platform: Platform, created: httpx.Response) -> dict[str, Any]:
 def live_build(platform: Platform) -> int:
     """The products' live build, from the pointer record."""
     if platform.mode is Mode.SERVER:
-        with MongoClient(platform.settings.mongo_uri) as client:
-            found = client[platform.settings.mongo_db]["read_model_builds"].find_one(
-                {"_id": "products"})
-        return int(found["live"]) if found else 1
+        return read_store.live_build(platform.settings, "products")
     with sqlite3.connect(platform.settings.data_dir / READ_MODELS, timeout=30) as conn:
         row = conn.execute("SELECT live FROM read_model_builds WHERE model = 'products'"
                            ).fetchone()
@@ -53,9 +50,7 @@ def live_build(platform: Platform) -> int:
 def build_exists(platform: Platform, build: int) -> bool:
     """Whether the products' collection (server) or table (embedded) of `build` exists."""
     if platform.mode is Mode.SERVER:
-        with MongoClient(platform.settings.mongo_uri) as client:
-            names = client[platform.settings.mongo_db].list_collection_names()
-        return ("products" if build == 1 else f"products__{build}") in names
+        return read_store.build_exists(platform.settings, "products", build)
     data = platform.settings.data_dir
     path = data / READ_MODELS if build == 1 else data / f"read_models.products.{build}.sqlite3"
     if not path.exists():
@@ -69,9 +64,7 @@ def stored_name(platform: Platform, product_id: str) -> str:
     """The product's name as its live store holds it (under any cache)."""
     build = live_build(platform)
     if platform.mode is Mode.SERVER:
-        collection = "products" if build == 1 else f"products__{build}"
-        with MongoClient(platform.settings.mongo_uri) as client:
-            found = client[platform.settings.mongo_db][collection].find_one({"_id": product_id})
+        found = read_store.document(platform.settings, "products", product_id, build)
         assert found is not None
         return str(found["name"])
     with _products_table(platform, build) as conn:
@@ -85,10 +78,7 @@ def corrupt(platform: Platform, product_id: str) -> None:
     bad restore would leave it)."""
     build = live_build(platform)
     if platform.mode is Mode.SERVER:
-        collection = "products" if build == 1 else f"products__{build}"
-        with MongoClient(platform.settings.mongo_uri) as client:
-            client[platform.settings.mongo_db][collection].update_one(
-                {"_id": product_id}, {"$set": {"name": "Garbage"}})
+        read_store.garble(platform.settings, "products", product_id, "name", "Garbage", build)
     else:
         with _products_table(platform, build) as conn:
             conn.execute("UPDATE products SET name = 'Garbage', "

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pymongo import MongoClient
 
 from runtime.auth import Role
 from schemas.envelope import EventEnvelope
 from streams.kafka_sink import KafkaSink, start_producer
 from streams.topics import Topics
+from tests.support import read_store
 from tests.support.platform import Platform, server_platform, store_events, wait_for_pipeline
 from tests.support.waiting import wait_until
 
@@ -88,8 +88,8 @@ def wait_for_letters(platform: Platform, summary: str) -> str:
 
 
 def wait_for_version(platform: Platform, product_id: str, version: int) -> None:
-    settings = platform.settings
-    with MongoClient(settings.mongo_uri) as mongo:
-        products = mongo[settings.mongo_db]["products"]
-        wait_until(lambda: products.count_documents({"_id": product_id, "version": version}),
-                   60, f"product {product_id} at version {version} in the read model")
+    def reached() -> bool:
+        found = read_store.document(platform.settings, "products", product_id)
+        return found is not None and found["version"] == version
+
+    wait_until(reached, 60, f"product {product_id} at version {version} in the read model")

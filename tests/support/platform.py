@@ -101,6 +101,13 @@ def server_namespace() -> dict[str, str]:
     }
 
 
+def read_store() -> dict[str, str]:
+    """TANQORY_READ_STORE from the environment when set, so the whole suite runs on either
+    store of server mode's read models (their default otherwise)."""
+    chosen = os.environ.get("TANQORY_READ_STORE")
+    return {"TANQORY_READ_STORE": chosen} if chosen else {}
+
+
 def create_postgres_database(settings: Settings) -> None:
     admin_dsn = settings.postgres_dsn.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
@@ -108,7 +115,8 @@ def create_postgres_database(settings: Settings) -> None:
 
 
 def drop_namespace(settings: Settings) -> None:
-    """Best-effort clean-up of one run's databases and topics."""
+    """Best-effort clean-up of one run's databases and topics (the read models too: in
+    MongoDB's database or in schemas of PostgreSQL's)."""
     from clickhouse_driver import Client
     from pymongo import MongoClient
 
@@ -186,7 +194,7 @@ def _server_platform(tmp: Path, sink: SmtpSink, extra_env: dict[str, str]
                TANQORY_STRIPE_API_BASE=os.environ.get("TANQORY_STRIPE_API_BASE",
                                                       "http://127.0.0.1:12111"),
                TANQORY_COMMAND_API_PORT=str(command_port), TANQORY_READ_API_PORT=str(read_port),
-               TANQORY_SMTP_PORT=str(sink.port), **extra_env)
+               TANQORY_SMTP_PORT=str(sink.port), **read_store(), **extra_env)
     settings = Settings(**{k.removeprefix("TANQORY_").lower(): v for k, v in env.items()})
     create_postgres_database(settings)
     processes = {

@@ -5,9 +5,9 @@ import uuid
 from typing import Any
 
 import httpx
-from pymongo import MongoClient
 
 from runtime.auth import Role
+from tests.support import read_store
 from tests.support.platform import Platform
 from tests.support.waiting import wait_until
 
@@ -78,32 +78,25 @@ def flowing(platform: Platform, seeder: Seeder) -> None:
     """Returns once a product seeded after now reaches the read model."""
     seeder.created_at_least(1)
     newest = seeder.ids[-1]
-    settings = platform.settings
-    with MongoClient(settings.mongo_uri) as mongo:
-        products = mongo[settings.mongo_db]["products"]
-        wait_until(lambda: products.count_documents({"_id": newest}) == 1, 120,
-                   "the pipeline to flow again")
+    wait_until(lambda: read_store.document(platform.settings, "products", newest) is not None,
+               120, "the pipeline to flow again")
 
 
 def read_model(platform: Platform, expected: dict[str, int]) -> dict[str, dict[str, Any]]:
     """The products read model, once it holds each product at the `expected` version."""
-    settings = platform.settings
-    with MongoClient(settings.mongo_uri) as mongo:
-        collection = mongo[settings.mongo_db]["products"]
+    def documents() -> dict[str, dict[str, Any]]:
+        return read_store.documents(platform.settings, "products")
 
-        def documents() -> dict[str, dict[str, Any]]:
-            return {d["_id"]: d for d in collection.find({}, {"version": 1, "price": 1})}
-
-        try:
-            wait_until(lambda: {i: d["version"] for i, d in documents().items()} == expected,
-                       180, "every product at its last version in MongoDB")
-        except AssertionError:
-            found = {i: d["version"] for i, d in documents().items()}
-            behind = {i: (found.get(i), v) for i, v in expected.items() if found.get(i) != v}
-            extra = sorted(found.keys() - expected.keys())
-            alive = {name: process.alive for name, process in platform.processes.items()}
-            raise AssertionError(f"{len(behind)} product(s) not at their last version "
-                                 f"(found, expected): {dict(list(behind.items())[:10])}; "
-                                 f"not in the store: {extra[:10]}; processes alive: {alive}"
-                                 ) from None
-        return documents()
+    try:
+        wait_until(lambda: {i: d["version"] for i, d in documents().items()} == expected,
+                   180, "every product at its last version in the read model")
+    except AssertionError:
+        found = {i: d["version"] for i, d in documents().items()}
+        behind = {i: (found.get(i), v) for i, v in expected.items() if found.get(i) != v}
+        extra = sorted(found.keys() - expected.keys())
+        alive = {name: process.alive for name, process in platform.processes.items()}
+        raise AssertionError(f"{len(behind)} product(s) not at their last version "
+                             f"(found, expected): {dict(list(behind.items())[:10])}; "
+                             f"not in the store: {extra[:10]}; processes alive: {alive}"
+                             ) from None
+    return documents()

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from clickhouse_driver import errors as clickhouse_errors
 from fastapi import Depends, FastAPI, Header, Query
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, ValidationError
 from pymongo import errors as mongo_errors
 from redis import exceptions as redis_errors
@@ -79,6 +80,7 @@ FAILURES: dict[str, Exception] = {
     "redis": redis_errors.ConnectionError("Error 111 connecting to 127.0.0.1:16379"),
     "clickhouse": clickhouse_errors.NetworkError("Connection refused"),
     "postgresql": psycopg.OperationalError("connection failed"),
+    "postgresql-pool": PoolTimeout("couldn't get a connection after 5.00 sec"),  # read models
     "refused": ConnectionRefusedError(111, "Connection refused"),
     "bug": KeyError("name"),
 }
@@ -98,7 +100,8 @@ def problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize("kind", ["mongodb", "redis", "clickhouse", "postgresql", "refused"])
+@pytest.mark.parametrize("kind", ["mongodb", "redis", "clickhouse", "postgresql",
+                                  "postgresql-pool", "refused"])
 async def test_a_store_out_of_reach_is_a_503_to_retry_not_a_500(kind: str) -> None:
     transport = httpx.ASGITransport(app(), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

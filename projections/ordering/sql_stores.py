@@ -1,8 +1,8 @@
-"""The orders read model in SQLite (embedded mode)."""
+"""The orders read model in SQL (SQLite embedded, PostgreSQL server)."""
 
 from typing import Any
 
-from projections.stores.sqlite import SqliteDatabase, SqliteDocuments, sortable
+from projections.stores.sql import SqlDatabase, SqlDocuments, sortable
 from schemas.order_views import OrderDocument, OrderListQuery
 
 ORDERS = """
@@ -45,8 +45,8 @@ def _filter(query: OrderListQuery) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
-class SqliteOrderStore(SqliteDocuments[OrderDocument]):
-    def __init__(self, db: SqliteDatabase) -> None:
+class SqlOrderStore(SqlDocuments[OrderDocument]):
+    def __init__(self, db: SqlDatabase) -> None:
         super().__init__(db, "orders", OrderDocument, _columns, ORDERS)
 
     async def page(self, query: OrderListQuery) -> tuple[list[OrderDocument], int]:

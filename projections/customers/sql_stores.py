@@ -1,8 +1,8 @@
-"""The customers read model in SQLite (embedded mode)."""
+"""The customers read model in SQL (SQLite embedded, PostgreSQL server)."""
 
 from typing import Any
 
-from projections.stores.sqlite import SqliteDatabase, SqliteDocuments, sortable
+from projections.stores.sql import SqlDatabase, SqlDocuments, sortable
 from schemas.customers import CustomerDocument, CustomerListQuery
 
 CUSTOMERS = """
@@ -22,8 +22,8 @@ def _columns(doc: CustomerDocument) -> dict[str, Any]:
     return {"email_key": doc.email_key, "created_at": sortable(doc.created_at)}
 
 
-class SqliteCustomerStore(SqliteDocuments[CustomerDocument]):
-    def __init__(self, db: SqliteDatabase) -> None:
+class SqlCustomerStore(SqlDocuments[CustomerDocument]):
+    def __init__(self, db: SqlDatabase) -> None:
         super().__init__(db, "customers", CustomerDocument, _columns, CUSTOMERS)
 
     async def page(self, query: CustomerListQuery, email_key: str | None

@@ -1,8 +1,8 @@
-"""The shipments read model in SQLite (embedded mode)."""
+"""The shipments read model in SQL (SQLite embedded, PostgreSQL server)."""
 
 from typing import Any
 
-from projections.stores.sqlite import SqliteDatabase, SqliteDocuments, sortable
+from projections.stores.sql import SqlDatabase, SqlDocuments, sortable
 from schemas.order_views import ShipmentDocument, ShipmentListQuery
 
 SHIPMENTS = """
@@ -22,8 +22,8 @@ def _columns(doc: ShipmentDocument) -> dict[str, Any]:
     return {"status": doc.status.value, "created_at": sortable(doc.created_at)}
 
 
-class SqliteShipmentStore(SqliteDocuments[ShipmentDocument]):
-    def __init__(self, db: SqliteDatabase) -> None:
+class SqlShipmentStore(SqlDocuments[ShipmentDocument]):
+    def __init__(self, db: SqlDatabase) -> None:
         super().__init__(db, "shipments", ShipmentDocument, _columns, SHIPMENTS)
 
     async def page(self, query: ShipmentListQuery) -> tuple[list[ShipmentDocument], int]:

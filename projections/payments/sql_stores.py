@@ -1,6 +1,6 @@
-"""The payments read model in SQLite (embedded mode): read by id only."""
+"""The payments read model in SQL (SQLite embedded, PostgreSQL server): read by id only."""
 
-from projections.stores.sqlite import SqliteDatabase, SqliteDocuments
+from projections.stores.sql import SqlDatabase, SqlDocuments
 from schemas.order_views import PaymentDocument
 
 PAYMENTS = """
@@ -12,6 +12,6 @@ CREATE TABLE IF NOT EXISTS payments (
 """
 
 
-class SqlitePaymentStore(SqliteDocuments[PaymentDocument]):
-    def __init__(self, db: SqliteDatabase) -> None:
+class SqlPaymentStore(SqlDocuments[PaymentDocument]):
+    def __init__(self, db: SqlDatabase) -> None:
         super().__init__(db, "payments", PaymentDocument, lambda _: {}, PAYMENTS)

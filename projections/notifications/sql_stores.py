@@ -1,8 +1,8 @@
-"""The notifications read model in SQLite (embedded mode)."""
+"""The notifications read model in SQL (SQLite embedded, PostgreSQL server)."""
 
 from typing import Any
 
-from projections.stores.sqlite import SqliteDatabase, SqliteDocuments, sortable
+from projections.stores.sql import SqlDatabase, SqlDocuments, sortable
 from schemas.notifications import NotificationDocument, NotificationListQuery
 
 NOTIFICATIONS = """
@@ -23,8 +23,8 @@ def _columns(doc: NotificationDocument) -> dict[str, Any]:
     return {"customer_id": str(doc.customer_id), "sent_at": sortable(doc.sent_at)}
 
 
-class SqliteNotificationStore(SqliteDocuments[NotificationDocument]):
-    def __init__(self, db: SqliteDatabase) -> None:
+class SqlNotificationStore(SqlDocuments[NotificationDocument]):
+    def __init__(self, db: SqlDatabase) -> None:
         super().__init__(db, "notifications", NotificationDocument, _columns, NOTIFICATIONS)
 
     async def page(self, query: NotificationListQuery

@@ -1,8 +1,8 @@
-"""The inventory's read models in SQLite (embedded mode)."""
+"""The inventory's read models in SQL (SQLite embedded, PostgreSQL server)."""
 
 from uuid import UUID
 
-from projections.stores.sqlite import SqliteDatabase, SqliteDocuments
+from projections.stores.sql import SqlDatabase, SqlDocuments
 from schemas.stock import MovementListQuery, StockDocument, StockListQuery, StockMovementDocument
 
 STOCK = """
@@ -26,8 +26,8 @@ CREATE INDEX IF NOT EXISTS stock_movements_product
 """
 
 
-class SqliteStockStore(SqliteDocuments[StockDocument]):
-    def __init__(self, db: SqliteDatabase) -> None:
+class SqlStockStore(SqlDocuments[StockDocument]):
+    def __init__(self, db: SqlDatabase) -> None:
         super().__init__(db, "stock", StockDocument, lambda doc: {"available": doc.available},
                          STOCK)
 
@@ -38,18 +38,16 @@ class SqliteStockStore(SqliteDocuments[StockDocument]):
                                       query.offset)
 
 
-class SqliteMovementStore(SqliteDocuments[StockMovementDocument]):
-    def __init__(self, db: SqliteDatabase) -> None:
+class SqlMovementStore(SqlDocuments[StockMovementDocument]):
+    def __init__(self, db: SqlDatabase) -> None:
         super().__init__(db, "stock_movements", StockMovementDocument,
                          lambda doc: {"stock_item_id": str(doc.stock_item_id)},
                          MOVEMENTS)
-        self._database = db
 
     async def version_of(self, aggregate_id: UUID) -> int:
-        db = await self._database.conn()
-        sql = "SELECT max(version) FROM stock_movements WHERE stock_item_id = ?"
-        async with db.execute(sql, (str(aggregate_id),)) as rows:
-            row = await rows.fetchone()
+        row = await self.db.fetch_one(
+            "SELECT max(version) FROM stock_movements WHERE stock_item_id = ?",
+            (str(aggregate_id),))
         return int(row[0]) if row and row[0] is not None else 0
 
     async def latest(self, stock_item_ids: set[UUID]) -> dict[UUID, StockMovementDocument]:

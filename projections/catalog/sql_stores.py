@@ -1,12 +1,11 @@
-"""The catalog's read models in SQLite (embedded mode)."""
+"""The catalog's read models in SQL (SQLite embedded, PostgreSQL server)."""
 
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from projections.folding import Changes
 from projections.search import query_terms, search_terms
-from projections.stores.sqlite import SqliteDatabase, SqliteDocuments, sortable
+from projections.stores.sql import Sql, SqlDatabase, SqlDocuments, insert_rows, sortable
 from schemas.catalog import ProductDocument, ProductListQuery
 from schemas.categories import CategoryDocument
 from schemas.money import to_minor_units
@@ -35,6 +34,7 @@ CREATE INDEX IF NOT EXISTS products_created_at ON products (created_at, id);
 CREATE INDEX IF NOT EXISTS products_price ON products (price_minor, id);
 CREATE INDEX IF NOT EXISTS products_name ON products (name, id);
 CREATE INDEX IF NOT EXISTS products_category ON products (category_id);
+CREATE INDEX IF NOT EXISTS products_deleted_category ON products (deleted, category_id);
 CREATE INDEX IF NOT EXISTS products_rating ON products (average_rating, id);
 CREATE INDEX IF NOT EXISTS product_terms_product ON product_terms (product_id);
 """
@@ -84,29 +84,29 @@ def _filter(query: ProductListQuery, category_id: UUID | None) -> tuple[str, lis
     return " AND ".join(clauses), params
 
 
-class SqliteProductStore(SqliteDocuments[ProductDocument]):
-    def __init__(self, db: SqliteDatabase) -> None:
+class SqlProductStore(SqlDocuments[ProductDocument]):
+    def __init__(self, db: SqlDatabase) -> None:
         super().__init__(db, "products", ProductDocument, _product_columns, PRODUCTS)
-        self._database = db
 
-    async def write(self, changes: Changes[Any]) -> None:
-        await super().write(changes)
-        await self._index_terms([doc for doc, _ in changes.values()])
-
-    async def replace(self, documents: Sequence[ProductDocument]) -> None:
-        await super().replace(documents)
-        await self._index_terms(documents)
-
-    async def _index_terms(self, documents: Sequence[ProductDocument]) -> None:
-        """The search terms of the documents just written (those that won)."""
-        db = await self._database.conn()
-        for doc in documents:
-            if await self.version_of(doc.id) != doc.version:
-                continue  # this write lost to a newer one, which set its own terms
-            await db.execute("DELETE FROM product_terms WHERE product_id = ?", (str(doc.id),))
-            await db.executemany("INSERT INTO product_terms (product_id, term) VALUES (?, ?)",
-                                 [(str(doc.id), term) for term in _terms_of(doc)])
-        await db.commit()
+    async def _written(self, tx: Sql, documents: Sequence[ProductDocument]) -> None:
+        """The search terms of the documents that won their version guard, in the same
+        transaction. Their rows are locked first (PostgreSQL), so a concurrent writer of a
+        newer version waits, then sets its own terms after these."""
+        keys = [str(doc.id) for doc in documents]
+        if not keys:
+            return
+        marks = ",".join("?" * len(keys))
+        stored: dict[str, int] = dict(await tx.fetch_all(
+            f"SELECT id, version FROM products WHERE id IN ({marks}) ORDER BY id"
+            f"{self.db.row_lock}", keys))
+        won = [doc for doc in documents if stored.get(str(doc.id)) == doc.version]
+        if not won:
+            return
+        await tx.execute(f"DELETE FROM product_terms WHERE product_id IN "
+                         f"({','.join('?' * len(won))})", [str(doc.id) for doc in won])
+        await insert_rows(tx, "product_terms", ("product_id", "term"),
+                          [(str(doc.id), term) for doc in won for term in _terms_of(doc)],
+                          "ON CONFLICT DO NOTHING")
 
     async def get(self, product_id: UUID) -> ProductDocument | None:
         found = await self.select("id = ? AND deleted = 0", (str(product_id),))
@@ -120,14 +120,13 @@ class SqliteProductStore(SqliteDocuments[ProductDocument]):
                                       f"id {direction}", params, query.limit, query.offset)
 
     async def in_category(self, category_id: UUID) -> list[UUID]:
-        db = await self._database.conn()
-        async with db.execute("SELECT id FROM products WHERE category_id = ?",
-                              (str(category_id),)) as rows:
-            return [UUID(r[0]) async for r in rows]
+        rows = await self.db.fetch_all("SELECT id FROM products WHERE category_id = ?",
+                                       (str(category_id),))
+        return [UUID(r[0]) for r in rows]
 
 
-class SqliteCategoryStore(SqliteDocuments[CategoryDocument]):
-    def __init__(self, db: SqliteDatabase) -> None:
+class SqlCategoryStore(SqlDocuments[CategoryDocument]):
+    def __init__(self, db: SqlDatabase) -> None:
         super().__init__(db, "categories", CategoryDocument, lambda doc: {"slug": doc.slug},
                          CATEGORIES)
 

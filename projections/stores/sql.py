@@ -1,0 +1,172 @@
+"""Read models in SQL, one implementation for SQLite (embedded) and PostgreSQL (server):
+one table per model, the document as JSON beside the columns that queries filter and
+sort on.
+
+The stores write SQLite's dialect with `?` placeholders against `SqlDatabase`; each
+database class translates what differs (placeholders, column types, `WITHOUT ROWID`).
+"""
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
+from typing import Any, Generic, Protocol, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from projections.folding import Changes
+
+M = TypeVar("M", bound=BaseModel)
+Columns = Callable[[Any], dict[str, Any]]
+Row = tuple[Any, ...]
+TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)")
+# Bound values per statement of a many-row insert: under SQLite's oldest limit (999).
+VALUES_PER_INSERT = 900
+
+
+def sortable(moment: datetime) -> str:
+    """Fixed width, so text order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def tables_of(schemas: Iterable[str]) -> list[str]:
+    """The tables these `CREATE TABLE IF NOT EXISTS` scripts create."""
+    return [table for schema in schemas for table in TABLE.findall(schema)]
+
+
+async def insert_rows(tx: "Sql", table: str, names: Sequence[str],
+                      rows: Sequence[Sequence[Any]], conflict: str) -> None:
+    """`INSERT INTO table (names) VALUES (...), (...) conflict`, as many rows a statement as
+    `VALUES_PER_INSERT` allows: one statement per row costs a batch its time."""
+    per_statement = max(1, VALUES_PER_INSERT // len(names))
+    row = f"({', '.join('?' * len(names))})"
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start:start + per_statement]
+        await tx.execute(f"INSERT INTO {table} ({', '.join(names)}) VALUES "
+                         f"{', '.join([row] * len(chunk))} {conflict}",
+                         [value for values in chunk for value in values])
+
+
+class Sql(Protocol):
+    """Statements in SQLite's dialect, `?` placeholders."""
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+
+class SqlDatabase(Sql, Protocol):
+    """Where a context's SQL stores keep their tables."""
+
+    # Appended to a SELECT of the rows a transaction is about to rewrite: holds writers
+    # of the same rows off until it commits (" FOR UPDATE"; "" where one connection
+    # already writes alone).
+    row_lock: str
+
+    def define(self, schema: str) -> None:
+        """Adds tables and indexes (`CREATE ... IF NOT EXISTS`), made by `setup`."""
+
+    async def setup(self) -> None:
+        """Creates what is defined and does not exist yet; cheap once done."""
+
+    def transaction(self) -> AbstractAsyncContextManager[Sql]:
+        """Statements that commit together, or not at all."""
+
+    def tables(self) -> list[str]:
+        """The tables its definitions create."""
+
+
+class SqlDocuments(Generic[M]):
+    """One table of versioned documents, `id` = the aggregate id."""
+
+    def __init__(self, db: SqlDatabase, table: str, model: type[M], columns: Columns,
+                 schema: str) -> None:
+        self.db = db
+        self._table = table
+        self._model: type[M] = model
+        self._columns = columns
+        db.define(schema)
+
+    async def setup(self) -> None:
+        await self.db.setup()
+
+    async def select(self, where: str, params: Iterable[Any] = ()) -> list[M]:
+        rows = await self.db.fetch_all(f"SELECT doc FROM {self._table} WHERE {where}",
+                                       tuple(params))
+        return [self._model.model_validate_json(r[0]) for r in rows]
+
+    async def select_page(self, where: str, order_by: str, params: Sequence[Any], limit: int,
+                          offset: int) -> tuple[list[M], int]:
+        """One page of the documents `where` selects, in `order_by` order, and how many it
+        selects in all."""
+        docs = await self.select(f"{where} ORDER BY {order_by} LIMIT ? OFFSET ?",
+                                 (*params, limit, offset))
+        total = await self.db.fetch_one(f"SELECT count(*) FROM {self._table} WHERE {where}",
+                                        tuple(params))
+        return docs, int(total[0]) if total else 0
+
+    async def get_many(self, ids: Iterable[UUID]) -> dict[UUID, M]:
+        keys = [str(i) for i in ids]
+        if not keys:
+            return {}
+        docs = await self.select(f"id IN ({','.join('?' * len(keys))})", keys)
+        return {UUID(str(d.id)): d for d in docs}  # type: ignore[attr-defined]  # every document has one
+
+    async def get(self, aggregate_id: UUID) -> M | None:
+        return (await self.get_many([aggregate_id])).get(aggregate_id)
+
+    async def write(self, changes: Changes[Any]) -> None:
+        # In id order, so two writers of overlapping batches take their row locks in the
+        # same order (PostgreSQL) instead of deadlocking.
+        batch = sorted(changes.values(), key=lambda change: str(change[0].id))
+        async with self.db.transaction() as tx:
+            new: list[dict[str, Any]] = []  # consecutive new documents, upserted together
+            for doc, replaced in batch:
+                row = self._row(doc)
+                if replaced == 0:  # whole from the creation on: replaces an older version
+                    new.append(row)
+                    continue
+                await self._upsert(tx, new, "<")
+                new = []
+                sets = ", ".join(f"{name} = ?" for name in row)
+                sql = f"UPDATE {self._table} SET {sets} WHERE id = ? AND version < ?"
+                await tx.execute(sql, (*row.values(), row["id"], doc.version))
+            await self._upsert(tx, new, "<")
+            await self._written(tx, [doc for doc, _ in batch])
+
+    async def replace(self, documents: Sequence[M]) -> None:
+        batch = sorted(documents, key=lambda doc: str(doc.id))  # type: ignore[attr-defined]
+        async with self.db.transaction() as tx:
+            await self._upsert(tx, [self._row(doc) for doc in batch], "<=")
+            await self._written(tx, batch)
+
+    async def _written(self, tx: Sql, documents: Sequence[M]) -> None:
+        """Called in the transaction that wrote `documents` (the winners and the losers
+        of their version guards), for what a store keeps beside them."""
+
+    def _row(self, doc: Any) -> dict[str, Any]:
+        return {"id": str(doc.id), "version": doc.version, **self._columns(doc),
+                "doc": doc.model_dump_json()}
+
+    async def _upsert(self, tx: Sql, rows: Sequence[dict[str, Any]], over: str) -> None:
+        """Inserts each row (of distinct ids), or writes it over a stored version `over`
+        (< or <=) its own."""
+        if not rows:
+            return
+        sets = ", ".join(f"{name} = excluded.{name}" for name in rows[0])
+        await insert_rows(tx, self._table, list(rows[0]), [list(r.values()) for r in rows],
+                          f"ON CONFLICT (id) DO UPDATE SET {sets} "
+                          f"WHERE {self._table}.version {over} excluded.version")
+
+    async def version_of(self, aggregate_id: UUID) -> int:
+        row = await self.db.fetch_one(f"SELECT version FROM {self._table} WHERE id = ?",
+                                      (str(aggregate_id),))
+        return int(row[0]) if row else 0
+
+    async def documents(self) -> list[M]:
+        return await self.select("1 = 1")
+
+    async def drop(self) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(f"DELETE FROM {self._table}")
