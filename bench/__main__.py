@@ -13,7 +13,8 @@ from bench.timing import Result, Scale
 # Module names under bench/, each with `run(scale: Scale) -> list[Result]`.
 BENCHMARKS = ("command_write", "reserve", "relay", "projection", "analytics_sink",
               "read_by_id", "end_to_end", "rebuild", "rebuild_stores", "place_order",
-              "order_flow", "login")
+              "order_flow", "login", "scale", "sustained")
+SMOKE = Scale(n=20, rounds=1)  # --smoke
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -23,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny volume: does each one run?")
     parser.add_argument("--only", choices=BENCHMARKS, action="append", help="repeatable")
     args = parser.parse_args(argv)
-    scale = Scale(n=20, rounds=1) if args.smoke else Scale(n=args.n, rounds=args.rounds)
+    scale = SMOKE if args.smoke else Scale(n=args.n, rounds=args.rounds)
     results: list[Result] = []
     for name in args.only or BENCHMARKS:
         module = importlib.import_module(f"bench.{name}")

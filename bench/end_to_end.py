@@ -51,15 +51,17 @@ def generations(redis: Redis, asked: list[str]) -> set[str]:
             if generation is not None}
 
 
+def watch_products(platform: Platform, run: Run) -> None:
+    """Polls (blocking: a thread's work) until every product `run` created is projected."""
+    with Redis.from_url(platform.settings.redis_url) as redis:
+        open_loop.watch(run, lambda asked: generations(redis, asked), POLL_SECONDS,
+                        DRAIN_SECONDS, "products")
+
+
 async def measure(platform: Platform, count: int) -> Run:
     run = Run()
-
-    def watch() -> None:
-        with Redis.from_url(platform.settings.redis_url) as redis:
-            open_loop.watch(run, lambda asked: generations(redis, asked), POLL_SECONDS,
-                            DRAIN_SECONDS, "products")
-
-    await asyncio.gather(send(platform, run, count), asyncio.to_thread(watch))
+    await asyncio.gather(send(platform, run, count),
+                         asyncio.to_thread(watch_products, platform, run))
     return run
 
 

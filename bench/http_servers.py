@@ -140,8 +140,17 @@ def bare_server(body: bytes, content_type: str) -> Iterator[str]:
 
 def peak_memory_mib(pid: int) -> float:
     """The process's peak resident set size so far (VmHWM), in MiB."""
+    return _status_mib(pid, "VmHWM")
+
+
+def resident_memory_mib(pid: int) -> float:
+    """The process's resident set size now (VmRSS), in MiB."""
+    return _status_mib(pid, "VmRSS")
+
+
+def _status_mib(pid: int, name: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{name}:"):
             return int(line.split()[1]) / 1024  # reported in kB
-    raise RuntimeError(f"no VmHWM for process {pid}")
+    raise RuntimeError(f"no {name} for process {pid}")
 

@@ -1,6 +1,6 @@
 """Open-loop load with a watcher: commands sent at a fixed rate whatever the answers, and a
-thread polling for each acknowledged one to become visible. Shared by the end-to-end and
-order-flow benchmarks.
+thread polling for each acknowledged one to become visible. Shared by the end-to-end,
+order-flow and sustained-load benchmarks.
 
 Commands go out on a fixed schedule over keep-alive connections, one client each (a client
 with many spends its time, and the cores the platform needs, scanning its pool on every
@@ -34,12 +34,18 @@ class Run:
     poll_seconds: list[float] = field(default_factory=list)
     sending_done: bool = False
     send_span: float = 0.0
+    # strict: the first answer other than a 201 stops the run, and so does a command not
+    # visible in time; else each such answer (or transport error) is counted in `failures`,
+    # the run goes on, and the watcher stops at its deadline leaving the rest `pending`.
+    strict: bool = True
+    failures: list[str] = field(default_factory=list)
 
     def sent_and_acked(self, count: int) -> tuple[float, float]:
         """Commands a second: sent on the schedule, and acknowledged."""
         sent = (count - 1) / self.send_span if count > 1 and self.send_span else float(count)
-        acked = count / (max(self.acked.values()) - min(self.scheduled.values()))
-        return sent, acked
+        if not self.acked:
+            return sent, 0.0
+        return sent, len(self.acked) / (max(self.acked.values()) - min(self.scheduled.values()))
 
     def resolution_ms(self, poll_seconds: float) -> float:
         """How late a visibility may be seen: one interval and one poll."""
@@ -83,11 +89,20 @@ async def _post(clients: "asyncio.Queue[httpx.AsyncClient]", run: Run, scheduled
     client = await clients.get()  # a free connection; while none is, the command waits
     try:
         response = await client.post(path, json=body)
+    except httpx.HTTPError as error:
+        if run.strict:
+            raise
+        run.failures.append(f"{path}: {type(error).__name__}: {error}")
+        return
     finally:
         clients.put_nowait(client)
     acked = time.perf_counter()
     if response.status_code != 201:
-        raise RuntimeError(f"{path} answered {response.status_code}: {response.text}")
+        failure = f"{path} answered {response.status_code}: {response.text[:300]}"
+        if run.strict:
+            raise RuntimeError(failure)
+        run.failures.append(failure)
+        return
     key = str(response.json()["id"])
     run.scheduled[key], run.acked[key] = scheduled, acked
     with run.lock:
@@ -97,7 +112,8 @@ async def _post(clients: "asyncio.Queue[httpx.AsyncClient]", run: Run, scheduled
 def watch(run: Run, visible: Callable[[list[str]], set[str]], poll_seconds: float,
           drain_seconds: float, what: str) -> None:
     """Asks `visible` which of the pending ids are visible, every `poll_seconds`, until
-    every acknowledged one is; fails if some are not `drain_seconds` after sending."""
+    every acknowledged one is; if some are not `drain_seconds` after sending, fails (a
+    strict run) or returns with them pending."""
     pause = threading.Event()
     deadline: float | None = None
     while True:
@@ -118,6 +134,8 @@ def watch(run: Run, visible: Callable[[list[str]], set[str]], poll_seconds: floa
         if run.sending_done:
             deadline = deadline or time.perf_counter() + drain_seconds
             if time.perf_counter() > deadline:
+                if not run.strict:
+                    return
                 raise RuntimeError(f"{len(run.pending)} {what} never became visible, "
                                    f"e.g. {sorted(run.pending)[:3]}")
         pause.wait(poll_seconds)

@@ -33,7 +33,7 @@ import asyncio
 import statistics
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from typing import Any, Protocol
@@ -71,15 +71,18 @@ def _lines(products: list[str], i: int) -> list[dict[str, Any]]:
             {"product_id": products[(i + 1) % PRODUCTS], "quantity": 1}]
 
 
-def stocked_products(platform: Platform, units: int) -> list[str]:
-    """`PRODUCTS` products of `units` units each, once their stock items are visible."""
+def stocked_products(platform: Platform, units: int, count: int = PRODUCTS,
+                     categories: Sequence[str] = ()) -> list[str]:
+    """`count` products ("Bench product <n>") of `units` units each, in the `categories`
+    (ids) in turn if any, once their stock items are visible."""
     products = []
     with httpx.Client(timeout=30) as client:
-        for n in range(PRODUCTS):
+        for n in range(count):
+            category = {"category_id": categories[n % len(categories)]} if categories else {}
             created = client.post(
                 f"{platform.command_url}/api/v1/products", headers=editor_headers(platform),
                 json={"name": f"Bench product {n}", "sku": f"F-{uuid.uuid4().hex[:16]}",
-                      "price": f"{10 + n}.50", "stock_quantity": units})
+                      "price": f"{10 + n}.50", "stock_quantity": units, **category})
             if created.status_code != 201:
                 raise RuntimeError(f"create answered {created.status_code}: {created.text}")
             products.append(str(created.json()["id"]))
@@ -177,14 +180,16 @@ def _ferret_table(conn: psycopg.Connection[Any], schema: str) -> str | None:
     return None if row is None else str(row[0])
 
 
+def watch_orders(platform: Platform, run: Run) -> None:
+    """Polls (blocking: a thread's work) until every order `run` placed awaits payment."""
+    with watching(platform.settings) as orders:
+        open_loop.watch(run, orders.awaiting, POLL_SECONDS, DRAIN_SECONDS, "orders")
+
+
 async def measure(platform: Platform, products: list[str], count: int) -> Run:
     run = Run()
-
-    def watch() -> None:
-        with watching(platform.settings) as orders:
-            open_loop.watch(run, orders.awaiting, POLL_SECONDS, DRAIN_SECONDS, "orders")
-
-    await asyncio.gather(send(platform, products, run, count), asyncio.to_thread(watch))
+    await asyncio.gather(send(platform, products, run, count),
+                         asyncio.to_thread(watch_orders, platform, run))
     return run
 
 

@@ -28,14 +28,21 @@ from projections.facts.rows import Known, Rows, fact_rows
 from projections.facts.tables import FACT_TABLES, ddl
 from projections.replay import BATCH, fold_into
 from projections.stores.base import ReadModels
+from projections.stores.mongo import mongo_read_models
 from runtime.settings import Settings
 from schemas.envelope import EventEnvelope
+from tanqory.contexts import REGISTRY
 from tanqory.replaying import facts_projector, projector_on, read_model
-from tanqory.wiring import clickhouse_stores, mongo_client, mongo_read_models
+from tanqory.wiring import clickhouse_stores, mongo_client
 
 MONGO = "rebuild: products -> mongodb"
 CLICKHOUSE = "rebuild: facts -> clickhouse"
 Run = Callable[[int], Awaitable[float]]
+
+
+def _on_mongo(settings: Settings) -> ReadModels:
+    """The read models in MongoDB, whatever TANQORY_READ_STORE says: what this measures."""
+    return mongo_read_models(mongo_client(settings), settings.mongo_db, REGISTRY.read_models)
 
 
 def run(scale: Scale) -> list[Figure]:
@@ -70,7 +77,7 @@ def _mongo(space: Namespace, envelopes: Sequence[EventEnvelope]) -> tuple[Run, R
     async def ours(n: int) -> float:
         settings = space.round(next(rounds)).settings
         try:
-            models = mongo_read_models(settings)
+            models = _on_mongo(settings)
             await models.setup()
             model = read_model("products")
             elapsed = await _timed_fold(
@@ -119,7 +126,7 @@ def _clickhouse(space: Namespace, envelopes: Sequence[EventEnvelope]) -> tuple[R
     async def ours(n: int) -> float:
         settings = space.round(next(rounds)).settings
         try:
-            stores = clickhouse_stores(settings, mongo_read_models(settings))
+            stores = clickhouse_stores(settings, _on_mongo(settings))
             await stores.facts.setup()
             elapsed = await _timed_fold(stores.read_models,
                                         facts_projector(stores.read_models, stores.facts),

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bench import scale
+from bench.__main__ import SMOKE
+
 pytestmark = pytest.mark.server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +48,19 @@ ABSOLUTES = {  # line name: (unit, labels)
                                                      "read-api"]),
     },
     "rebuild": {"rebuild: full handler": ("events/s", ["median", "min", "max"])},
+    "sustained": {
+        **{f"sustained {stream}: {figure}": ("ms", ["p50", "p99"])
+           for stream in ("creates", "orders") for figure in ("command ack", "cmd → visible")},
+        "sustained creates: send rate": ("/s", ["target", "sent", "acked"]),
+        "sustained orders: send rate": ("/s", ["target", "sent", "acked"]),
+        "sustained: resolution": ("ms", ["creates", "orders"]),
+        **{f"sustained: RSS {process}": ("MiB", ["start", "middle", "end", "peak"])
+           for process in ("command-api", "relay", "worker", "sagas", "read-api")},
+    },
 }
+ZERO_LINES = {"sustained": ["sustained: errors: creates 0.0 commands, orders 0.0 commands",
+                            ("sustained: not visible in time: creates 0.0 commands, "
+                             "orders 0.0 commands")]}
 
 
 def run_smoke(name: str) -> str:
@@ -80,3 +95,27 @@ def test_each_benchmark_prints_its_lines(benchmark: str) -> None:
         match = re.search(pattern, output, re.MULTILINE)
         assert match is not None, f"no line matching {pattern!r} in:\n{output}"
         assert all(value > 0 for value in numbers(match)), match.group(0)
+    for line in ZERO_LINES.get(benchmark, []):
+        assert line in output.splitlines(), output
+
+
+def test_scale_prints_each_store_path_and_size() -> None:
+    """Percentiles of each store and path at each size of a smoke run, and its growth; or,
+    for a path too slow at the first size, that it was not measured at the second (and no
+    growth). A growth may print as 0.0 (noise at tiny sizes): only its presence is checked."""
+    output = run_smoke("scale")
+    first, second = scale.sizes(SMOKE)
+    small, large = scale.size_label(first), scale.size_label(second)
+    percentiles = ["p50", "p95", "p99"]
+    for store in scale.BACKENDS:
+        for path in scale.PATHS:
+            patterns = [absolute_pattern(scale.figure_name(store, path, first), "ms", percentiles)]
+            if not re.search(rf"^{re.escape(scale.figure_name(store, path, second))}: "
+                             rf"not measured, p99 at {small} {NUMBER} ms$", output, re.MULTILINE):
+                patterns += [
+                    absolute_pattern(scale.figure_name(store, path, second), "ms", percentiles),
+                    absolute_pattern(scale.figure_name(store, path), "x", [f"p99 {large}/{small}"]),
+                ]
+            for pattern in patterns:
+                assert re.search(pattern, output, re.MULTILINE), (
+                    f"no line matching {pattern!r} in:\n{output}")
