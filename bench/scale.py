@@ -24,6 +24,9 @@ Per store, path and size: p50/p95/p99 in ms. Per store and path: growth, its p99
 largest size over its p99 at the smallest, both measured in this run (about 1 when the
 cost does not grow; near the size ratio when it scans).
 
+`TANQORY_BENCH_SCALE_STORES` (comma-separated: sqlite, postgresql, mongodb) picks the
+stores to measure; all of them when it is unset.
+
 Sizes: 1k, 10k and 100k when `scale.n` is 1000 or more (the default); below that, n/2 and
 n (`--smoke`: 10 and 20). A path takes min(n / 4, 100) * rounds samples at each size (300
 by default, 5 in a smoke run), but stops after `BUDGET_SECONDS` once it has `MIN_SAMPLES`
@@ -34,6 +37,7 @@ end. Its growth is then over the sizes it was measured at (none if only the firs
 """
 
 import asyncio
+import os
 import random
 import tempfile
 import time
@@ -62,6 +66,7 @@ from tanqory.contexts import REGISTRY
 from tanqory.wiring import mongo_client
 
 FULL_SIZES = (1_000, 10_000, 100_000)
+STORES_ENV = "TANQORY_BENCH_SCALE_STORES"  # e.g. "sqlite,postgresql": only those
 SAMPLES = 100  # per size and path, times `rounds`, at most n / 4
 MIN_SAMPLES = 5
 BUDGET_SECONDS = 3.0  # per size and path, once it has MIN_SAMPLES (or one over SLOW_MS)
@@ -90,9 +95,18 @@ Backend = Callable[[Settings], AbstractAsyncContextManager[ReadModels]]
 def run(scale: Scale) -> list[Absolute]:
     with namespace(postgres=True) as space:
         results: list[Absolute] = []
-        for store, backend in BACKENDS.items():
-            results += asyncio.run(_measure_store(store, backend(space.settings), scale))
+        for store in stores():
+            results += asyncio.run(_measure_store(store, BACKENDS[store](space.settings), scale))
         return results
+
+
+def stores() -> list[str]:
+    """The stores `STORES_ENV` names (comma-separated), every one when it is unset."""
+    named = [s.strip() for s in os.environ.get(STORES_ENV, "").split(",") if s.strip()]
+    if unknown := set(named) - set(BACKENDS):
+        raise SystemExit(f"{STORES_ENV}: unknown stores {sorted(unknown)}; "
+                         f"known: {', '.join(BACKENDS)}")
+    return named or list(BACKENDS)
 
 
 def sizes(scale: Scale) -> tuple[int, ...]:

@@ -12,6 +12,15 @@ from schemas.money import to_minor_units
 
 SORT_COLUMNS = {"created_at": "created_at", "price": "price_minor", "name": "name",
                 "average_rating": "average_rating"}
+# A product holds a term: a correlated scalar subquery, which neither database turns into
+# a join it could drive from the terms, so the page walks the sort's index and stops early.
+PROBE = ("products.id = (SELECT product_id FROM product_terms "
+         "WHERE term = ? AND product_id = products.id)")
+NO_CATEGORY = ""  # product_counts' and product_live's key for the products in none
+# product_terms and product_live hold live products only, so a search's matches and the
+# counts follow the live catalog. The listing indexes are partial (`WHERE deleted = 0`,
+# which the listing's WHERE repeats literally, as both databases need to use them): each
+# sort, alone and after the category, is read in order and stops at the page's end.
 PRODUCTS = """
 CREATE TABLE IF NOT EXISTS products (
     id TEXT PRIMARY KEY,
@@ -30,14 +39,22 @@ CREATE TABLE IF NOT EXISTS product_terms (
     term TEXT NOT NULL,
     PRIMARY KEY (term, product_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS products_created_at ON products (created_at, id);
-CREATE INDEX IF NOT EXISTS products_price ON products (price_minor, id);
-CREATE INDEX IF NOT EXISTS products_name ON products (name, id);
+CREATE TABLE IF NOT EXISTS product_live (
+    id TEXT PRIMARY KEY,
+    category_id TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS product_counts (
+    category_id TEXT PRIMARY KEY,
+    live INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS products_category ON products (category_id);
-CREATE INDEX IF NOT EXISTS products_deleted_category ON products (deleted, category_id);
-CREATE INDEX IF NOT EXISTS products_rating ON products (average_rating, id);
 CREATE INDEX IF NOT EXISTS product_terms_product ON product_terms (product_id);
-"""
+""" + "".join(
+    f"CREATE INDEX IF NOT EXISTS products_live_{column} ON products ({column}, id) "
+    f"WHERE deleted = 0;\n"
+    f"CREATE INDEX IF NOT EXISTS products_live_category_{column} "
+    f"ON products (category_id, {column}, id) WHERE deleted = 0;\n"
+    for column in SORT_COLUMNS.values())
 CATEGORIES = """
 CREATE TABLE IF NOT EXISTS categories (
     id TEXT PRIMARY KEY,
@@ -63,7 +80,8 @@ def _terms_of(doc: ProductDocument) -> list[str]:
 
 
 def _filter(query: ProductListQuery, category_id: UUID | None) -> tuple[str, list[Any]]:
-    """A WHERE clause with placeholders only: user text is always a bound parameter."""
+    """A WHERE clause with placeholders only: user text is always a bound parameter. The
+    search is not in it: see `_matches`."""
     clauses: list[str] = ["deleted = 0"]
     params: list[Any] = []
     if category_id is not None:
@@ -78,10 +96,37 @@ def _filter(query: ProductListQuery, category_id: UUID | None) -> tuple[str, lis
     if query.max_price is not None:
         clauses.append("price_minor <= ?")
         params.append(to_minor_units(query.max_price))
-    for term in query_terms(query.search or ""):
-        clauses.append("id IN (SELECT product_id FROM product_terms WHERE term = ?)")
-        params.append(term)
     return " AND ".join(clauses), params
+
+
+def _matches(terms: Sequence[str]) -> str:
+    """The ids of the live products holding every term: one range of the terms' key per
+    term, intersected, so a search costs what its terms match, not the catalog."""
+    return " INTERSECT ".join(["SELECT product_id FROM product_terms WHERE term = ?"] * len(terms))
+
+
+def _expected(counts: Sequence[int], scope: int, catalog: int) -> float:
+    """How many of `scope` live products hold every term, each term held by `counts` of
+    the `catalog`'s, were the terms and the scope independent (to choose a plan, never
+    for a total)."""
+    expected = float(scope)
+    for count in counts:
+        expected *= count / max(catalog, 1)
+    return expected
+
+
+def _deltas(before: dict[str, str], after: dict[str, str]) -> dict[str, int]:
+    """How the live products per category change from `before` to `after` (id → category
+    of the live ones), categories in key order, unchanged ones left out."""
+    deltas: dict[str, int] = {}
+    for product_id in before.keys() | after.keys():
+        if before.get(product_id) == after.get(product_id):
+            continue
+        if product_id in before:
+            deltas[before[product_id]] = deltas.get(before[product_id], 0) - 1
+        if product_id in after:
+            deltas[after[product_id]] = deltas.get(after[product_id], 0) + 1
+    return {category: deltas[category] for category in sorted(deltas) if deltas[category]}
 
 
 class SqlProductStore(SqlDocuments[ProductDocument]):
@@ -89,9 +134,14 @@ class SqlProductStore(SqlDocuments[ProductDocument]):
         super().__init__(db, "products", ProductDocument, _product_columns, PRODUCTS)
 
     async def _written(self, tx: Sql, documents: Sequence[ProductDocument]) -> None:
-        """The search terms of the documents that won their version guard, in the same
-        transaction. Their rows are locked first (PostgreSQL), so a concurrent writer of a
-        newer version waits, then sets its own terms after these."""
+        """The search terms and the live counts of the documents that won their version
+        guard, in the same transaction. Their rows are locked first (PostgreSQL), so a
+        concurrent writer of a newer version waits, then applies its own after these.
+
+        The counts change by what `product_live` (each live product's counted category)
+        says differs, never by what a write claims: a redelivery, a lost version guard or
+        a second writer of the same version changes nothing. The count rows are updated
+        last, in key order, after every product lock: two writers never wait in a cycle."""
         keys = [str(doc.id) for doc in documents]
         if not keys:
             return
@@ -102,11 +152,22 @@ class SqlProductStore(SqlDocuments[ProductDocument]):
         won = [doc for doc in documents if stored.get(str(doc.id)) == doc.version]
         if not won:
             return
-        await tx.execute(f"DELETE FROM product_terms WHERE product_id IN "
-                         f"({','.join('?' * len(won))})", [str(doc.id) for doc in won])
+        ids = [str(doc.id) for doc in won]
+        marks = ",".join("?" * len(ids))
+        live = [doc for doc in won if doc.deleted_at is None]
+        before: dict[str, str] = dict(await tx.fetch_all(
+            f"SELECT id, category_id FROM product_live WHERE id IN ({marks})", ids))
+        after = {str(doc.id): str(doc.category_id or NO_CATEGORY) for doc in live}
+        for table, column in (("product_terms", "product_id"), ("product_live", "id")):
+            await tx.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", ids)
         await insert_rows(tx, "product_terms", ("product_id", "term"),
-                          [(str(doc.id), term) for doc in won for term in _terms_of(doc)],
+                          [(str(doc.id), term) for doc in live for term in _terms_of(doc)],
                           "ON CONFLICT DO NOTHING")
+        await insert_rows(tx, "product_live", ("id", "category_id"), list(after.items()), "")
+        for category, delta in _deltas(before, after).items():
+            await tx.execute("INSERT INTO product_counts (category_id, live) VALUES (?, ?) "
+                             "ON CONFLICT (category_id) DO UPDATE "
+                             "SET live = product_counts.live + excluded.live", (category, delta))
 
     async def get(self, product_id: UUID) -> ProductDocument | None:
         found = await self.select("id = ? AND deleted = 0", (str(product_id),))
@@ -114,15 +175,79 @@ class SqlProductStore(SqlDocuments[ProductDocument]):
 
     async def page(self, query: ProductListQuery, category_id: UUID | None = None
                    ) -> tuple[list[ProductDocument], int]:
+        """The listing's page and its exact total (`total_items`, as the API's pagination
+        promises), at a cost that does not follow the catalog's size for its common
+        listings: the page is read in a sort's partial index, never sorted whole; the
+        whole catalog's and a category's totals come from `product_counts`; a search is
+        planned in `_searched`. Other filters (price, active) count the rows they select,
+        through the partial indexes (or the search's matches)."""
         where, params = _filter(query, category_id)
         direction = "ASC" if query.order == "asc" else "DESC"
-        return await self.select_page(where, f"{SORT_COLUMNS[query.sort]} {direction}, "
-                                      f"id {direction}", params, query.limit, query.offset)
+        order_by = f"{SORT_COLUMNS[query.sort]} {direction}, products.id {direction}"
+        filtered = any(v is not None for v in (query.is_active, query.min_price, query.max_price))
+        terms = query_terms(query.search or "")
+        if terms:
+            return await self._searched(query, category_id, terms, where, params, order_by,
+                                        filtered)
+        docs = await self.sorted_page(where, order_by, params, query.limit, query.offset)
+        return docs, (await self.count(where, params) if filtered
+                      else await self._live(category_id))
+
+    async def _searched(self, query: ProductListQuery, category_id: UUID | None,
+                        terms: Sequence[str], where: str, params: Sequence[Any],
+                        order_by: str, filtered: bool) -> tuple[list[ProductDocument], int]:
+        """A search's page, by the cheaper of two plans, told by its expected matches
+        (from each term's, counted in the terms' key) against the live products in scope:
+        driven from the matches (their intersection, each looked up, then sorted: costs the
+        matches), or walking the sort's index and probing each product's terms (`PROBE`:
+        costs about `(offset + limit) * live / matches`, small when a term is common).
+        Either costs at most about sqrt((offset + limit) * live), whatever the terms."""
+        marks = ",".join("?" * len(terms))
+        rows = await self.db.fetch_all(
+            f"SELECT term, count(*) FROM product_terms WHERE term IN ({marks}) GROUP BY term",
+            terms)
+        found: dict[str, int] = dict(rows)
+        counts = [int(found.get(term, 0)) for term in terms]
+        if 0 in counts:
+            return [], 0
+        matches = f"({_matches(terms)}) AS matches CROSS JOIN products"
+        matched = f"products.id = matches.product_id AND {where}"
+        scope = catalog = await self._live(None)
+        if category_id is not None:
+            scope = await self._live(category_id)
+        if (query.offset + query.limit) * scope < _expected(counts, scope, catalog) ** 2:
+            docs = await self.sorted_page(f"{where} AND {' AND '.join([PROBE] * len(terms))}",
+                                          order_by, [*params, *terms], query.limit,
+                                          query.offset)
+        else:
+            docs = await self.sorted_page(matched, order_by, [*terms, *params], query.limit,
+                                          query.offset, matches)
+        if filtered or category_id is not None:
+            return docs, await self.count(matched, [*terms, *params], matches)
+        if len(terms) == 1:
+            return docs, counts[0]  # the terms are the live products': its matches are all
+        total = await self.db.fetch_one(f"SELECT count(*) FROM ({_matches(terms)}) AS matches",
+                                        terms)
+        return docs, int(total[0]) if total else 0
+
+    async def _live(self, category_id: UUID | None) -> int:
+        """The live products in the catalog, or in a category, from `product_counts`."""
+        if category_id is None:
+            found = await self.db.fetch_one("SELECT sum(live) FROM product_counts")
+        else:
+            found = await self.db.fetch_one(
+                "SELECT live FROM product_counts WHERE category_id = ?", (str(category_id),))
+        return int(found[0]) if found and found[0] is not None else 0
 
     async def in_category(self, category_id: UUID) -> list[UUID]:
         rows = await self.db.fetch_all("SELECT id FROM products WHERE category_id = ?",
                                        (str(category_id),))
         return [UUID(r[0]) for r in rows]
+
+    async def drop(self) -> None:
+        async with self.db.transaction() as tx:
+            for table in ("products", "product_terms", "product_live", "product_counts"):
+                await tx.execute(f"DELETE FROM {table}")
 
 
 class SqlCategoryStore(SqlDocuments[CategoryDocument]):

@@ -100,11 +100,24 @@ class SqlDocuments(Generic[M]):
                           offset: int) -> tuple[list[M], int]:
         """One page of the documents `where` selects, in `order_by` order, and how many it
         selects in all."""
-        docs = await self.select(f"{where} ORDER BY {order_by} LIMIT ? OFFSET ?",
-                                 (*params, limit, offset))
-        total = await self.db.fetch_one(f"SELECT count(*) FROM {self._table} WHERE {where}",
-                                        tuple(params))
-        return docs, int(total[0]) if total else 0
+        docs = await self.sorted_page(where, order_by, params, limit, offset)
+        return docs, await self.count(where, params)
+
+    async def sorted_page(self, where: str, order_by: str, params: Sequence[Any], limit: int,
+                          offset: int, source: str = "") -> list[M]:
+        """One page of the documents `where` selects, in `order_by` order. `source` is
+        the FROM clause when it is more than the table (joins, with `?`s that come before
+        `params`'): a CROSS JOIN fixes the join order in SQLite; PostgreSQL plans it."""
+        rows = await self.db.fetch_all(
+            f"SELECT {self._table}.doc FROM {source or self._table} WHERE {where} "
+            f"ORDER BY {order_by} LIMIT ? OFFSET ?", (*params, limit, offset))
+        return [self._model.model_validate_json(r[0]) for r in rows]
+
+    async def count(self, where: str, params: Sequence[Any], source: str = "") -> int:
+        """How many documents `where` selects (`source` as in `sorted_page`)."""
+        total = await self.db.fetch_one(
+            f"SELECT count(*) FROM {source or self._table} WHERE {where}", tuple(params))
+        return int(total[0]) if total else 0
 
     async def get_many(self, ids: Iterable[UUID]) -> dict[UUID, M]:
         keys = [str(i) for i in ids]

@@ -1,5 +1,7 @@
-"""The products read-model contract, on SQLite (embedded) and MongoDB/FerretDB (server)."""
+"""The products read-model contract, on SQLite (embedded), PostgreSQL and MongoDB/FerretDB
+(server)."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
@@ -165,3 +167,90 @@ async def test_sort_by_average_rating(product_store: ProductStore) -> None:
     items, _ = await product_store.page(ProductListQuery(sort="average_rating", order="desc"))
     expected = sorted(docs, key=lambda d: (d.average_rating, str(d.id)), reverse=True)
     assert [d.id for d in items] == [d.id for d in expected]
+
+
+async def _totals(store: ProductStore, *categories: UUID) -> list[int]:
+    """The listing's total over the whole catalog, then in each of `categories`."""
+    totals = [(await store.page(ProductListQuery(limit=1)))[1]]
+    for category in categories:
+        totals.append((await store.page(ProductListQuery(limit=1), category))[1])
+    return totals
+
+
+async def test_totals_follow_deletes_category_moves_and_redeliveries(
+    product_store: ProductStore,
+) -> None:
+    a, b = uuid4(), uuid4()
+    one, two, three = document(1, category_id=a), document(2, category_id=a), document(3)
+    await put(product_store, one, two, three)
+    assert await _totals(product_store, a, b) == [3, 2, 0]
+    moved = one.model_copy(update={"category_id": b, "version": 2})
+    await product_store.write({one.id: (moved, 1)})
+    await product_store.write({one.id: (moved, 1)})  # redelivered
+    await put(product_store, one)  # stale: an older version from its creation on
+    assert await _totals(product_store, a, b) == [3, 1, 1]
+    gone = two.model_copy(update={"deleted_at": T0, "version": 2})
+    await product_store.write({two.id: (gone, 1)})
+    await put(product_store, gone)  # redelivered from the creation on
+    await product_store.replace([moved, gone, three])  # a rebuild writing the same over
+    assert await _totals(product_store, a, b) == [2, 0, 1]
+    found, total = await product_store.page(ProductListQuery(search="product"))
+    assert total == 2 and _ids(found) == {one.id, three.id}
+    uncategorised = moved.model_copy(update={"category_id": None, "version": 3})
+    await product_store.write({one.id: (uncategorised, 2)})
+    assert await _totals(product_store, a, b) == [2, 0, 0]
+    await product_store.drop()
+    assert await _totals(product_store, a, b) == [0, 0, 0]
+
+
+async def test_totals_stay_exact_under_two_writers(product_store: ProductStore) -> None:
+    """Two writers apply overlapping batches of the same products at once, each in its
+    own order (a redelivery after a rebalance): the totals are those of the last versions."""
+    categories = [uuid4() for _ in range(3)]
+    first = [document(n, category_id=categories[n % 3]) for n in range(30)]
+    last = [d.model_copy(update={"version": 3, "category_id": categories[(n + 1) % 3],
+                                 "deleted_at": T0 if n % 4 == 0 else None})
+            for n, d in enumerate(first)]
+    middle = [d.model_copy(update={"version": 2, "category_id": None}) for d in first]
+
+    async def writer(order: list[int]) -> None:
+        for n in order:
+            await product_store.write({first[n].id: (first[n], 0)})
+        await product_store.write({middle[n].id: (middle[n], 1) for n in order[::2]})
+        for n in order:
+            await product_store.write({last[n].id: (last[n], 0)})
+
+    ascending = list(range(30))
+    await asyncio.gather(writer(ascending), writer(ascending[::-1]))
+    live = [d for d in last if d.deleted_at is None]
+    expected = [len(live), *(sum(d.category_id == c for d in live) for c in categories)]
+    assert await _totals(product_store, *categories) == expected
+    found, total = await product_store.page(ProductListQuery(search="product", limit=100))
+    assert total == len(live) and _ids(found) == {d.id for d in live}
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+async def test_a_search_pages_like_a_sorted_list_of_its_matches(
+    product_store: ProductStore, order: str
+) -> None:
+    """Small pages of a common word (read along the sort) and deep ones or rare words (read
+    from the matches) page alike, in a category or not."""
+    category = uuid4()
+    docs = [document(n, name=f"Product {n:03d}" + (" rare" if n % 5 == 0 else ""),
+                     category_id=category if n % 2 else None) for n in range(30)]
+    await put(product_store, *docs, document(99, name="Other"))
+    for search, category_id in (("product", None), ("product rare", None),
+                                ("product", category), ("rare", category)):
+        matching = [d for d in docs if all(w in d.name.lower() for w in search.split())
+                    and category_id in (None, d.category_id)]
+        expected = [d.id for d in sorted(matching, key=lambda d: (d.created_at, str(d.id)),
+                                         reverse=order == "desc")]
+        for limit in (1, 4, 100):
+            seen: list[UUID] = []
+            for page in range(1, len(expected) // limit + 2):
+                query = ProductListQuery(search=search, page=page, limit=limit,
+                                         order=order)  # type: ignore[arg-type]
+                items, total = await product_store.page(query, category_id)
+                assert total == len(expected)
+                seen += [d.id for d in items]
+            assert seen == expected, (search, category_id, limit)
