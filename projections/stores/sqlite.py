@@ -28,9 +28,30 @@ BUILDS = (f"CREATE TABLE IF NOT EXISTS {POINTERS} (model TEXT PRIMARY KEY, live 
 BASE_SCHEMAS = (POSITIONS, BUILDS)
 
 
+class _OnConnection:
+    """`Sql` on the connection itself, for a transaction that holds the database's turn."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        async with self._db.execute(sql, tuple(params)) as rows:
+            return [tuple(r) async for r in rows]
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        async with self._db.execute(sql, tuple(params)) as rows:
+            row = await rows.fetchone()
+        return None if row is None else tuple(row)
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        await self._db.execute(sql, tuple(params))
+
+
 class SqliteDatabase:
-    """One connection, opened on first use, shared by the read models of a file; its
-    transactions take turns, so one never commits another's half."""
+    """One connection, opened on first use, shared by the read models of a file. Its
+    transactions take turns, so one never commits another's half, and a read waits for
+    the turn too: on the one connection it would otherwise see a write half done (a
+    product without its live count)."""
 
     row_lock = ""  # the one connection writes alone
 
@@ -39,7 +60,7 @@ class SqliteDatabase:
         self._db: aiosqlite.Connection | None = None
         self._schemas: list[str] = list(BASE_SCHEMAS)
         self._versions: list[str] = []
-        self._writing = asyncio.Lock()
+        self._turn = asyncio.Lock()
 
     def define(self, schema: str) -> None:
         self._schemas.append(schema)
@@ -72,23 +93,25 @@ class SqliteDatabase:
         await self.conn()
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        async with (await self.conn()).execute(sql, tuple(params)) as rows:
-            return [tuple(r) async for r in rows]
+        db = await self.conn()
+        async with self._turn:
+            return await _OnConnection(db).fetch_all(sql, params)
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        async with (await self.conn()).execute(sql, tuple(params)) as rows:
-            row = await rows.fetchone()
-        return None if row is None else tuple(row)
+        db = await self.conn()
+        async with self._turn:
+            return await _OnConnection(db).fetch_one(sql, params)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        await (await self.conn()).execute(sql, tuple(params))
+        async with self.transaction() as tx:
+            await tx.execute(sql, params)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Sql]:
         db = await self.conn()
-        async with self._writing:
+        async with self._turn:
             try:
-                yield self
+                yield _OnConnection(db)
             except BaseException:
                 await db.rollback()
                 raise
