@@ -16,6 +16,8 @@ SORT_COLUMNS = {"created_at": "created_at", "price": "price_minor", "name": "nam
 # a join it could drive from the terms, so the page walks the sort's index and stops early.
 PROBE = ("products.id = (SELECT product_id FROM product_terms "
          "WHERE term = ? AND product_id = products.id)")
+# A search's matches, joined to their products (CROSS JOIN: SQLite drives from the terms).
+MATCHES = "product_terms AS matches CROSS JOIN products"
 NO_CATEGORY = ""  # product_counts' and product_live's key for the products in none
 # product_terms and product_live hold live products only, so a search's matches and the
 # counts follow the live catalog. The listing indexes are partial (`WHERE deleted = 0`,
@@ -81,7 +83,7 @@ def _terms_of(doc: ProductDocument) -> list[str]:
 
 def _filter(query: ProductListQuery, category_id: UUID | None) -> tuple[str, list[Any]]:
     """A WHERE clause with placeholders only: user text is always a bound parameter. The
-    search is not in it: see `_matches`."""
+    search is not in it: see `_searched`."""
     clauses: list[str] = ["deleted = 0"]
     params: list[Any] = []
     if category_id is not None:
@@ -99,10 +101,14 @@ def _filter(query: ProductListQuery, category_id: UUID | None) -> tuple[str, lis
     return " AND ".join(clauses), params
 
 
-def _matches(terms: Sequence[str]) -> str:
-    """The ids of the live products holding every term: one range of the terms' key per
-    term, intersected, so a search costs what its terms match, not the catalog."""
-    return " INTERSECT ".join(["SELECT product_id FROM product_terms WHERE term = ?"] * len(terms))
+def _matching(terms: Sequence[str]) -> str:
+    """A WHERE clause over `MATCHES` for the products holding every term, rarest first
+    (one `?` each, in that order): driven from the first term's range of the terms' key,
+    each product in it checked for the others by its own key, so a search costs what
+    its rarest term matches, not the catalog's size nor the other terms' matches."""
+    others = "".join(" AND EXISTS (SELECT 1 FROM product_terms AS other WHERE other.term = ? "
+                     "AND other.product_id = matches.product_id)" for _ in terms[1:])
+    return f"matches.term = ?{others}"
 
 
 def _expected(counts: Sequence[int], scope: int, catalog: int) -> float:
@@ -198,37 +204,36 @@ class SqlProductStore(SqlDocuments[ProductDocument]):
                         order_by: str, filtered: bool) -> tuple[list[ProductDocument], int]:
         """A search's page, by the cheaper of two plans, told by its expected matches
         (from each term's, counted in the terms' key) against the live products in scope:
-        driven from the matches (their intersection, each looked up, then sorted: costs the
-        matches), or walking the sort's index and probing each product's terms (`PROBE`:
+        driven from the matches (the rarest term's, each checked for the others and looked
+        up, then sorted, and counted in the same pass: costs the rarest term's matches), or
+        walking the sort's index and probing each product's terms (`PROBE`:
         costs about `(offset + limit) * live / matches`, small when a term is common).
         Either costs at most about sqrt((offset + limit) * live), whatever the terms."""
-        marks = ",".join("?" * len(terms))
-        rows = await self.db.fetch_all(
-            f"SELECT term, count(*) FROM product_terms WHERE term IN ({marks}) GROUP BY term",
-            terms)
-        found: dict[str, int] = dict(rows)
-        counts = [int(found.get(term, 0)) for term in terms]
+        row = await self.db.fetch_one("SELECT " + ", ".join(
+            ["(SELECT count(*) FROM product_terms WHERE term = ?)"] * len(terms)), terms)
+        counts = [int(count) for count in row or [0]]
         if 0 in counts:
             return [], 0
-        matches = f"({_matches(terms)}) AS matches CROSS JOIN products"
-        matched = f"products.id = matches.product_id AND {where}"
+        found = dict(zip(terms, counts, strict=True))
+        rarest_first = sorted(terms, key=lambda term: found[term])
+        matching = _matching(rarest_first)
         scope = catalog = await self._live(None)
         if category_id is not None:
             scope = await self._live(category_id)
-        if (query.offset + query.limit) * scope < _expected(counts, scope, catalog) ** 2:
-            docs = await self.sorted_page(f"{where} AND {' AND '.join([PROBE] * len(terms))}",
-                                          order_by, [*params, *terms], query.limit,
-                                          query.offset)
-        else:
-            docs = await self.sorted_page(matched, order_by, [*terms, *params], query.limit,
-                                          query.offset, matches)
+        if (query.offset + query.limit) * scope >= _expected(counts, scope, catalog) ** 2:
+            # The matches are all read to be sorted: their count comes in the same pass.
+            return await self.counted_page(
+                f"{matching} AND products.id = matches.product_id AND {where}", order_by,
+                [*rarest_first, *params], query.limit, query.offset, MATCHES)
+        docs = await self.sorted_page(f"{where} AND {' AND '.join([PROBE] * len(terms))}",
+                                      order_by, [*params, *terms], query.limit, query.offset)
         if filtered or category_id is not None:
-            return docs, await self.count(matched, [*terms, *params], matches)
+            return docs, await self.count(
+                f"{matching} AND products.id = matches.product_id AND {where}",
+                [*rarest_first, *params], MATCHES)
         if len(terms) == 1:
             return docs, counts[0]  # the terms are the live products': its matches are all
-        total = await self.db.fetch_one(f"SELECT count(*) FROM ({_matches(terms)}) AS matches",
-                                        terms)
-        return docs, int(total[0]) if total else 0
+        return docs, await self.count(matching, rarest_first, "product_terms AS matches")
 
     async def _live(self, category_id: UUID | None) -> int:
         """The live products in the catalog, or in a category, from `product_counts`."""

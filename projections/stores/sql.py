@@ -113,6 +113,18 @@ class SqlDocuments(Generic[M]):
             f"ORDER BY {order_by} LIMIT ? OFFSET ?", (*params, limit, offset))
         return [self._model.model_validate_json(r[0]) for r in rows]
 
+    async def counted_page(self, where: str, order_by: str, params: Sequence[Any], limit: int,
+                           offset: int, source: str = "") -> tuple[list[M], int]:
+        """`sorted_page` and `count` in one statement, for a selection read whole anyway
+        (it is sorted, not read in an index's order): its count comes from the same pass.
+        (Where an index gives the order, the page stops early and a count would not.)"""
+        rows = await self.db.fetch_all(
+            f"SELECT {self._table}.doc, count(*) OVER () FROM {source or self._table} "
+            f"WHERE {where} ORDER BY {order_by} LIMIT ? OFFSET ?", (*params, limit, offset))
+        if not rows:  # none selected, or a page past the last: that says no count
+            return [], await self.count(where, params, source) if offset else 0
+        return [self._model.model_validate_json(r[0]) for r in rows], int(rows[0][1])
+
     async def count(self, where: str, params: Sequence[Any], source: str = "") -> int:
         """How many documents `where` selects (`source` as in `sorted_page`)."""
         total = await self.db.fetch_one(

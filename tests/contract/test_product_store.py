@@ -239,7 +239,7 @@ async def test_a_search_pages_like_a_sorted_list_of_its_matches(
     docs = [document(n, name=f"Product {n:03d}" + (" rare" if n % 5 == 0 else ""),
                      category_id=category if n % 2 else None) for n in range(30)]
     await put(product_store, *docs, document(99, name="Other"))
-    for search, category_id in (("product", None), ("product rare", None),
+    for search, category_id in (("product", None), ("product rare", None), ("rare product", None),
                                 ("product", category), ("rare", category)):
         matching = [d for d in docs if all(w in d.name.lower() for w in search.split())
                     and category_id in (None, d.category_id)]
