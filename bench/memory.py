@@ -1,16 +1,34 @@
-"""Resident memory of the platform's processes, sampled while a benchmark runs, so that
-whether it stays flat shows: each process's RSS at the start, the middle and the end of
-the run, and the highest sample."""
+"""Resident memory and CPU of the platform's processes, sampled while a benchmark runs:
+whether memory stays flat (each process's RSS at the start, the middle and the end of the
+run, and the highest sample), and where the cores went (each process's CPU time over the
+run, and the whole machine's: the rest is the services and the benchmark's own clients)."""
 
 import asyncio
 import contextlib
+import os
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bench.http_servers import resident_memory_mib
 from bench.timing import Absolute
 from tests.support.platform import Platform
 
 SAMPLE_SECONDS = 0.5
+TICKS = os.sysconf("SC_CLK_TCK")  # /proc's unit of CPU time
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time the process has used so far (user and system), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (stat's 14th, 15th)
+
+
+def machine_busy_seconds() -> float:
+    """The CPU time all cores have spent busy so far (all but idle and iowait), in seconds."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / TICKS
 
 
 def platform_pids(platform: Platform) -> dict[str, int]:
@@ -20,14 +38,31 @@ def platform_pids(platform: Platform) -> dict[str, int]:
 
 
 @dataclass
-class MemorySamples:
-    """RSS (MiB) of each process, oldest sample first, taken at a steady interval."""
+class CpuMark:
+    """CPU times at one moment: each process's and the machine's busy time."""
+
+    at: float
+    by_process: dict[str, float]
+    machine: float
+
+
+def cpu_mark(pids: dict[str, int]) -> CpuMark:
+    return CpuMark(time.monotonic(), {name: cpu_seconds(pid) for name, pid in pids.items()},
+                   machine_busy_seconds())
+
+
+@dataclass
+class ProcessSamples:
+    """RSS (MiB) of each process, oldest sample first, taken at a steady interval; CPU
+    times at the first sample and the last."""
 
     by_process: dict[str, list[float]] = field(default_factory=dict)
+    cpu: list[CpuMark] = field(default_factory=list)
 
     def take(self, pids: dict[str, int]) -> None:
         for name, pid in pids.items():
             self.by_process.setdefault(name, []).append(resident_memory_mib(pid))
+        self.cpu[1:] = [cpu_mark(pids)]  # the first mark stays, the last is replaced
 
     def figures(self, prefix: str) -> list[Absolute]:
         """One line a process: RSS at the start, middle and end, and the peak sample."""
@@ -36,9 +71,22 @@ class MemorySamples:
                           "end": samples[-1], "peak": max(samples)}, "MiB")
                 for name, samples in self.by_process.items()]
 
+    def cpu_figure(self, prefix: str) -> Absolute:
+        """How busy each process kept the cores on average over the run (100 = one core
+        all the time), the machine in all, and the rest (the services, the benchmark's
+        clients)."""
+        first, last = self.cpu[0], self.cpu[-1]
+        per_core = 100 / max(last.at - first.at, 1e-9)
+        busy = {name: (last.by_process[name] - first.by_process[name]) * per_core
+                for name in first.by_process}
+        machine = (last.machine - first.machine) * per_core
+        rest = max(0.0, machine - sum(busy.values()))  # below 0 only by the clock ticks
+        return Absolute(f"{prefix}: CPU, % of a core", {**busy, "rest": rest,
+                                                         "machine": machine}, "%")
 
-async def sample_memory(pids: dict[str, int], samples: MemorySamples,
-                        done: asyncio.Event) -> None:
+
+async def sample_processes(pids: dict[str, int], samples: ProcessSamples,
+                           done: asyncio.Event) -> None:
     """Samples now, every `SAMPLE_SECONDS` until `done` is set, and once then (reading
     /proc takes microseconds: the event loop it shares is not held up)."""
     while True:

@@ -16,7 +16,8 @@ and 250 ms). An answer other than a 201, or a request that fails, is an error: c
 its first few printed, and the run goes on; a command still not visible a minute after
 the last acknowledgement is counted apart (and left out of the latencies). Each platform
 process's resident memory is sampled every half second from the first command sent until
-the last is visible (or its deadline passed).
+the last is visible (or its deadline passed), and the cores each process kept busy over
+that time are printed beside the machine's (the rest: the services and these clients).
 """
 
 import asyncio
@@ -24,7 +25,7 @@ import sys
 
 from bench import end_to_end, order_flow
 from bench.http_servers import server_platform
-from bench.memory import MemorySamples, platform_pids, sample_memory
+from bench.memory import ProcessSamples, platform_pids, sample_processes
 from bench.open_loop import Run, milliseconds
 from bench.timing import Absolute, Scale, percentiles
 from tests.support.platform import Platform
@@ -35,9 +36,9 @@ SHOWN_FAILURES = 5
 
 
 async def measure(platform: Platform, products: list[str], seconds: float,
-                  memory: MemorySamples) -> tuple[Run, Run]:
+                  processes: ProcessSamples) -> tuple[Run, Run]:
     """Both streams for `seconds`, watched until every acknowledged command is visible (or
-    its deadline passed); memory sampled all along."""
+    its deadline passed); the processes sampled all along."""
     creates, orders = Run(strict=False), Run(strict=False)
     done = asyncio.Event()
 
@@ -51,7 +52,7 @@ async def measure(platform: Platform, products: list[str], seconds: float,
         finally:
             done.set()
 
-    await asyncio.gather(streams(), sample_memory(platform_pids(platform), memory, done))
+    await asyncio.gather(streams(), sample_processes(platform_pids(platform), processes, done))
     return creates, orders
 
 
@@ -71,7 +72,7 @@ def stream_results(name: str, run: Run, rate: float, seconds: float) -> list[Abs
 
 
 def results(creates: Run, orders: Run, seconds: float,
-            memory: MemorySamples) -> list[Absolute]:
+            processes: ProcessSamples) -> list[Absolute]:
     return [
         *stream_results("creates", creates, end_to_end.RATE, seconds),
         *stream_results("orders", orders, order_flow.RATE, seconds),
@@ -82,18 +83,19 @@ def results(creates: Run, orders: Run, seconds: float,
                  {"creates": len(creates.failures), "orders": len(orders.failures)}, "commands"),
         Absolute("sustained: not visible in time",
                  {"creates": len(creates.pending), "orders": len(orders.pending)}, "commands"),
-        *memory.figures("sustained"),
+        *processes.figures("sustained"),
+        processes.cpu_figure("sustained"),
     ]
 
 
 def run(scale: Scale) -> list[Absolute]:
     seconds = min(SECONDS, scale.n * SECONDS_PER_N)
-    memory = MemorySamples()
+    processes = ProcessSamples()
     with server_platform(order_flow.PROCESSES) as platform:
         # each product is on 2 lines of every 10 orders: as many units as orders is plenty
         products = order_flow.stocked_products(platform, int(order_flow.RATE * seconds) + 10)
         order_flow.warm_up(platform, products)
-        creates, orders = asyncio.run(measure(platform, products, seconds, memory))
+        creates, orders = asyncio.run(measure(platform, products, seconds, processes))
     for failure in (creates.failures + orders.failures)[:SHOWN_FAILURES]:
         print(f"sustained: error: {failure}", file=sys.stderr)
-    return results(creates, orders, seconds, memory)
+    return results(creates, orders, seconds, processes)

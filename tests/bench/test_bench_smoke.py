@@ -58,6 +58,10 @@ ABSOLUTES = {  # line name: (unit, labels)
            for process in ("command-api", "relay", "worker", "sagas", "read-api")},
     },
 }
+# Lines that must be there, whatever their values (an idle process may use no CPU in a
+# smoke run; the rest is the machine's less the processes', about 0 on a quiet machine).
+PRESENT = {"sustained": {"sustained: CPU, % of a core": ("%", ["command-api", "relay", "worker", "sagas",
+                                                       "read-api", "rest", "machine"])}}
 ZERO_LINES = {"sustained": ["sustained: errors: creates 0.0 commands, orders 0.0 commands",
                             ("sustained: not visible in time: creates 0.0 commands, "
                              "orders 0.0 commands")]}
@@ -95,6 +99,9 @@ def test_each_benchmark_prints_its_lines(benchmark: str) -> None:
         match = re.search(pattern, output, re.MULTILINE)
         assert match is not None, f"no line matching {pattern!r} in:\n{output}"
         assert all(value > 0 for value in numbers(match)), match.group(0)
+    for name, (unit, labels) in PRESENT.get(benchmark, {}).items():
+        pattern = absolute_pattern(name, unit, labels)
+        assert re.search(pattern, output, re.MULTILINE), f"no line matching {pattern!r}"
     for line in ZERO_LINES.get(benchmark, []):
         assert line in output.splitlines(), output
 
