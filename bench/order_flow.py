@@ -11,11 +11,13 @@ placed at `RATE` a second on a fixed schedule, whether or not earlier ones were 
 waits in this process for a free connection, and its latency counts from its scheduled
 time). Each order goes: command API (quotes the catalog, saves it) → relay → Kafka →
 sagas (reserve each line's stock, record each reservation; the last one makes the order
-`awaiting_payment`) → relay → Kafka → worker (projects the order into MongoDB).
+`awaiting_payment`) → relay → Kafka → worker (projects the order into the read models).
 
-An order counts as visible once its document in the orders collection has the status
+An order counts as visible once its document in the read models has the status
 `awaiting_payment`. The watcher polls from a thread of its own, every `POLL_SECONDS`, for
-the acknowledged, not yet seen ids only. MongoDB here is FerretDB 1.24 over PostgreSQL,
+the acknowledged, not yet seen ids only: with the read models in PostgreSQL (the default
+store), one query a poll on the orders table's primary key and status. MongoDB here is
+FerretDB 1.24 over PostgreSQL,
 which reads no index: an `_id $in` query reads the whole collection, an `_id` equality is
 a sequential scan, and a `status` equality returns every awaiting order (about 0.3 ms of
 FerretDB's time per document, measured: 500 ms for 1,500 documents), so polling through
@@ -48,8 +50,9 @@ from bench import open_loop
 from bench.http_servers import editor_headers, peak_memory_mib, server_platform
 from bench.open_loop import Run, connections, milliseconds
 from bench.timing import Absolute, Scale, percentiles
+from projections.stores.postgres import SCHEMA
 from runtime.auth import Role
-from runtime.settings import Settings
+from runtime.settings import ReadStore, Settings
 from tests.support.ordering import ADDRESS, ORDERS, customer, wait_for_status
 from tests.support.platform import Platform, store_events
 from tests.support.waiting import wait_until
@@ -137,6 +140,18 @@ class FerretTable:
         return {row[0] for row in rows}
 
 
+class SqlStatus:
+    """The orders table of the PostgreSQL read models, through its primary key."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self._conn = conn
+
+    def awaiting(self, ids: list[str]) -> set[str]:
+        rows = self._conn.execute(f"SELECT id FROM {SCHEMA}.{COLLECTION} "
+                                  "WHERE id = ANY(%s) AND status = %s", (ids, AWAITING))
+        return {str(row[0]) for row in rows}
+
+
 class MongoStatus:
     """The orders collection asked through MongoDB (a real one answers from its index)."""
 
@@ -150,8 +165,13 @@ class MongoStatus:
 
 @contextmanager
 def watching(settings: Settings) -> Iterator[Watch]:
-    """FerretDB's table when its PostgreSQL database holds this MongoDB database, else
+    """The read models' orders where the platform keeps them: PostgreSQL's table; else
+    FerretDB's table when its PostgreSQL database holds this MongoDB database, else
     MongoDB itself."""
+    if settings.read_store is ReadStore.POSTGRES:
+        with psycopg.connect(settings.postgres_dsn, autocommit=True) as read_models:
+            yield SqlStatus(read_models)
+        return
     dsn = settings.postgres_dsn.rsplit("/", 1)[0] + f"/{FERRETDB_DATABASE}"
     try:
         conn = psycopg.connect(dsn, autocommit=True)

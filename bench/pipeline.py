@@ -21,19 +21,18 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from clickhouse_driver import Client
-from pymongo import MongoClient
-from pymongo.database import Database
 from redis import Redis
 
 from bench.marks import read_marks
 from commands.catalog.application import CatalogApplication
 from projections.analytics import TABLE
 from runtime.progress import KEY as PROGRESS_KEY
-from runtime.settings import Settings
+from runtime.settings import ReadStore, Settings
 from schemas.catalog import CreateProduct
 from schemas.envelope import Actor, EventEnvelope, EventMetadata
 from streams.kafka_sink import KafkaSink, build_producer
 from streams.topics import Topics, ensure_topics
+from tests.support import read_store
 from tests.support.platform import (
     TEST_SECRET,
     create_postgres_database,
@@ -83,7 +82,7 @@ def namespace(postgres: bool = False) -> Iterator[Namespace]:
     """A fresh namespace, dropped afterwards with every topic and progress key under it."""
     space = Namespace.fresh()
     settings = space.settings
-    if postgres:
+    if postgres or settings.read_store is ReadStore.POSTGRES:  # the read models' database
         create_postgres_database(settings)
     try:
         yield space
@@ -96,9 +95,7 @@ def namespace(postgres: bool = False) -> Iterator[Namespace]:
 
 def drop_stores(settings: Settings) -> None:
     """Drops a round's read models and archive."""
-    mongo: MongoClient[Document]
-    with MongoClient(settings.mongo_uri) as mongo:
-        mongo.drop_database(settings.mongo_db)
+    read_store.drop(settings)
     client = clickhouse(settings)
     try:
         client.execute(f"DROP DATABASE IF EXISTS {settings.clickhouse_db}")
@@ -220,10 +217,7 @@ def check(what: str, found: int, wanted: int) -> None:
 
 def check_read_models(settings: Settings, n: int) -> None:
     """Each of `n` ProductCreated events made its product document."""
-    mongo: MongoClient[Document]
-    with MongoClient(settings.mongo_uri) as mongo:
-        db: Database[Document] = mongo[settings.mongo_db]
-        check("products written", db["products"].count_documents({}), n)
+    check("products written", read_store.count(settings, "products"), n)
 
 
 def check_archive(settings: Settings, n: int) -> None:

@@ -1,15 +1,20 @@
-"""Projection, Kafka → worker → MongoDB read models, against bare bulk writes.
+"""Projection, Kafka → worker → read models, against bare writes of the same rows.
 
 The topic holds `n` ProductCreated envelopes. Ours is the Faust worker with the
-ProjectionHandler over every registered MongoDB read model, no event archive, cache
-generations and signals in memory: each run a fresh consumer group and database, timed
-from its first batch to its last written (see bench.pipeline). The baseline writes the
-documents our projectors make (one product document per event, made before the timed
-part) into a fresh database with the same indexes: one unordered `bulk_write` of inserts
-per batch of `worker_batch_size` events, the operation the handler issues for new
-documents (upserts are many times slower on FerretDB, so inserts make the stricter
-baseline). The handler also looks up the stock of the products it writes, which the
-baseline does not.
+ProjectionHandler over every registered read model in the store `TANQORY_READ_STORE`
+names (PostgreSQL by default, or MongoDB), no event archive, cache generations and
+signals in memory: each run fresh read models and consumer group, timed from its first
+batch to its last written (see bench.pipeline). The baseline writes what our projectors
+make (one product document per event, made before the timed part) into fresh read models
+with the same tables and indexes, a batch of `worker_batch_size` events at a time:
+
+- PostgreSQL: one transaction a batch of plain INSERTs (psycopg's `executemany`, which
+  pipelines them) of the product rows and their search terms, on one connection: no
+  conflict handling, no version guard, no live counts;
+- MongoDB: one unordered `bulk_write` of inserts (upserts are many times slower on
+  FerretDB, so inserts make the stricter baseline).
+
+The handler also looks up the stock of the products it writes, which the baseline does not.
 """
 
 import asyncio
@@ -17,7 +22,9 @@ import itertools
 import time
 from collections.abc import Sequence
 
+import psycopg
 from pymongo import AsyncMongoClient, InsertOne
+from pymongo.asynchronous.database import AsyncDatabase
 
 from bench.pipeline import (
     Document,
@@ -31,13 +38,19 @@ from bench.pipeline import (
 from bench.timing import Figure, Scale, acompare_timed
 from projections.catalog import products
 from projections.catalog.mongo_stores import MongoProductStore
+from projections.catalog.sql_stores import SqlProductStore
+from projections.search import search_terms
 from projections.stores.mongo import mongo_read_models
-from runtime.settings import Settings
+from projections.stores.postgres import SCHEMA, PostgresDatabase
+from runtime.settings import ReadStore, Settings
+from schemas.catalog import ProductDocument
 from schemas.envelope import EventEnvelope
 from tanqory.contexts import REGISTRY
+from tanqory.wiring import server_read_models
 
-NAME = "projection: kafka -> mongo models"
-Writes = list[list[InsertOne[Document]]]
+NAMES = {ReadStore.POSTGRES: "projection: kafka -> postgres models",
+         ReadStore.MONGODB: "projection: kafka -> mongo models"}
+Batches = list[list[ProductDocument]]
 
 
 def run(scale: Scale) -> list[Figure]:
@@ -56,36 +69,59 @@ async def _compare(space: Namespace, envelopes: Sequence[EventEnvelope], scale: 
 
     async def baseline(n: int) -> float:
         settings = space.round(next(rounds)).settings
-        elapsed = await _bulk_write(settings, envelopes)
+        bare = _inserts if settings.read_store is ReadStore.POSTGRES else _bulk_write
+        elapsed = await bare(settings, _documents(envelopes, settings.worker_batch_size))
         _check_and_drop(settings, n)
         return elapsed
 
-    return await acompare_timed(NAME, ours, baseline, scale.n, scale.rounds)
+    return await acompare_timed(NAMES[space.settings.read_store], ours, baseline, scale.n,
+                                scale.rounds)
 
 
-async def _bulk_write(settings: Settings, envelopes: Sequence[EventEnvelope]) -> float:
+def _documents(envelopes: Sequence[EventEnvelope], batch_size: int) -> Batches:
+    """What the handler writes for each batch: its new product documents."""
+    return [[doc for doc, _ in products.fold_products({}, batch)[0].values()]
+            for batch in batches_of(envelopes, batch_size)]
+
+
+async def _inserts(settings: Settings, batches: Batches) -> float:
+    models = server_read_models(settings)
+    try:
+        await models.setup()  # the same tables and indexes
+    finally:
+        await models.close()
+    store = SqlProductStore(PostgresDatabase(settings.postgres_dsn, SCHEMA))  # rows only
+    rows = [([tuple(store.row(doc).values()) for doc in batch],
+             [(str(doc.id), term) for doc in batch
+              for term in search_terms(doc.name, doc.sku, doc.description)])
+            for batch in batches]
+    names = list(store.row(batches[0][0]))
+    products_sql = (f"INSERT INTO {SCHEMA}.products ({', '.join(names)}) "
+                    f"VALUES ({', '.join(['%s'] * len(names))})")
+    terms_sql = f"INSERT INTO {SCHEMA}.product_terms (product_id, term) VALUES (%s, %s)"
+    async with await psycopg.AsyncConnection.connect(settings.postgres_dsn) as conn:
+        start = time.perf_counter()
+        for product_rows, term_rows in rows:
+            async with conn.transaction(), conn.cursor() as cursor:
+                await cursor.executemany(products_sql, product_rows)  # pipelined
+                await cursor.executemany(terms_sql, term_rows)
+        return time.perf_counter() - start
+
+
+async def _bulk_write(settings: Settings, batches: Batches) -> float:
     client: AsyncMongoClient[Document] = AsyncMongoClient(settings.mongo_uri, tz_aware=True)
     try:
         models = mongo_read_models(client, settings.mongo_db, REGISTRY.read_models)
         await models.setup()  # the same indexes
-        db = client[settings.mongo_db]
-        writes = _writes(envelopes, settings.worker_batch_size, MongoProductStore(db["products"]))
+        db: AsyncDatabase[Document] = client[settings.mongo_db]
+        store = MongoProductStore(db["products"])
+        writes = [[InsertOne(store.to_mongo(doc)) for doc in batch] for batch in batches]
         start = time.perf_counter()
         for product_docs in writes:
             await db["products"].bulk_write(product_docs, ordered=False)
         return time.perf_counter() - start
     finally:
         await client.close()
-
-
-def _writes(envelopes: Sequence[EventEnvelope], batch_size: int,
-            product_store: MongoProductStore) -> Writes:
-    """What the handler writes for each batch: its new product documents."""
-    writes: Writes = []
-    for batch in batches_of(envelopes, batch_size):
-        made, _ = products.fold_products({}, batch)
-        writes.append([InsertOne(product_store.to_mongo(d)) for d, _ in made.values()])
-    return writes
 
 
 def _check_and_drop(settings: Settings, n: int) -> None:

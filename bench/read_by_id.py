@@ -1,5 +1,6 @@
-"""Read by id over HTTP: `GET /api/v1/products/{id}` on `tanqory read-api` (MongoDB via
-FerretDB, Redis cache), against a bare Starlette app answering the same bytes.
+"""Read by id over HTTP: `GET /api/v1/products/{id}` on `tanqory read-api` (the read models
+in the store `TANQORY_READ_STORE` names, PostgreSQL by default; Redis cache), against a
+bare Starlette app answering the same bytes.
 
 Both servers run under uvicorn the same way (one worker, same options) on loopback; one
 keep-alive httpx client sends the reads one after another (no concurrency) to each, and
@@ -13,9 +14,9 @@ are stopped before any timing, so the read API has the cores to itself.
   and its generation, the read-model query, one Redis write. (A read with an
   `X-Consistency-Token` would skip the cache instead, but it also waits on the read
   model's version first: a different path, not a miss.) So the collection holds
-  `n * rounds + 1` products, and on FerretDB 1.24 a find by `_id` is a sequential scan of
-  it in PostgreSQL (FerretDB issue 4646): this figure falls as `n` grows, where MongoDB
-  would use its `_id` index.
+  `n * rounds + 1` products. In PostgreSQL a read is one primary-key lookup; on FerretDB
+  1.24 a find by `_id` is a sequential scan of the collection (FerretDB issue 4646), so
+  there this figure falls as `n` grows, where MongoDB would use its `_id` index.
 
 The baseline serves the body of one real response with the same content type, for any id.
 """
@@ -24,15 +25,13 @@ import asyncio
 import itertools
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import httpx
-from pymongo import MongoClient
-from pymongo.collection import Collection
 
 from bench.command_write import product_payload
 from bench.http_servers import bare_server, editor_headers, server_platform
 from bench.timing import Figure, Scale, compare
+from tests.support import read_store
 from tests.support.platform import Platform
 from tests.support.waiting import wait_until
 
@@ -75,12 +74,8 @@ async def _create(platform: Platform, count: int) -> list[str]:
 def populate(platform: Platform, count: int) -> list[str]:
     """Creates `count` products and waits until the read model holds every one."""
     ids = asyncio.run(_create(platform, count))
-    settings = platform.settings
-    mongo: MongoClient[dict[str, Any]]
-    with MongoClient(settings.mongo_uri) as mongo:
-        products: Collection[dict[str, Any]] = mongo[settings.mongo_db]["products"]
-        wait_until(lambda: products.count_documents({"_id": {"$in": ids}}) == len(ids),
-                   120, f"{count} products in the read model", interval=0.2)
+    wait_until(lambda: read_store.count(platform.settings, "products", ids) == len(ids),
+               120, f"{count} products in the read model", interval=0.2)
     for name in ("command-api", "relay", "worker"):  # leave the cores to the read API
         platform.processes[name].stop()
     return ids

@@ -1,8 +1,8 @@
 """Rebuild: re-projecting a topic of `n` ProductCreated envelopes from its start.
 
-The production worker and handler (MongoDB read models, ClickHouse archive, Redis cache
-generations and signals), each run a fresh consumer group, database and archive over
-the same topic, timed from its first batch to its last written (see bench.pipeline).
+The production worker and handler (read models in the store `TANQORY_READ_STORE` names,
+ClickHouse archive, Redis cache generations and signals), each run a fresh consumer
+group, read models and archive over the same topic, timed from its first batch to its last written (see bench.pipeline).
 """
 
 import statistics

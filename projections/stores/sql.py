@@ -148,7 +148,7 @@ class SqlDocuments(Generic[M]):
         async with self.db.transaction() as tx:
             new: list[dict[str, Any]] = []  # consecutive new documents, upserted together
             for doc, replaced in batch:
-                row = self._row(doc)
+                row = self.row(doc)
                 if replaced == 0:  # whole from the creation on: replaces an older version
                     new.append(row)
                     continue
@@ -163,14 +163,15 @@ class SqlDocuments(Generic[M]):
     async def replace(self, documents: Sequence[M]) -> None:
         batch = sorted(documents, key=lambda doc: str(doc.id))  # type: ignore[attr-defined]
         async with self.db.transaction() as tx:
-            await self._upsert(tx, [self._row(doc) for doc in batch], "<=")
+            await self._upsert(tx, [self.row(doc) for doc in batch], "<=")
             await self._written(tx, batch)
 
     async def _written(self, tx: Sql, documents: Sequence[M]) -> None:
         """Called in the transaction that wrote `documents` (the winners and the losers
         of their version guards), for what a store keeps beside them."""
 
-    def _row(self, doc: Any) -> dict[str, Any]:
+    def row(self, doc: Any) -> dict[str, Any]:
+        """The table row that holds `doc`: its id, version, the query columns, the JSON."""
         return {"id": str(doc.id), "version": doc.version, **self._columns(doc),
                 "doc": doc.model_dump_json()}
 

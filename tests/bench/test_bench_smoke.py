@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import scale
+from bench import projection, scale
 from bench.__main__ import SMOKE
+from runtime.settings import Settings
 
 pytestmark = pytest.mark.server
 
@@ -25,7 +26,7 @@ FIGURES = {
     "place_order": ["place order (sqlite)", "place order (postgres)"],
     "read_by_id": ["read by id (cache hit)", "read by id (cache miss)"],
     "relay": ["relay: postgres -> kafka"],
-    "projection": ["projection: kafka -> mongo models"],
+    "projection": [projection.NAMES[Settings().read_store]],  # the store this run uses
     "analytics_sink": ["analytics: kafka -> clickhouse"],
     "rebuild_stores": ["rebuild: products -> mongodb", "rebuild: facts -> clickhouse"],
     "login": ["sign-in (embedded)", "token check (cache-hit read)"],  # needs no services

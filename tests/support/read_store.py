@@ -2,7 +2,7 @@
 PostgreSQL's schemas, whichever `TANQORY_READ_STORE` chose."""
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -80,6 +80,32 @@ def documents(settings: Settings, model: str, build: int = 1) -> dict[str, Docum
         return {key: json.loads(doc) for key, doc in rows}
     with _mongo(settings) as db:
         return {d["_id"]: d for d in db[_name(model, build)].find({})}
+
+
+def count(settings: Settings, model: str, keys: Sequence[str] | None = None) -> int:
+    """How many documents the model's live build (build 1) holds, or holds of `keys`."""
+    if _on_postgres(settings):
+        where, params = ("WHERE id = ANY(%s)", (list(keys),)) if keys is not None else ("", ())
+        with psycopg.connect(settings.postgres_dsn) as conn:
+            row = conn.execute(f"SELECT count(*) FROM {SCHEMA}.{model} {where}",
+                               params).fetchone()
+        return int(row[0]) if row else 0
+    with _mongo(settings) as db:
+        return db[model].count_documents({} if keys is None else {"_id": {"$in": list(keys)}})
+
+
+def drop(settings: Settings) -> None:
+    """Drops the read models, every build of them."""
+    if _on_postgres(settings):
+        with psycopg.connect(settings.postgres_dsn, autocommit=True) as conn:
+            schemas = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname = %s "
+                                   "OR nspname LIKE %s", (SCHEMA, SCHEMA + r"\_\_%")).fetchall()
+            for (schema,) in schemas:
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        return
+    client: MongoClient[Document]
+    with MongoClient(settings.mongo_uri) as client:
+        client.drop_database(settings.mongo_db)
 
 
 def document(settings: Settings, model: str, key: str, build: int = 1) -> Document | None:
