@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     # How often the worker and the read API look for a read model's new build (server).
     read_model_switch_seconds: float = Field(default=1.0, gt=0, le=60)
 
-    read_store: ReadStore = ReadStore.MONGODB
+    read_store: ReadStore = ReadStore.POSTGRES
     mongo_uri: str = "mongodb://127.0.0.1:17017/"
     mongo_db: str = "tanqory"
 

@@ -104,8 +104,8 @@ def read_api(port: ReadApiPort = None, host: HostOption = None) -> None:
     """Run the read API (server mode): queries from the read models, with the cache.
 
     TANQORY_MODE is set to server whatever it says. Needs the read models' settings
-    (TANQORY_READ_STORE: mongodb, with TANQORY_MONGO_URI and TANQORY_MONGO_DB, or postgres,
-    in the PostgreSQL database below), the Redis settings (TANQORY_REDIS_URL:
+    (TANQORY_READ_STORE: postgres, the default, in the PostgreSQL database below, or mongodb,
+    with TANQORY_MONGO_URI and TANQORY_MONGO_DB), the Redis settings (TANQORY_REDIS_URL:
     cache, rate limits, read-your-writes signals, projection progress), the PostgreSQL
     settings (TANQORY_POSTGRES_HOST/PORT/USER/PASSWORD/DB: the event stores, read only,
     for `?as_of=` reads; the command API creates their tables), the ClickHouse settings
@@ -143,8 +143,9 @@ def worker() -> None:
     the read models and the ClickHouse event history, and moves the cache
     generations in Redis. TANQORY_MODE is set to server whatever it says. Needs the Kafka
     settings (TANQORY_KAFKA_BOOTSTRAP, TANQORY_KAFKA_TOPIC_PREFIX), the read models'
-    settings (TANQORY_READ_STORE: mongodb, with TANQORY_MONGO_URI and TANQORY_MONGO_DB, or
-    postgres, with TANQORY_POSTGRES_HOST/PORT/USER/PASSWORD/DB), the ClickHouse settings
+    settings (TANQORY_READ_STORE: postgres, the default, with
+    TANQORY_POSTGRES_HOST/PORT/USER/PASSWORD/DB, or mongodb, with TANQORY_MONGO_URI and
+    TANQORY_MONGO_DB), the ClickHouse settings
     (TANQORY_CLICKHOUSE_HOST/PORT/DB/USER/PASSWORD) and the Redis settings
     (TANQORY_REDIS_URL).
     """
