@@ -1,13 +1,12 @@
 """Durable positions in the event store's notification log, per named reader."""
 
 import asyncio
-import sqlite3
-from pathlib import Path
 from typing import Protocol
 
 import psycopg
 
 from projections.stores.sqlite import SqliteDatabase
+from streams.sqlite_file import SqliteFile
 
 
 class PositionStore(Protocol):
@@ -76,17 +75,16 @@ class ReadModelPositions:
 
 
 class SqlitePositions:
-    def __init__(self, path: Path, name: str) -> None:
-        self._path = path
+    """Embedded mode: a table in a SQLite file the process shares (see SqliteFile)."""
+
+    def __init__(self, file: SqliteFile, name: str) -> None:
+        self._file = file
         self._name = name
+        file.run("CREATE TABLE IF NOT EXISTS positions (name TEXT PRIMARY KEY, position INTEGER)")
 
     def _query(self, sql: str, params: tuple[object, ...]) -> int:
-        with sqlite3.connect(self._path) as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS positions (name TEXT PRIMARY KEY, position INTEGER)"
-            )
-            row = conn.execute(sql, params).fetchone()
-        return int(row[0]) if row else 0
+        rows = self._file.run(sql, params)
+        return int(rows[0][0]) if rows else 0  # type: ignore[call-overload]
 
     async def load(self) -> int:
         return await asyncio.to_thread(

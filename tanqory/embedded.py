@@ -11,7 +11,6 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -32,6 +31,7 @@ from streams.positions import PositionStore, ReadModelPositions, SqlitePositions
 from streams.relay import Relay
 from streams.sagas.deadlines import SqliteDeadlines
 from streams.sagas.saga import TICK_SECONDS, SagaRunner
+from streams.sqlite_file import SqliteFile
 from tanqory.contexts import REGISTRY
 from tanqory.event_streams import StoredStreams
 from tanqory.local_operations import LocalOperations
@@ -105,21 +105,23 @@ class Embedded:
             name: self._relay(f"embedded-projector.{name}", name, self.projecting,
                               ReadModelPositions(database, f"embedded-projector.{name}"))
             for name in self.applications}
+        # The sagas' deadlines and relay positions, and the notifier's positions.
+        self.saga_state, self.notifier_state = SqliteFile(data / SAGAS), SqliteFile(data / NOTIFIER)
         saga_parts = SagaParts(self.applications, settings,
-                               lambda kind: SqliteDeadlines(data / SAGAS, kind), personal)
+                               lambda kind: SqliteDeadlines(self.saga_state, kind), personal)
         self.sagas = SagaRunner(REGISTRY.sagas(saga_parts))
         # Whoever holds it keeps the sagas still (the demo seeding, while it records past
         # orders' steps itself: the sagas then find each step done).
         self.saga_turn = asyncio.Lock()
         # Work that goes on after the start (the rest of the demo's history): ended first.
         self.background: set[asyncio.Task[None]] = set()
-        self.saga_relays = self._relays_to(self.sagas, "embedded-sagas", data / SAGAS,
+        self.saga_relays = self._relays_to(self.sagas, "embedded-sagas", self.saga_state,
                                            self.saga_turn)
         # Relays of their own: a failing mail server holds up no saga.
         self.notifier_relays = self._relays_to(SagaRunner(REGISTRY.notifiers(saga_parts)),
-                                               "embedded-notifier", data / NOTIFIER)
+                                               "embedded-notifier", self.notifier_state)
 
-    def _relays_to(self, runner: SagaRunner, prefix: str, positions: Path,
+    def _relays_to(self, runner: SagaRunner, prefix: str, positions: SqliteFile,
                    turn: asyncio.Lock | None = None) -> dict[str, Relay[Any]]:
         """A relay of every context's events to `runner`, positions kept in `positions`."""
         if not runner.sagas:
@@ -198,6 +200,8 @@ class Embedded:
 
     def close(self) -> None:
         close_applications(self.applications)
+        self.saga_state.close()
+        self.notifier_state.close()
 
 
 def build_embedded_api(

@@ -8,13 +8,13 @@ processes may both find it due.
 """
 
 import asyncio
-import sqlite3
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Protocol
 from uuid import UUID
 
 import psycopg
+
+from streams.sqlite_file import SqliteFile
 
 DUE_BATCH = 100
 
@@ -80,17 +80,13 @@ class PostgresDeadlines:
 
 
 class SqliteDeadlines:
-    """Embedded mode: a table in the sagas' SQLite file."""
+    """Embedded mode: a table in a SQLite file the process shares (see SqliteFile)."""
 
-    def __init__(self, path: Path, kind: str) -> None:
-        self._path = path
+    def __init__(self, file: SqliteFile, kind: str) -> None:
+        self._run = file.run
         self._kind = kind
-
-    def _run(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
-        with sqlite3.connect(self._path) as conn:
-            conn.execute("CREATE TABLE IF NOT EXISTS deadlines (kind TEXT NOT NULL, "
-                         "key TEXT NOT NULL, due_at TEXT NOT NULL, PRIMARY KEY (kind, key))")
-            return conn.execute(sql, params).fetchall()
+        file.run("CREATE TABLE IF NOT EXISTS deadlines (kind TEXT NOT NULL, "
+                 "key TEXT NOT NULL, due_at TEXT NOT NULL, PRIMARY KEY (kind, key))")
 
     async def schedule(self, key: UUID, due: datetime) -> None:
         await asyncio.to_thread(
