@@ -6,7 +6,11 @@ the MongoDB-wire server) gets fresh read models, built as the platform builds th
 (`ReadModels` over `REGISTRY.read_models`), in a temporary file, schema or database
 dropped after. Its products read model is seeded straight through the store's `write`, as
 the projector writes, in batches of new documents: up to the first size, measured; more up
-to the next size, measured; and so on. Seeding is not timed.
+to the next size, measured; and so on. After each seeding the store is settled as a
+rebuild settles it before readers switch to it (`DocumentStore.settle`: PostgreSQL's
+VACUUM ANALYZE, which autovacuum also runs on a table that keeps changing), so each size
+is measured in its steady state rather than in the minute after a bulk load. Seeding and
+settling are not timed.
 
 The products: names from a vocabulary (finish, material, object), so search terms vary,
 descriptions of a few sentences, eight categories (one product in ten in none), prices and
@@ -296,6 +300,7 @@ async def _measure_store(store_name: str, backend: AbstractAsyncContextManager[R
             if not any(_measurable(found) for found in p99s.values()):
                 break
             await _seed(store, seeded, size)
+            await store.settle()  # as a rebuild leaves it, and autovacuum any busy table
             await _check_seeded(store, seeded)
             for path, read in _reads(store, seeded, deep_page, rng).items():
                 results.append(await _measure_path(store_name, path, size, read, samples,

@@ -101,6 +101,7 @@ async def rebuild(models: ReadModels, target: Buildable,
         await builds.save(started)
         await models.refresh()
         await _fold_history(projector_on(store), read_after, settle_seconds, report)
+        await target.loaded(number)
     except BaseException:
         await abandon(models, target, settle_seconds)
         raise

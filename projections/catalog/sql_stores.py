@@ -19,6 +19,9 @@ PROBE = ("products.id = (SELECT product_id FROM product_terms "
 # A search's matches, joined to their products (CROSS JOIN: SQLite drives from the terms).
 MATCHES = "product_terms AS matches CROSS JOIN products"
 NO_CATEGORY = ""  # product_counts' and product_live's key for the products in none
+# The live products in the catalog, and in one category.
+LIVE = "SELECT sum(live) FROM product_counts"
+CATEGORY_LIVE = "SELECT live FROM product_counts WHERE category_id = ?"
 # product_terms and product_live hold live products only, so a search's matches and the
 # counts follow the live catalog. The listing indexes are partial (`WHERE deleted = 0`,
 # which the listing's WHERE repeats literally, as both databases need to use them): each
@@ -209,28 +212,29 @@ class SqlProductStore(SqlDocuments[ProductDocument]):
         walking the sort's index and probing each product's terms (`PROBE`:
         costs about `(offset + limit) * live / matches`, small when a term is common).
         Either costs at most about sqrt((offset + limit) * live), whatever the terms."""
-        row = await self.db.fetch_one("SELECT " + ", ".join(
-            ["(SELECT count(*) FROM product_terms WHERE term = ?)"] * len(terms)), terms)
-        counts = [int(count) for count in row or [0]]
+        # Each term's matches and the live products in the catalog (and the category).
+        selects = [*["(SELECT count(*) FROM product_terms WHERE term = ?)"] * len(terms),
+                   f"({LIVE})", f"({CATEGORY_LIVE})" if category_id is not None else "NULL"]
+        in_category = [str(category_id)] if category_id is not None else []
+        row = await self.db.fetch_one("SELECT " + ", ".join(selects), [*terms, *in_category])
+        assert row is not None
+        counts = [int(count) for count in row[:len(terms)]]
         if 0 in counts:
             return [], 0
+        catalog = int(row[-2] or 0)
+        scope = catalog if category_id is None else int(row[-1] or 0)
         found = dict(zip(terms, counts, strict=True))
         rarest_first = sorted(terms, key=lambda term: found[term])
         matching = _matching(rarest_first)
-        scope = catalog = await self._live(None)
-        if category_id is not None:
-            scope = await self._live(category_id)
+        matched = f"{matching} AND products.id = matches.product_id AND {where}"
         if (query.offset + query.limit) * scope >= _expected(counts, scope, catalog) ** 2:
             # The matches are all read to be sorted: their count comes in the same pass.
-            return await self.counted_page(
-                f"{matching} AND products.id = matches.product_id AND {where}", order_by,
-                [*rarest_first, *params], query.limit, query.offset, MATCHES)
+            return await self.counted_page(matched, order_by, [*rarest_first, *params],
+                                           query.limit, query.offset, MATCHES)
         docs = await self.sorted_page(f"{where} AND {' AND '.join([PROBE] * len(terms))}",
                                       order_by, [*params, *terms], query.limit, query.offset)
         if filtered or category_id is not None:
-            return docs, await self.count(
-                f"{matching} AND products.id = matches.product_id AND {where}",
-                [*rarest_first, *params], MATCHES)
+            return docs, await self.count(matched, [*rarest_first, *params], MATCHES)
         if len(terms) == 1:
             return docs, counts[0]  # the terms are the live products': its matches are all
         return docs, await self.count(matching, rarest_first, "product_terms AS matches")
@@ -238,10 +242,9 @@ class SqlProductStore(SqlDocuments[ProductDocument]):
     async def _live(self, category_id: UUID | None) -> int:
         """The live products in the catalog, or in a category, from `product_counts`."""
         if category_id is None:
-            found = await self.db.fetch_one("SELECT sum(live) FROM product_counts")
+            found = await self.db.fetch_one(LIVE)
         else:
-            found = await self.db.fetch_one(
-                "SELECT live FROM product_counts WHERE category_id = ?", (str(category_id),))
+            found = await self.db.fetch_one(CATEGORY_LIVE, (str(category_id),))
         return int(found[0]) if found and found[0] is not None else 0
 
     async def in_category(self, category_id: UUID) -> list[UUID]:

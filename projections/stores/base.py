@@ -58,6 +58,10 @@ class DocumentStore(Protocol[D]):
     async def drop(self) -> None:
         """Removes every document (for rebuilding from history)."""
 
+    async def settle(self) -> None:
+        """After a bulk load (a rebuild, before readers switch to it): makes its first reads
+        as fast as later ones (the planner's statistics, PostgreSQL's visibility map)."""
+
     async def documents(self) -> Sequence[Any]:
         """Every document (pydantic models), deleted ones included (for comparing with a
         rebuild)."""
@@ -201,6 +205,9 @@ class ReadModelBuilds:
 
     async def open(self, build: int) -> DocumentStore[Any]:
         return await self.models.open(self.model, build)
+
+    async def loaded(self, build: int) -> None:
+        await (await self.open(build)).settle()
 
     async def remove(self, build: int) -> None:
         assert self.models.builds is not None, "these read models have no builds"

@@ -127,5 +127,8 @@ class Buildable(Protocol):
     async def open(self, build: int) -> Any:
         """That build's store, created if it is not (where a rebuild folds history)."""
 
+    async def loaded(self, build: int) -> None:
+        """That build holds the history now; readers switch to it next."""
+
     async def remove(self, build: int) -> None:
         """Stops holding that build and deletes it (no one reads or writes it any more)."""

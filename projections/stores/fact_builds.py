@@ -44,6 +44,9 @@ class SwitchedFacts:
         await store.setup()
         return SwitchedFacts(store)
 
+    async def loaded(self, build: int) -> None:
+        """Nothing: ClickHouse needs no statistics, and merges its parts by itself."""
+
     async def remove(self, build: int) -> None:
         store = self._stores.pop(build, None)
         if store is not None:

@@ -113,6 +113,9 @@ class MongoDocuments(Generic[M]):
     async def drop(self) -> None:
         await self.collection.delete_many({})
 
+    async def settle(self) -> None:
+        """Nothing: MongoDB's indexes are maintained as documents are written."""
+
 
 class _BuildDatabase:
     """A database whose collections are one build's: `products` is `products__2`."""

@@ -148,6 +148,15 @@ class PostgresDatabase:
     async def ping(self) -> None:
         await self.fetch_one("SELECT 1")
 
+    async def settle(self) -> None:
+        """VACUUM (ANALYZE) of its tables, as autovacuum would do some time later: without
+        statistics the planner misjudges the search terms' matches, and until the
+        visibility map is set every index-only scan also reads the table (a two-word
+        search at 100k products: p99 36 ms before, 16 ms after)."""
+        async with (await self.pool()).connection() as conn:
+            for table in self.tables():
+                await conn.execute(f'VACUUM (ANALYZE) "{self.schema}"."{table}"')
+
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
@@ -222,12 +231,17 @@ def postgres_read_models(dsn: str, schema: str, models: Sequence[ReadModel[Any]]
     return ReadModels(stores, models, db.ping, db.close, PostgresBuilds(db, dsn, max_size))
 
 
-async def drop_schemas(dsn: str, schema: str) -> None:
-    """Drops `schema` and its builds' schemas (`schema__N`) with everything in them."""
+def drop_schemas_now(dsn: str, schema: str) -> None:
+    """Drops `schema` and its builds' schemas (`schema__N`) with everything in them, in
+    this thread (`drop_schemas` from a coroutine)."""
     base = schema_name(schema)
-    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
-        cursor = await conn.execute(
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        found = conn.execute(
             "SELECT nspname FROM pg_namespace WHERE nspname = %s OR nspname LIKE %s",
-            (base, base.replace("_", r"\_") + r"\_\_%"))
-        for (name,) in await cursor.fetchall():
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+            (base, base.replace("_", r"\_") + r"\_\_%")).fetchall()
+        for (name,) in found:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+async def drop_schemas(dsn: str, schema: str) -> None:
+    await asyncio.to_thread(drop_schemas_now, dsn, schema)

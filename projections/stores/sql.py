@@ -76,6 +76,9 @@ class SqlDatabase(Sql, Protocol):
     def tables(self) -> list[str]:
         """The tables its definitions create."""
 
+    async def settle(self) -> None:
+        """After a bulk load: lets its first reads run as fast as later ones."""
+
 
 class SqlDocuments(Generic[M]):
     """One table of versioned documents, `id` = the aggregate id."""
@@ -196,3 +199,6 @@ class SqlDocuments(Generic[M]):
     async def drop(self) -> None:
         async with self.db.transaction() as tx:
             await tx.execute(f"DELETE FROM {self._table}")
+
+    async def settle(self) -> None:
+        await self.db.settle()

@@ -120,6 +120,10 @@ class SqliteDatabase:
     async def ping(self) -> None:
         await (await self.conn()).execute("SELECT 1")
 
+    async def settle(self) -> None:
+        """Nothing: SQLite plans the stores' queries by their indexes alone, and statistics
+        (ANALYZE) could only move the plans they were shaped for."""
+
     async def position(self, name: str) -> int:
         """The position a reader of the event stores has recorded here (0 before any)."""
         row = await self.fetch_one("SELECT position FROM positions WHERE name = ?", (name,))

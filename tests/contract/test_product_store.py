@@ -115,6 +115,19 @@ async def test_drop_empties_the_store(product_store: ProductStore) -> None:
     assert await product_store.page(ProductListQuery()) == ([], 0)
 
 
+async def test_settling_after_a_bulk_load_changes_no_answer(product_store: ProductStore) -> None:
+    docs = [document(n, name=f"Brass lamp {n}" if n % 3 else f"Oak table {n}")
+            for n in range(30)]
+    await put(product_store, *docs)
+    queries = [ProductListQuery(), ProductListQuery(search="brass lamp", sort="price"),
+               ProductListQuery(search="oak", page=2, limit=5)]
+    before = [await product_store.page(q) for q in queries]
+    await product_store.settle()
+    assert [await product_store.page(q) for q in queries] == before
+    assert before[1][1] == 20 and before[2][1] == 10
+    assert await product_store.get(docs[0].id) == docs[0]
+
+
 def _ids(items: list[ProductDocument]) -> set[UUID]:
     return {d.id for d in items}
 

@@ -10,7 +10,7 @@ import psycopg
 from pymongo import MongoClient
 from pymongo.database import Database
 
-from projections.stores.postgres import SCHEMA
+from projections.stores.postgres import SCHEMA, drop_schemas_now
 from runtime.settings import ReadStore, Settings
 
 Document = dict[str, Any]
@@ -97,11 +97,7 @@ def count(settings: Settings, model: str, keys: Sequence[str] | None = None) -> 
 def drop(settings: Settings) -> None:
     """Drops the read models, every build of them."""
     if _on_postgres(settings):
-        with psycopg.connect(settings.postgres_dsn, autocommit=True) as conn:
-            schemas = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname = %s "
-                                   "OR nspname LIKE %s", (SCHEMA, SCHEMA + r"\_\_%")).fetchall()
-            for (schema,) in schemas:
-                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        drop_schemas_now(settings.postgres_dsn, SCHEMA)
         return
     client: MongoClient[Document]
     with MongoClient(settings.mongo_uri) as client:
