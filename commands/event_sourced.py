@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Notification, Recording
+from eventsourcing.postgres import PostgresApplicationRecorder
 from tenacity import (
     retry,
     retry_if_exception_type,
@@ -100,6 +101,12 @@ class EventSourcedContext(Application[UUID]):
     def notifications(self, after: int, limit: int) -> Sequence[Notification]:
         """The stored events after position `after`, in store order (gap-free)."""
         return self.recorder.select_notifications(after + 1, limit)
+
+    def change_channel(self) -> str | None:
+        """The PostgreSQL channel its recorder NOTIFYs in each transaction that records
+        events (`streams.store_wakeups`); None in a store without one (SQLite)."""
+        recorder = self.recorder
+        return recorder.channel_name if isinstance(recorder, PostgresApplicationRecorder) else None
 
     def last_position(self) -> int:
         """The position of the last stored event (0 before the first)."""

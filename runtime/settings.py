@@ -94,7 +94,8 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(default=3, ge=1)
     kafka_topic_prefix: str = Field(default="tanqory", pattern=r"^[A-Za-z0-9._-]{1,100}$")
     relay_batch_size: int = Field(default=500, ge=1)
-    relay_poll_seconds: float = Field(default=0.02, gt=0)
+    # Server relays are woken by PostgreSQL's notifications; this is their fallback.
+    relay_poll_seconds: float = Field(default=1.0, gt=0)
     worker_id: str = "tanqory-projector"
     worker_batch_size: int = Field(default=500, ge=1, le=MAX_BATCH)
     worker_batch_seconds: float = Field(default=0.02, gt=0)

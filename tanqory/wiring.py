@@ -393,6 +393,7 @@ async def run_relay(settings: Settings) -> None:
     from streams.kafka_sink import KafkaSink, start_producer
     from streams.positions import PostgresPositions
     from streams.relay import Relay
+    from streams.store_wakeups import wake_on_notify
     from streams.topics import Topics, ensure_topics
 
     topics = Topics(settings.kafka_topic_prefix)
@@ -405,10 +406,13 @@ async def run_relay(settings: Settings) -> None:
                  for name in applications}
     relays = [Relay(f"kafka-relay.{name}", app, positions[name], sink,
                     settings.relay_batch_size, seen) for name, app in applications.items()]
+    channels = {channel: relay for relay, app in zip(relays, applications.values(), strict=True)
+                if (channel := app.change_channel()) is not None}
     try:
         for relay in relays:  # one at a time: the first creates the positions table
             await relay.position()
-        await asyncio.gather(*(r.run(settings.relay_poll_seconds) for r in relays))
+        await asyncio.gather(wake_on_notify(settings.postgres_dsn, channels),
+                             *(r.run(settings.relay_poll_seconds) for r in relays))
     finally:
         await producer.stop()
         for store in positions.values():

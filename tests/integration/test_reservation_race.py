@@ -8,19 +8,16 @@ unit is reserved twice, and each order gets exactly one answer: Reserved or Reje
 import multiprocessing
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID, uuid4
 
-import psycopg
 import pytest
 
 from commands.inventory.application import InventoryApplication
 from commands.inventory.stock_item import StockItem
-from runtime.settings import Mode, Settings
+from runtime.settings import Settings
 from schemas.inventory import stock_item_id
 from tests.integration.reserve_worker import META, reserve_together, run_process
-from tests.support.platform import create_postgres_database, server_namespace, settings_for_tests
 
 STOCK, ORDERS, PROCESSES = 10, 40, 2
 TIMEOUT = 60.0  # seconds, for the whole race; it takes well under one
@@ -64,24 +61,6 @@ def test_forty_threads_race_for_ten_units_in_sqlite(tmp_path: Path) -> None:
         assert_ten_won_and_thirty_lost(app, product_id, order_ids)
     finally:
         app.close()
-
-
-@pytest.fixture
-def postgres_settings() -> Iterator[Settings]:
-    """A fresh PostgreSQL database for this test only, dropped afterwards."""
-    settings = settings_for_tests(mode=Mode.SERVER,
-                                  postgres_db=server_namespace()["TANQORY_POSTGRES_DB"])
-    create_postgres_database(settings)
-    try:
-        yield settings
-    finally:
-        drop_postgres_database(settings)
-
-
-def drop_postgres_database(settings: Settings) -> None:
-    admin_dsn = settings.postgres_dsn.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{settings.postgres_db}" WITH (FORCE)')
 
 
 @pytest.mark.server

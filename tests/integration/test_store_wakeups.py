@@ -1,0 +1,103 @@
+"""Server relays are woken by PostgreSQL's notifications of new events, also after the
+listening connection was cut."""
+
+import asyncio
+import time
+from collections.abc import Iterator
+from uuid import uuid4
+
+import psycopg
+import pytest
+
+from commands.inventory.application import InventoryApplication
+from runtime.settings import Settings
+from streams.store_wakeups import wake_on_notify
+from tests.integration.reserve_worker import META
+
+pytestmark = pytest.mark.server
+DEADLINE = 10.0  # seconds; a wake-up takes milliseconds
+
+
+class Woken:
+    def __init__(self) -> None:
+        self.wakeup = asyncio.Event()
+
+
+@pytest.fixture
+def inventory(postgres_settings: Settings) -> Iterator[InventoryApplication]:
+    app = InventoryApplication(env=postgres_settings.event_store_env)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+async def _woken(relay: Woken) -> None:
+    await asyncio.wait_for(relay.wakeup.wait(), DEADLINE)
+    relay.wakeup.clear()
+
+
+async def _not_woken(relay: Woken, seconds: float) -> bool:
+    try:
+        await asyncio.wait_for(relay.wakeup.wait(), seconds)
+    except TimeoutError:
+        return True
+    return False
+
+
+async def _listening(dsn: str, other_than: int = 0) -> int:
+    """The backend pid of the connection that listens in this database (its last
+    statement a LISTEN), once there is one other than `other_than`."""
+    deadline = time.monotonic() + DEADLINE
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            cursor = await conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN %%' "
+                "AND datname = current_database() AND pid <> pg_backend_pid() "
+                "AND pid <> %s", (other_than,))
+            if (row := await cursor.fetchone()) is not None:
+                return int(row[0])
+            await asyncio.sleep(0.05)
+    raise AssertionError("no connection listens")
+
+
+async def test_a_commit_wakes_only_its_own_stores_relay(
+        inventory: InventoryApplication, postgres_settings: Settings) -> None:
+    channel = inventory.change_channel()
+    assert channel is not None
+    mine, other = Woken(), Woken()
+    listener = asyncio.create_task(wake_on_notify(postgres_settings.postgres_dsn,
+                                                  {channel: mine, "another_store": other}))
+    try:
+        await _woken(mine)  # every relay once, on (re)connecting
+        await _woken(other)
+        await _listening(postgres_settings.postgres_dsn)
+        assert await _not_woken(mine, 0.2)
+
+        await asyncio.to_thread(inventory.create_stock_item, uuid4(), 3, META)
+        await _woken(mine)
+        assert await _not_woken(other, 0.2)
+    finally:
+        listener.cancel()
+
+
+async def test_after_its_connection_is_cut_it_listens_again_and_wakes_every_relay(
+        inventory: InventoryApplication, postgres_settings: Settings) -> None:
+    channel = inventory.change_channel()
+    assert channel is not None
+    relay = Woken()
+    dsn = postgres_settings.postgres_dsn
+    listener = asyncio.create_task(wake_on_notify(dsn, {channel: relay}))
+    try:
+        await _woken(relay)
+        pid = await _listening(dsn)
+        async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as admin:
+            await admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        await _woken(relay)  # reconnected: whatever committed meanwhile is looked for
+        await _listening(dsn, other_than=pid)
+
+        await asyncio.to_thread(inventory.create_stock_item, uuid4(), 3, META)
+        await _woken(relay)
+        assert not listener.done()
+    finally:
+        listener.cancel()
