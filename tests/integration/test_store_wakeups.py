@@ -2,7 +2,6 @@
 listening connection was cut."""
 
 import asyncio
-import time
 from collections.abc import Iterator
 from uuid import uuid4
 
@@ -13,6 +12,7 @@ from commands.inventory.application import InventoryApplication
 from runtime.settings import Settings
 from streams.store_wakeups import wake_on_notify
 from tests.integration.reserve_worker import META
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.server
 DEADLINE = 10.0  # seconds; a wake-up takes milliseconds
@@ -45,20 +45,20 @@ async def _not_woken(relay: Woken, seconds: float) -> bool:
     return False
 
 
+def _listener(dsn: str, other_than: int) -> int | None:
+    """The backend pid of a connection that listens in this database (its last statement
+    a LISTEN), other than `other_than`; None while there is none."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute("SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN %%' "
+                           "AND datname = current_database() AND pid <> pg_backend_pid() "
+                           "AND pid <> %s", (other_than,)).fetchone()
+    return None if row is None else int(row[0])
+
+
 async def _listening(dsn: str, other_than: int = 0) -> int:
-    """The backend pid of the connection that listens in this database (its last
-    statement a LISTEN), once there is one other than `other_than`."""
-    deadline = time.monotonic() + DEADLINE
-    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            cursor = await conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN %%' "
-                "AND datname = current_database() AND pid <> pg_backend_pid() "
-                "AND pid <> %s", (other_than,))
-            if (row := await cursor.fetchone()) is not None:
-                return int(row[0])
-            await asyncio.sleep(0.05)
-    raise AssertionError("no connection listens")
+    """`_listener`, once there is one."""
+    return await asyncio.to_thread(wait_until, lambda: _listener(dsn, other_than), DEADLINE,
+                                   "a connection listening for new events")
 
 
 async def test_a_commit_wakes_only_its_own_stores_relay(
