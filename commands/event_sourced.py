@@ -1,13 +1,13 @@
 """The write-side base every bounded context's Application extends: loading and saving
 aggregates, and the notification log its relay reads."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from eventsourcing.domain import Aggregate, CanMutateProtocol
 from eventsourcing.persistence import IntegrityError, Notification, Recording
 from eventsourcing.postgres import PostgresApplicationRecorder
 from tenacity import (
@@ -57,6 +57,28 @@ def meta_of(meta: EventMetadata) -> Meta:
     return meta.model_dump(mode="json")
 
 
+def mutate_in_turn(aggregate: Any, events: Iterable[CanMutateProtocol[Any]]) -> Any:
+    """Folds `events` into `aggregate` (None before the first), as eventsourcing's
+    `project_aggregate` does but without its `assert isinstance(event, CanMutateProtocol)`
+    per event: on Python 3.11 a runtime-checkable Protocol check walks the protocol's
+    members every time, which was 13 % of the sagas' CPU (they reload a stock item for
+    each reservation). The mapper only ever decodes our aggregates' events, which mutate."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
+class MutatingRepository(Repository[UUID]):
+    """The library's repository, folding with `mutate_in_turn` unless told otherwise."""
+
+    def get(self, aggregate_id: UUID, *, version: int | None = None,
+            projector_func: Any = mutate_in_turn, fastforward_skipping: bool = False,
+            deepcopy_from_cache: bool = True) -> Any:
+        return super().get(aggregate_id, version=version, projector_func=projector_func,
+                           fastforward_skipping=fastforward_skipping,
+                           deepcopy_from_cache=deepcopy_from_cache)
+
+
 class EventSourcedContext(Application[UUID]):
     """One bounded context's write side: its own event store tables (named after the
     Application's `name`), its own notification log."""
@@ -64,6 +86,11 @@ class EventSourcedContext(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self._listeners: list[Callable[[int], None]] = []
+
+    def construct_repository(self) -> Repository[UUID]:
+        """Snapshots, no aggregate cache (the library's `AGGREGATE_CACHE_*` settings are
+        not used: every command reads what the store holds)."""
+        return MutatingRepository(event_store=self.events, snapshot_store=self.snapshots)
 
     def _load(self, cls: type[A], aggregate_id: UUID, expected_version: int | None = None) -> A:
         try:
