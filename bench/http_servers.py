@@ -28,7 +28,7 @@ from tests.support.platform import (
     settings_for_tests,
     wait_for_pipeline,
 )
-from tests.support.processes import PlatformProcess, free_port
+from tests.support.processes import DIE_WITH_PARENT, PlatformProcess, free_port
 from tests.support.waiting import wait_until
 
 SERVER_PROCESSES = ("command-api", "relay", "worker", "read-api")
@@ -125,7 +125,7 @@ def bare_server(body: bytes, content_type: str) -> Iterator[str]:
         body_file = Path(tmp) / "body"
         body_file.write_bytes(body)
         process = subprocess.Popen(
-            [sys.executable, "-m", "bench.bare_app", str(port), str(body_file), content_type],
+            [*DIE_WITH_PARENT, sys.executable, "-m", "bench.bare_app", str(port), str(body_file), content_type],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         base = f"http://127.0.0.1:{port}"

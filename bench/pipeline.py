@@ -39,6 +39,7 @@ from tests.support.platform import (
     drop_namespace,
     server_namespace,
 )
+from tests.support.processes import DIE_WITH_PARENT
 from tests.support.waiting import wait_until
 
 Document = dict[str, Any]
@@ -239,7 +240,7 @@ def time_worker(space: Namespace, handler: str, n: int) -> float:
         marks, log = Path(tmp) / "marks", Path(tmp) / "worker.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "bench.worker_process", handler, str(marks)],
+                [*DIE_WITH_PARENT, sys.executable, "-m", "bench.worker_process", handler, str(marks)],
                 env={**os.environ, **space.env, "APP_DATADIR": str(Path(tmp) / "faust")},
                 stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
             )
