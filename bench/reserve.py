@@ -7,6 +7,11 @@ taken every 100 versions), asked to reserve, and saved, with the retry on a lost
 the metadata and result the command side makes. Baseline: a plain `Application` with the
 same snapshotting loads the same kind of item, calls `reserve` on it and saves it, in a
 fresh store of the same kind. One after another, no concurrency; both stores fresh.
+
+A third figure shows that an order costs the same however many orders the product has
+served (docs/adr/0017): ours reserves and commits for new orders on a stock item that has
+already settled `SERVED_PER_N * n` of them, the baseline does the same on a new item, in
+the same SQLite store.
 """
 
 import tempfile
@@ -28,6 +33,7 @@ from schemas.inventory import stock_item_id
 from tests.support.platform import create_postgres_database, server_namespace, settings_for_tests
 
 ITEMS = 10
+SERVED_PER_N = 5  # at the default n of 2,000: 10,000 orders settled before the timing
 META = EventMetadata(correlation_id="bench", causation_id="bench",
                      actor=Actor(subject="saga:bench"))
 
@@ -69,6 +75,41 @@ def baseline(app: BareInventory) -> Callable[[int], None]:
     return run
 
 
+def _reserve_and_commit(app: InventoryApplication, product_id: uuid.UUID) -> Callable[[int], None]:
+    def run(count: int) -> None:
+        for _ in range(count):
+            order_id = uuid.uuid4()
+            app.reserve_stock(product_id, order_id, 1, META)
+            app.commit_stock(product_id, order_id, META)
+
+    return run
+
+
+def _on_new_items(app: InventoryApplication) -> Callable[[int], None]:
+    """Each round on an item of its own, created before the round's first order."""
+
+    def run(count: int) -> None:
+        product_id = uuid.uuid4()
+        app.create_stock_item(product_id, 10_000_000, META)
+        _reserve_and_commit(app, product_id)(count)
+
+    return run
+
+
+def served_figure(scale: Scale) -> Figure:
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        app = InventoryApplication(env=Settings(data_dir=Path(tmp)).event_store_env)
+        try:
+            served = uuid.uuid4()
+            app.create_stock_item(served, 10_000_000, META)
+            _reserve_and_commit(app, served)(SERVED_PER_N * scale.n)
+            return compare(f"reserve+commit, item {SERVED_PER_N}n orders old",
+                           _reserve_and_commit(app, served), _on_new_items(app), scale.n,
+                           scale.rounds)
+        finally:
+            app.close()
+
+
 def _figure(name: str, env: dict[str, str], base_env: dict[str, str], scale: Scale) -> Figure:
     app, bare = InventoryApplication(env=env), BareInventory(env=base_env)
     try:
@@ -107,4 +148,4 @@ def postgres_figure(scale: Scale) -> Figure:
 
 
 def run(scale: Scale) -> list[Figure]:
-    return [sqlite_figure(scale), postgres_figure(scale)]
+    return [sqlite_figure(scale), postgres_figure(scale), served_figure(scale)]

@@ -22,6 +22,9 @@ from schemas.inventory import (
 )
 
 Meta = dict[str, Any]
+# How many of its latest settled orders a stock item remembers (docs/adr/0017). Its state,
+# and so each reservation's load, stays this size however many orders it has served.
+SETTLED_KEPT = 1_000
 
 
 class StockItem(Aggregate):
@@ -29,7 +32,10 @@ class StockItem(Aggregate):
 
     An order reserves units (or is refused, which is an event too), then either commits
     them (they leave the store) or releases them. Each order settles once: a repeated
-    reserve, release or commit for it changes nothing, so sagas may retry freely.
+    reserve, release or commit for it changes nothing, so sagas may retry freely. A repeated
+    reserve is recognised while the order's reservation is open and for the item's next
+    `SETTLED_KEPT` settlements after it; later, the order process itself asks only for a
+    pending order and releases what an ended order is given (docs/adr/0017).
     """
 
     published: ClassVar[Published] = Published(
@@ -58,7 +64,8 @@ class StockItem(Aggregate):
         self.on_hand = on_hand
         self.reserved = 0  # the sum of the open reservations
         self.reservations: dict[UUID, int] = {}  # open ones, by order id
-        self.settled: set[UUID] = set()  # orders rejected, released or committed
+        # The latest orders rejected, released or committed, oldest first (dict: ordered).
+        self.settled: dict[UUID, None] = {}
 
     @property
     def available(self) -> int:
@@ -120,7 +127,7 @@ class StockItem(Aggregate):
     @event("ReservationRejected")
     def _reservation_rejected(self, order_id: UUID, quantity: int, available: int, reason: str,
                               meta: Meta) -> None:
-        self.settled.add(order_id)
+        self._remember_settled(order_id)
 
     @event("Released")
     def _released(self, order_id: UUID, quantity: int, meta: Meta) -> None:
@@ -133,11 +140,16 @@ class StockItem(Aggregate):
 
     def _settle(self, order_id: UUID) -> None:
         self.reserved -= self.reservations.pop(order_id)
-        self.settled.add(order_id)
+        self._remember_settled(order_id)
+
+    def _remember_settled(self, order_id: UUID) -> None:
+        self.settled[order_id] = None
+        if len(self.settled) > SETTLED_KEPT:
+            del self.settled[next(iter(self.settled))]
 
     class Snapshot(AggregateSnapshot):
-        """JSON has neither UUID keys nor sets: in a snapshot the open reservations are
-        [order id, quantity] pairs and the settled orders a list."""
+        """JSON has no UUID keys: in a snapshot the open reservations are [order id,
+        quantity] pairs and the settled orders a list, oldest first."""
 
         @classmethod
         def take(cls, aggregate: Any) -> "StockItem.Snapshot":
@@ -151,5 +163,5 @@ class StockItem(Aggregate):
             item = cast(StockItem, super().mutate(None))
             item.reservations = {order_id: quantity for order_id, quantity
                                  in self.state["reservations"]}
-            item.settled = set(self.state["settled"])
+            item.settled = dict.fromkeys(self.state["settled"][-SETTLED_KEPT:])
             return item

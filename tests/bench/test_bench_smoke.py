@@ -22,7 +22,8 @@ NUMBER = r"(\d[\d,]*(?:\.\d+)?)"
 TIMEOUT_SECONDS = 180
 FIGURES = {
     "command_write": ["command write (sqlite)", "command write (postgres)"],
-    "reserve": ["reserve stock (sqlite)", "reserve stock (postgres)"],
+    "reserve": ["reserve stock (sqlite)", "reserve stock (postgres)",
+                "reserve+commit, item 5n orders old"],
     "place_order": ["place order (sqlite)", "place order (postgres)"],
     "read_by_id": ["read by id (cache hit)", "read by id (cache miss)"],
     "relay": ["relay: postgres -> kafka"],
