@@ -29,9 +29,15 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
+        headers = Headers(scope=scope)
+        declared = _content_length(headers)
         if declared is not None and declared > self.max_body_bytes:
             await self._refuse(scope, receive, send)
+            return
+        if declared is not None or "transfer-encoding" not in headers:
+            # The server reads no more than a declared length, and a request with neither
+            # header has no body (RFC 9112, 6.3): only a chunked body needs counting.
+            await self.app(scope, receive, send)
             return
 
         received = 0
@@ -75,8 +81,8 @@ class BodyLimitMiddleware:
         await response(scope, receive, send)
 
 
-def _content_length(scope: Scope) -> int | None:
-    value = Headers(scope=scope).get("content-length")
+def _content_length(headers: Headers) -> int | None:
+    value = headers.get("content-length")
     if value is None or not value.strip().isdigit():
         return None
     return int(value)
