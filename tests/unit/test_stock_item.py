@@ -18,9 +18,9 @@ from pydantic import BaseModel, ValidationError
 
 from commands.errors import DomainError, NotFound, VersionConflict
 from commands.event_sourced import CommandResult
+from commands.inventory import stock_item as stock_item_module
 from commands.inventory.application import InventoryApplication
 from commands.inventory.errors import StockBelowReserved
-from commands.inventory import stock_item as stock_item_module
 from commands.inventory.stock_item import StockItem
 from schemas.envelope import Actor, EventEnvelope, EventMetadata
 from schemas.inventory import (
