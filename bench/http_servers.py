@@ -125,7 +125,8 @@ def bare_server(body: bytes, content_type: str) -> Iterator[str]:
         body_file = Path(tmp) / "body"
         body_file.write_bytes(body)
         process = subprocess.Popen(
-            [*DIE_WITH_PARENT, sys.executable, "-m", "bench.bare_app", str(port), str(body_file), content_type],
+            [*DIE_WITH_PARENT, sys.executable, "-m", "bench.bare_app", str(port),
+             str(body_file), content_type],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         base = f"http://127.0.0.1:{port}"

@@ -240,7 +240,8 @@ def time_worker(space: Namespace, handler: str, n: int) -> float:
         marks, log = Path(tmp) / "marks", Path(tmp) / "worker.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [*DIE_WITH_PARENT, sys.executable, "-m", "bench.worker_process", handler, str(marks)],
+                [*DIE_WITH_PARENT, sys.executable, "-m", "bench.worker_process", handler,
+                 str(marks)],
                 env={**os.environ, **space.env, "APP_DATADIR": str(Path(tmp) / "faust")},
                 stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
             )

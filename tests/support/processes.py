@@ -14,7 +14,8 @@ from tests.support.waiting import wait_until
 # Prefixed to every process a test or benchmark starts: util-linux's setpriv sets the
 # parent-death signal (prctl PR_SET_PDEATHSIG) and execs the command, so the process gets
 # SIGTERM when the thread that started it ends. A run that is interrupted or killed before
-# its teardown leaves no server behind.
+# its teardown leaves no server behind (unless killed in the instant between the start and
+# setpriv's prctl).
 DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "TERM", "--"]
 TANQORY = [*DIE_WITH_PARENT, sys.executable, "-m", "tanqory.cli"]
 
