@@ -5,13 +5,24 @@ strategy counts: one counter per client and window, created with the window's ex
 counted in Redis in server mode, so every API process of the platform shares one budget
 per client, and in process memory in embedded mode. The client is the subject of a bearer
 token that verifies, else the peer address. Over the limit: 429 problem+json with
-`Retry-After`; the request never reaches the endpoint. If the counter's storage fails,
-the request goes through (fail open) and a warning is logged.
+`Retry-After`; the request never reaches the endpoint.
+
+Shared counts are kept in step in the background (ADR 0018): a client's first request in
+a window is counted in Redis before it is served, and the process learns the shared count
+from the answer; its next ones are counted here, and every `rate_limit_sync_seconds` the
+process adds what it counted to Redis and learns the shared count again. So a request
+costs no round trip to Redis, and processes admit at most what they serve in one sync
+interval beyond the shared budget. With 0 seconds every request is counted in Redis first.
+If Redis fails, a process limits on its own counts (the requests of a client it has not
+seen yet go through), or with 0 seconds lets requests through unchecked; either way it
+logs one warning per pause.
 """
 
+import asyncio
 import logging
 import math
 import time
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from cachetools import TLRUCache
@@ -36,7 +47,7 @@ KEY_PREFIX = "tanqory-rate-limit"
 # After a storage failure, requests pass unchecked for this long before the storage is
 # tried again: an outage costs one slow request and one warning per pause, not one each.
 FAILURE_PAUSE_SECONDS = 5.0
-RESETS_KEPT = 10_000  # clients whose window end a process remembers
+WINDOWS_KEPT = 10_000  # clients whose window a process remembers
 # Redis is asked with short timeouts and a single immediate retry (for a pooled
 # connection that went stale): a slow limiter must not hold requests up.
 _REDIS_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
@@ -112,6 +123,20 @@ class Decision(NamedTuple):
         }
 
 
+@dataclass
+class Window:
+    """What a process knows of one client's current window."""
+
+    shared: int  # the count in the storage when last asked (this process's synced hits in it)
+    reset_at: float  # when the window ends (epoch seconds)
+    syncing: int = 0  # hits on their way to the storage
+    pending: int = 0  # hits counted here, not yet sent
+
+    @property
+    def count(self) -> int:
+        return self.shared + self.syncing + self.pending
+
+
 class RateLimitMiddleware:
     """At most `per_minute` requests per client and minute on `/api/` (docs excepted)."""
 
@@ -123,10 +148,16 @@ class RateLimitMiddleware:
         self.settings = settings
         self.item = RateLimitItemPerMinute(per_minute)
         self.storage = storage_for(storage_uri, key_prefix)
-        # When each client's current window ends, as far as this process knows.
-        self._resets: TLRUCache[str, float] = TLRUCache(
-            maxsize=RESETS_KEPT, ttu=lambda _identity, reset_at, _now: reset_at, timer=time.time
+        # A process's own memory is exact at no cost: only a shared storage is synced.
+        self.sync_seconds = (0.0 if storage_uri == MEMORY_STORAGE_URI
+                             else settings.rate_limit_sync_seconds)
+        # Each client's current window, as far as this process knows; gone when it ends.
+        self._windows: TLRUCache[str, Window] = TLRUCache(
+            maxsize=WINDOWS_KEPT, ttu=lambda _identity, window, _now: window.reset_at,
+            timer=time.time,
         )
+        self._unsynced: dict[str, Window] = {}
+        self._sync_task: asyncio.Task[None] | None = None
         self._paused_until = 0.0
 
     def _limited(self, scope: Scope) -> bool:
@@ -167,45 +198,112 @@ class RateLimitMiddleware:
 
     async def _hit(self, scope: Scope) -> Decision | None:
         """Counts the request; None when the storage cannot be used right now."""
-        if time.monotonic() < self._paused_until:
-            return None
         identity = client_identity(scope, self.settings)
-        try:
-            count, reset_at = await self._count(identity)
-        except Exception as error:  # noqa: BLE001 - fail open, whatever broke
-            self._paused_until = time.monotonic() + FAILURE_PAUSE_SECONDS
-            log.warning(
-                "rate limiter storage failed (%s: %s); letting requests through unchecked "
-                "for %ss", type(error).__name__, error, FAILURE_PAUSE_SECONDS,
-            )
-            return None
-        if self._paused_until:
-            self._paused_until = 0.0
-            log.info("rate limiter storage answers again; limiting requests again")
+        window = self._windows.get(identity)
+        if window is not None and self.sync_seconds:
+            window.pending += 1
+            self._unsynced[identity] = window
+            self._schedule_sync()
+        elif time.monotonic() < self._paused_until:
+            if not self.sync_seconds:
+                return None
+            window = self._windows[identity] = self._opened()
+        else:
+            window = await self._count_in_storage(identity)
+            if window is None:
+                return None
         return Decision(
-            allowed=count <= self.item.amount,
+            allowed=window.count <= self.item.amount,
             limit=self.item.amount,
-            remaining=max(0, self.item.amount - count),
-            reset_seconds=max(0, math.ceil(reset_at - time.time())),
+            remaining=max(0, self.item.amount - window.count),
+            reset_seconds=max(0, math.ceil(window.reset_at - time.time())),
             window_seconds=self.item.get_expiry(),
         )
 
-    async def _count(self, identity: str) -> tuple[int, float]:
-        """Counts one request of `identity`; its count in the window, and when that ends.
+    async def _count_in_storage(self, identity: str) -> Window | None:
+        """Counts one request of `identity` in the storage; its window, None if that failed.
 
-        One storage round trip in the steady state: the count comes back from the
-        increment, and the window's end is asked for only once per window and process
-        (a window's key expires when the window ends and is never extended).
+        One round trip in the steady state: the count comes back from the increment, and
+        the window's end is asked for only once per window and process (a window's key
+        expires when the window ends and is never extended).
         """
         key = self.item.key_for(identity)
-        count = await self.storage.incr(key, self.item.get_expiry())
-        reset_at = self._resets.get(identity)
-        if count == 1:  # this request opened the window
-            reset_at = time.time() + self.item.get_expiry()
-        elif reset_at is None:
-            reset_at = await self.storage.get_expiry(key)
-        self._resets[identity] = reset_at
-        return count, reset_at
+        try:
+            count = await self.storage.incr(key, self.item.get_expiry())
+            known = self._windows.get(identity)
+            if count == 1:  # this request opened the window
+                reset_at = time.time() + self.item.get_expiry()
+            elif known is not None:
+                reset_at = known.reset_at
+            else:
+                reset_at = await self.storage.get_expiry(key)
+        except Exception as error:  # noqa: BLE001 - fail open, whatever broke
+            self._failed(error)
+            if not self.sync_seconds:
+                return None
+            window = self._windows[identity] = self._opened()
+            return window
+        self._answered()
+        known = self._windows.get(identity)
+        if known is not None and self.sync_seconds:  # counted here meanwhile: keep those
+            known.shared = max(known.shared, count)
+            return known
+        window = self._windows[identity] = Window(shared=count, reset_at=reset_at)
+        return window
+
+    def _opened(self) -> Window:
+        """A window this process opens alone, with one hit, while the storage fails."""
+        return Window(shared=1, reset_at=time.time() + self.item.get_expiry())
+
+    def _schedule_sync(self) -> None:
+        """One sync at a time: the hits counted while one runs wait for the next."""
+        if self._sync_task is None:
+            self._sync_task = asyncio.get_running_loop().create_task(self._sync_soon())
+
+    async def _sync_soon(self) -> None:
+        try:
+            await asyncio.sleep(self.sync_seconds)
+            await self._sync()
+        finally:
+            self._sync_task = None
+        if self._unsynced:
+            self._schedule_sync()
+
+    async def _sync(self) -> None:
+        """Adds the hits counted here to the storage and learns each client's shared
+        count. While the storage is failing they stay counted here alone."""
+        unsynced, self._unsynced = self._unsynced, {}
+        for identity, window in unsynced.items():
+            if window.reset_at <= time.time():  # its window is over: so are its hits
+                continue
+            if time.monotonic() < self._paused_until:
+                window.shared, window.pending = window.shared + window.pending, 0
+                continue
+            window.syncing, window.pending = window.pending, 0
+            try:
+                count = await self.storage.incr(self.item.key_for(identity),
+                                                self.item.get_expiry(), amount=window.syncing)
+            except Exception as error:  # noqa: BLE001 - counted here alone meanwhile
+                self._failed(error)
+                window.shared, window.syncing = window.shared + window.syncing, 0
+                continue
+            self._answered()
+            if count == window.syncing:  # the storage's window had ended: a new one began
+                window.reset_at = time.time() + self.item.get_expiry()
+                self._windows[identity] = window  # kept until the new end
+            window.shared, window.syncing = count, 0
+
+    def _failed(self, error: Exception) -> None:
+        self._paused_until = time.monotonic() + FAILURE_PAUSE_SECONDS
+        consequence = ("limiting requests on this process's own counts" if self.sync_seconds
+                       else "letting requests through unchecked")
+        log.warning("rate limiter storage failed (%s: %s); %s for %ss",
+                    type(error).__name__, error, consequence, FAILURE_PAUSE_SECONDS)
+
+    def _answered(self) -> None:
+        if self._paused_until:
+            self._paused_until = 0.0
+            log.info("rate limiter storage answers again; counting requests there again")
 
     def _closing_on_shutdown(self, send: Send) -> Send:
         async def send_then_close(message: Message) -> None:
@@ -216,7 +314,11 @@ class RateLimitMiddleware:
         return send_then_close
 
     async def close(self) -> None:
-        """Closes the Redis client behind the storage, if any (best effort)."""
+        """Adds what is still counted here alone to the storage, then closes the Redis
+        client behind it, if any (best effort)."""
+        if self._sync_task is not None:
+            self._sync_task.cancel()
+        await self._sync()
         client = getattr(getattr(self.storage, "bridge", None), "storage", None)
         close = getattr(client, "aclose", None)
         if close is None:

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     consistency_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # HTTP hardening
     rate_limit_per_minute: int = Field(default=100, ge=0)  # per client on /api/; 0: no limit
+    # How often a process adds the requests it counted to the shared (Redis) counts; 0:
+    # each request is counted there before it is served (ADR 0018).
+    rate_limit_sync_seconds: float = Field(default=0.1, ge=0, le=10)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     hsts_enabled: bool = True
 

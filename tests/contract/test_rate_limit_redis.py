@@ -1,5 +1,6 @@
 """The rate limit on the real Redis of scripts/services.sh: counted there, shared by every
-API process that points at it, expiring with the window."""
+API process that points at it, expiring with the window; each request counted there first
+(`rate_limit_sync_seconds=0`), or counted in each process and synced (the default)."""
 
 import uuid
 from collections.abc import AsyncIterator
@@ -13,13 +14,22 @@ from runtime.http import create_api
 from runtime.rate_limit import KEY_PREFIX, redis_storage_uri
 from runtime.settings import Settings
 from tests.support.platform import settings_for_tests
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.server
+SYNC_SECONDS = 0.05
 
 
 @pytest.fixture
 def settings() -> Settings:
-    return settings_for_tests(rate_limit_per_minute=3)
+    """Every request counted in Redis before it is served."""
+    return settings_for_tests(rate_limit_per_minute=3, rate_limit_sync_seconds=0)
+
+
+@pytest.fixture
+def synced() -> Settings:
+    """Requests counted in each process, added to Redis every SYNC_SECONDS."""
+    return settings_for_tests(rate_limit_per_minute=3, rate_limit_sync_seconds=SYNC_SECONDS)
 
 
 @pytest.fixture
@@ -50,6 +60,15 @@ def api_client(settings: Settings, subject: str) -> httpx.AsyncClient:
 
 async def keys_of(redis: Redis, subject: str) -> list[bytes]:
     return [key async for key in redis.scan_iter(match=f"{KEY_PREFIX}:*{subject}*")]
+
+
+async def count_is(redis: Redis, subject: str, expected: int) -> None:
+    """Waits until Redis holds `expected` as the subject's count."""
+    async def holds() -> bool:
+        keys = await keys_of(redis, subject)
+        return len(keys) == 1 and await redis.get(keys[0]) == b"%d" % expected
+
+    await eventually(holds, 5, f"a count of {expected} in Redis")
 
 
 async def test_the_count_lives_in_redis_and_expires_with_the_window(
@@ -92,4 +111,57 @@ async def test_the_budget_comes_back_when_the_window_key_expires(
         await redis.delete(*await keys_of(redis, subject))
         again = await http.get("/api/v1/ping")
     assert again.status_code == 200 and again.headers["ratelimit-remaining"] == "2"
+    await redis.delete(*await keys_of(redis, subject))
+
+
+async def test_synced_counts_reach_redis_within_the_interval(
+    synced: Settings, redis: Redis, subject: str,
+) -> None:
+    async with api_client(synced, subject) as http:
+        responses = [await http.get("/api/v1/ping") for _ in range(4)]
+        await count_is(redis, subject, 4)
+    assert [r.status_code for r in responses] == [200, 200, 200, 429]
+    assert [r.headers["ratelimit-remaining"] for r in responses] == ["2", "1", "0", "0"]
+    keys = await keys_of(redis, subject)
+    assert 0 < await redis.ttl(keys[0]) <= 60
+    await redis.delete(*keys)
+
+
+async def test_synced_processes_share_each_budget_one_interval_late_at_most(
+    synced: Settings, redis: Redis, subject: str,
+) -> None:
+    async with api_client(synced, subject) as command, api_client(synced, subject) as read:
+        first = [await command.get("/api/v1/ping") for _ in range(2)]
+        await count_is(redis, subject, 2)
+        # A client's first request in a process is counted in Redis: it knows the rest.
+        learned = await read.get("/api/v1/ping")
+        refused_here = await read.get("/api/v1/ping")
+        await count_is(redis, subject, 4)
+        # The command API has not heard of those two since its last sync: it admits one
+        # more on its own count, and refuses once that hit has been synced.
+        late = await command.get("/api/v1/ping")
+        await count_is(redis, subject, 5)
+        refused_there = await command.get("/api/v1/ping")
+    assert [r.headers["ratelimit-remaining"] for r in first] == ["2", "1"]
+    assert learned.status_code == 200 and learned.headers["ratelimit-remaining"] == "0"
+    assert refused_here.status_code == 429
+    assert late.status_code == 200 and late.headers["ratelimit-remaining"] == "0"
+    assert refused_there.status_code == 429
+    await redis.delete(*await keys_of(redis, subject))
+
+
+async def test_a_synced_process_learns_of_a_new_window_at_its_next_sync(
+    synced: Settings, redis: Redis, subject: str,
+) -> None:
+    async with api_client(synced, subject) as http:
+        for _ in range(3):
+            await http.get("/api/v1/ping")
+        await count_is(redis, subject, 3)
+        await redis.delete(*await keys_of(redis, subject))  # as Redis expires it
+        refused = await http.get("/api/v1/ping")  # on the count this process knows
+        await count_is(redis, subject, 1)  # synced into a window of its own
+        again = await http.get("/api/v1/ping")
+    assert refused.status_code == 429
+    assert again.status_code == 200 and again.headers["ratelimit-remaining"] == "1"
+    assert 58 <= int(again.headers["ratelimit-reset"]) <= 60
     await redis.delete(*await keys_of(redis, subject))

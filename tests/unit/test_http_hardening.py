@@ -316,8 +316,9 @@ async def test_a_limit_of_zero_switches_the_limiter_off() -> None:
 async def test_requests_go_through_when_the_limiter_storage_is_unreachable(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # Nothing listens on port 1 of the loopback interface: every Redis call fails.
-    api = Api(storage_uri="async+redis://127.0.0.1:1/0")
+    # Nothing listens on port 1 of the loopback interface: every Redis call fails. Every
+    # request is counted there first (no sync interval), so none can be counted at all.
+    api = Api(storage_uri="async+redis://127.0.0.1:1/0", rate_limit_sync_seconds=0)
     caplog.set_level(logging.WARNING, logger="runtime.rate_limit")
     started = time.monotonic()
     async with api.client() as http:
@@ -331,6 +332,22 @@ async def test_requests_go_through_when_the_limiter_storage_is_unreachable(
     assert warnings and warnings[0].levelno == logging.WARNING
     assert "letting requests through" in warnings[0].getMessage()
     assert len(warnings) == 1  # one warning per pause, not one per request
+
+
+async def test_with_a_sync_interval_a_process_limits_on_its_own_counts_while_redis_is_down(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    api = Api(storage_uri="async+redis://127.0.0.1:1/0", rate_limit_sync_seconds=0.01)
+    caplog.set_level(logging.WARNING, logger="runtime.rate_limit")
+    async with api.client() as http:
+        responses = [await http.get("/api/v1/ping") for _ in range(4)]
+        bob = await http.get("/api/v1/ping", headers=api.bearer("bob"))
+    assert [r.status_code for r in responses] == [200, 200, 200, 429]
+    assert [r.headers["ratelimit-remaining"] for r in responses] == ["2", "1", "0", "0"]
+    assert bob.status_code == 200 and bob.headers["ratelimit-remaining"] == "2"
+    assert api.calls == 4
+    warnings = [r for r in caplog.records if r.name == "runtime.rate_limit"]
+    assert len(warnings) == 1 and "own counts" in warnings[0].getMessage()
 
 
 # --- settings and wiring helpers ------------------------------------------------------
