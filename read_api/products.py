@@ -26,14 +26,7 @@ from read_api.as_of import (
 from read_api.categories import find_category
 from read_api.consistency import CONSISTENCY_WAIT, parse_token, wait_until_visible
 from read_api.deps import ConsistencyHeader, ReadSide, ReadSideDep, with_etag
-from runtime.cache import (
-    LISTING_GENERATION,
-    listing_key,
-    product_generation,
-    product_key,
-    tagged,
-    untag,
-)
+from runtime.cache import LISTING_GENERATION, listing_key, tagged, untag
 from runtime.deps import SettingsDep
 from runtime.problems import ProblemError, problems
 from schemas.api import Page, Pagination
@@ -122,14 +115,9 @@ async def get_product(
                                  settings.consistency_timeout_seconds)
         body = await _product_body(read, product_id)
         return Response(body, media_type=JSON, headers={"X-Cache": "BYPASS", "ETag": etag(body)})
-    key = product_key(product_id)
-    cached, generation_text = await read.cache.get_many(key, product_generation(product_id))
-    generation = int(generation_text or 0)
-    if (hit := untag(cached, generation)) is not None:
-        return Response(hit, media_type=JSON, headers={"X-Cache": "HIT", "ETag": etag(hit)})
+    # Cached in front of the routes (read_api/product_cache.py): here only on a miss.
     body = await _product_body(read, product_id)
-    await read.cache.set(key, tagged(generation, body), settings.cache_ttl_product_seconds)
-    return Response(body, media_type=JSON, headers={"X-Cache": "MISS", "ETag": etag(body)})
+    return Response(body, media_type=JSON, headers={"ETag": etag(body)})
 
 
 async def _product_body(read: ReadSide, product_id: UUID) -> bytes:

@@ -150,7 +150,8 @@ def create_api(
     `rate_limit_storage_uri` is where the per-client request counts live: a `limits`
     async storage URI, `async+redis://...` when several processes share the budget,
     `async+memory://` in a single process. `idempotency_cache` keeps the responses of
-    commands sent with an `Idempotency-Key` (an API without commands needs none).
+    commands sent with an `Idempotency-Key` (an API without commands needs none). Any
+    `middleware=[...]` (FastAPI's own argument) wraps the routes inside all of these.
     """
     app = FastAPI(
         title=title,

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from commands.api.login_throttle import LoginThrottle
 from projections.stores.base import ProjectionStores
 from read_api.deps import ReadSide
+from read_api.product_cache import product_cache
 from read_api.stream import LiveStreams
 from runtime.cache import MemoryCache
 from runtime.changes import MemoryChangeFeed
@@ -256,6 +257,6 @@ def build_embedded_api(
               "read_store": read_store, "projector": projector}
     app = create_api("Tanqory Commerce Platform (embedded)", settings, checks,
                      rate_limit_storage_uri=MEMORY_STORAGE_URI, idempotency_cache=cache,
-                     lifespan=lifespan)
+                     middleware=[product_cache(settings, cache)], lifespan=lifespan)
     include_routers(app, commands=True, queries=True)
     return app

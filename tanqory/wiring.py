@@ -44,6 +44,7 @@ from projections.stores.facts_queries import FactQueries
 from read_api import stream as live_stream
 from read_api.dashboard import router as dashboard_router
 from read_api.deps import ReadSide
+from read_api.product_cache import product_cache
 from runtime.cache import Cache, RedisCache
 from runtime.changes import ChangeFeed, MemoryChangeFeed, RedisChangeFeed
 from runtime.http import ReadinessCheck, create_api
@@ -382,7 +383,7 @@ def build_read_api(settings: Settings) -> FastAPI:
     checks = {"read_store": read.models.ping, "cache": read.cache.ping, "projection": projection}
     app = create_api("Tanqory Read API", settings, checks,
                      rate_limit_storage_uri=redis_storage_uri(settings.redis_url),
-                     lifespan=lifespan)
+                     middleware=[product_cache(settings, read.cache)], lifespan=lifespan)
     include_routers(app, commands=False, queries=True)
     return app
 
