@@ -5,8 +5,14 @@ batches here, so both modes project the same way. The handler knows no read mode
 folds the batch through every projector (`projections.projector`), writes the folds,
 moves the cache generations they report, tells live readers what changed (the change
 feed), and rejects what no code here knows.
+
+The projectors come in lanes, each writing stores of its own (the read models; the
+analytics store): the lanes work through a batch side by side, and each makes its changes
+visible as soon as it has written them, so a slow store never delays what the others show.
+The batch is done when every lane is.
 """
 
+import asyncio
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -45,11 +51,13 @@ class BatchHandler(Protocol):
 
 
 class ProjectionHandler:
-    def __init__(self, stores: ProjectionStores, projectors: Sequence[Projector],
+    def __init__(self, stores: ProjectionStores, lanes: Sequence[Sequence[Projector]],
                  known_events: Collection[EventType], cache: Cache, signals: Signals,
                  changes: ChangeFeed) -> None:
+        """A projector reads only projectors of its own lane (`Projector.reads`)."""
+        checked([p for lane in lanes for p in lane])
         self.stores = stores
-        self.projectors = checked(projectors)
+        self.lanes = [checked(lane) for lane in lanes]
         self.known_events = frozenset(known_events)
         self.cache = cache
         self.signals = signals
@@ -77,34 +85,49 @@ class ProjectionHandler:
                 reason = (f"unknown event type {event.event_type} v{event.schema_version}: "
                           "no code here knows it")
                 rejected.append((event, reason))
+        outcomes = await asyncio.gather(*(self._project(lane, known) for lane in self.lanes),
+                                        return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome  # the whole batch is tried again: every lane is idempotent
+            rejected += outcome
+        return self._report(rejected)
+
+    async def _project(self, lane: Sequence[Projector], known: Sequence[EventEnvelope]
+                       ) -> list[tuple[EventEnvelope, str]]:
+        """Folds and writes the lane's projectors in order, then makes their changes
+        visible; returns the events they could not apply."""
         folds: dict[str, Fold] = {}
-        for projector in self.projectors:
+        rejected: list[tuple[EventEnvelope, str]] = []
+        for projector in lane:
             mine = consumed_by(projector, known)
             folds[projector.name] = await projector.fold(mine) if mine else Fold(mine)
             rejected += folds[projector.name].rejected
-        changed = await self._write(folds)
-        await self._invalidate(changed)
+        changed = await self._write(lane, folds)
+        await self._invalidate(lane, changed)
         await self.changes.publish(changed)  # never fails the batch
-        return self._report(rejected)
+        return rejected
 
-    async def _write(self, folds: dict[str, Fold]) -> dict[str, set[UUID]]:
+    async def _write(self, lane: Sequence[Projector], folds: dict[str, Fold]
+                     ) -> dict[str, set[UUID]]:
         """Writes every fold; then each projector that reads others names its documents
         whose reads their changes alter."""
-        changed: dict[str, set[UUID]] = {p.name: set() for p in self.projectors}
-        for projector in self.projectors:
+        changed: dict[str, set[UUID]] = {p.name: set() for p in lane}
+        for projector in lane:
             fold = folds[projector.name]
             if fold.events:
                 written = await projector.write(fold)
                 changed[projector.name] |= written
                 PROJECTED.labels(projector.name).inc(len(written))
-        for projector in self.projectors:
+        for projector in lane:
             if projector.reads:
                 changed[projector.name] |= await projector.follow(self._upstream(projector, folds))
         return changed
 
-    async def _invalidate(self, changed: dict[str, set[UUID]]) -> None:
+    async def _invalidate(self, lane: Sequence[Projector], changed: dict[str, set[UUID]]
+                          ) -> None:
         """Moves the cache generations of what changed, then wakes read-your-writes waiters."""
-        generations = [generation for projector in self.projectors
+        generations = [generation for projector in lane
                        if (ids := changed[projector.name])
                        for generation in projector.cache_generations(ids)]
         if generations:

@@ -151,8 +151,9 @@ NOTIFICATIONS = BoundedContext(
     notifiers=(_notifier,),
 )
 ANALYTICS = BoundedContext("analytics", projectors=(EventHistoryProjector, FactsProjector),
-                            query_routers=(event_history_queries.router,
-                                           analytics_queries.router))
+                           lane="analytics",
+                           query_routers=(event_history_queries.router,
+                                          analytics_queries.router))
 
 REGISTRY = Registry((CATALOG, INVENTORY, ORDERING, PAYMENTS, FULFILMENT, CUSTOMERS,
                      NOTIFICATIONS, ANALYTICS))

@@ -49,6 +49,9 @@ class BoundedContext:
     query_routers: Sequence[APIRouter] = ()
     read_models: Sequence[ReadModel[Any]] = ()
     projectors: Sequence[ProjectorFactory] = ()
+    # Projectors of different lanes write different stores and work through each batch side
+    # by side, so a slow store (the analytics one) never delays what the others show.
+    lane: str = "read models"
     sagas: Sequence[SagaFactory] = ()
     # Sagas whose side effect leaves the platform (emails): run apart from the others, in
     # `tanqory notifier`, so a failing mail server holds none of them up.
@@ -98,7 +101,14 @@ class Registry:
                 if c.application is not None}
 
     def projectors(self, stores: ProjectionStores) -> list[Projector]:
-        return [make(stores) for c in self.contexts for make in c.projectors]
+        return [p for lane in self.projector_lanes(stores) for p in lane]
+
+    def projector_lanes(self, stores: ProjectionStores) -> list[list[Projector]]:
+        """The projectors by lane, in the order of the contexts."""
+        lanes: dict[str, list[Projector]] = {}
+        for context in self.contexts:
+            lanes.setdefault(context.lane, []).extend(make(stores) for make in context.projectors)
+        return [lane for lane in lanes.values() if lane]
 
     def sagas(self, parts: SagaParts) -> list[Saga]:
         return [make(parts) for c in self.contexts for make in c.sagas]

@@ -177,7 +177,7 @@ def projection_handler(stores: ProjectionStores, cache: Cache, signals: Signals,
     """The handler of every registered projector over `stores`, publishing to `changes`
     (the feed live streams follow); without one, to a feed of its own that no one reads
     (`tanqory verify`'s rebuild, benchmarks)."""
-    return ProjectionHandler(stores, REGISTRY.projectors(stores), REGISTRY.known_events, cache,
+    return ProjectionHandler(stores, REGISTRY.projector_lanes(stores), REGISTRY.known_events, cache,
                              signals, changes or MemoryChangeFeed(retention=1))
 
 

@@ -1,9 +1,11 @@
 """The projection handler over real (SQLite) read models: redeliveries change nothing twice,
 including a product created in the batch, which the handler folds without reading it; a
 stock or category change moves the caches of the products whose reads show it; what no
-code knows is rejected once."""
+code knows is rejected once. Its lanes, on stand-in projectors: one shows its changes while
+another still writes, and a failing one fails the batch."""
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -16,11 +18,12 @@ from commands.inventory.application import InventoryApplication
 from projections.catalog.read_models import PRODUCTS
 from projections.handler import ProjectionHandler
 from projections.inventory.read_models import MOVEMENTS, STOCK
-from projections.projector import checked
+from projections.projector import EVERY_AGGREGATE, Fold, Follows, checked
 from projections.stores.base import ProjectionStores
 from projections.stores.no_archive import NoArchive
 from projections.stores.sqlite import sqlite_read_models
 from runtime.cache import LISTING_GENERATION, MemoryCache, product_generation
+from runtime.changes import MemoryChangeFeed
 from runtime.signals import LocalSignals
 from schemas.catalog import ChangePrice, CreateProduct
 from schemas.categories import CreateCategory, RenameCategory
@@ -29,6 +32,7 @@ from schemas.inventory import ReceiveStock, stock_item_id
 from schemas.stock import MovementListQuery
 from tanqory.contexts import REGISTRY
 from tanqory.wiring import projection_handler
+from tests.support.waiting import eventually
 
 META = EventMetadata(correlation_id="c", causation_id="c", actor=Actor(subject="s"))
 
@@ -184,3 +188,69 @@ def test_a_registry_of_projectors_that_collide_or_read_nothing_kept_is_refused()
         checked([Reader("a", frozenset()), Reader("a", frozenset())])  # type: ignore[list-item]
     assert [p.name for p in checked(REGISTRY.projectors(ProjectionStores(
         sqlite_read_models(Path("unused.sqlite3"), REGISTRY.read_models), NoArchive())))]
+
+
+class Gated(Follows):
+    """A projector of all events whose writes wait for `gate`, or fail with `error`."""
+
+    consumes = frozenset({EVERY_AGGREGATE})
+
+    def __init__(self, name: str, gate: asyncio.Event | None = None,
+                 error: Exception | None = None) -> None:
+        self.name, self.gate, self.error = name, gate, error
+        self.written: list[int] = []
+
+    async def fold(self, events: Sequence[EventEnvelope]) -> Fold:
+        return Fold(events)
+
+    async def write(self, fold: Fold) -> set[UUID]:
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.error is not None:
+            raise self.error
+        self.written.append(len(fold.events))
+        return {e.aggregate_id for e in fold.events}
+
+    def cache_generations(self, changed: set[UUID]) -> list[str]:
+        return [f"{self.name}:generation"]
+
+
+def lanes_handler(lanes: list[list[Gated]], cache: MemoryCache) -> ProjectionHandler:
+    return ProjectionHandler(ProjectionStores(sqlite_read_models(
+        Path("unused.sqlite3"), []), NoArchive()), lanes, REGISTRY.known_events,  # type: ignore[arg-type]
+        cache, LocalSignals(), MemoryChangeFeed(retention=10))
+
+
+async def test_a_lane_shows_its_changes_while_a_slower_lane_still_writes(tmp_path: Path) -> None:
+    events = price_changes(tmp_path)
+    cache, gate = MemoryCache(), asyncio.Event()
+    fast, slow = Gated("fast"), Gated("slow", gate)
+    handler = lanes_handler([[fast], [slow]], cache)
+    batch = asyncio.create_task(handler.handle(events))
+    await eventually(lambda: cache.get("fast:generation"), 5, "the fast lane's changes shown")
+    assert not batch.done() and slow.written == []
+    assert await cache.get("slow:generation") is None
+    gate.set()
+    assert await batch == []
+    assert (fast.written, slow.written) == ([3], [3])
+    assert await cache.get("slow:generation") == b"1"
+
+
+async def test_a_failing_lane_fails_the_batch_once_the_other_lanes_are_done(
+    tmp_path: Path,
+) -> None:
+    events = price_changes(tmp_path)
+    cache = MemoryCache()
+    healthy, failing = Gated("healthy"), Gated("failing", error=ConnectionError("store away"))
+    handler = lanes_handler([[healthy], [failing]], cache)
+    with pytest.raises(ConnectionError, match="store away"):
+        await handler.handle(events)
+    assert healthy.written == [3]  # idempotent: the whole batch is tried again
+    assert await cache.get("failing:generation") is None
+
+
+def test_a_projector_reads_only_projectors_of_its_own_lane() -> None:
+    reader, kept = Reader("reader", frozenset({"kept"})), Reader("kept", frozenset())
+    with pytest.raises(ValueError, match="which no projector keeps"):
+        lanes_handler([[kept], [reader]], MemoryCache())  # type: ignore[list-item]
+    assert [len(lane) for lane in lanes_handler([[kept, reader]], MemoryCache()).lanes] == [2]  # type: ignore[list-item]
