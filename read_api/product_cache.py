@@ -52,6 +52,7 @@ class ProductCacheMiddleware:
         self.app = app
         self.cache = cache
         self.ttl_seconds = ttl_seconds
+        self._failing = False  # one warning an outage, not one a request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         product_id = cacheable_id(scope) if scope["type"] == "http" else None
@@ -63,10 +64,15 @@ class ProductCacheMiddleware:
             cached, generation_text = await self.cache.get_many(
                 key, product_generation(product_id))
         except Exception as error:  # noqa: BLE001 - the endpoint answers without it
-            log.warning("the product cache cannot be read (%s: %s); reading the read model",
-                        type(error).__name__, error)
+            if not self._failing:
+                self._failing = True
+                log.warning("the product cache cannot be read (%s: %s); reading the read "
+                            "model until it can", type(error).__name__, error)
             await self.app(scope, receive, send)
             return
+        if self._failing:
+            self._failing = False
+            log.info("the product cache answers again")
         generation = int(generation_text or 0)
         if (hit := untag(cached, generation)) is not None:
             response = Response(hit, media_type=JSON,

@@ -44,8 +44,9 @@ LIMITED_PREFIX = "/api/"
 # The documentation stays reachable whatever a client's budget.
 EXEMPT_PATHS = frozenset({"/api/docs", "/api/docs/oauth2-redirect", "/api/openapi.json"})
 KEY_PREFIX = "tanqory-rate-limit"
-# After a storage failure, requests pass unchecked for this long before the storage is
-# tried again: an outage costs one slow request and one warning per pause, not one each.
+# After a storage failure, the storage is left alone for this long (requests counted in the
+# process alone, or passing unchecked with no sync interval): an outage costs one slow
+# request and one warning per pause, not one each.
 FAILURE_PAUSE_SECONDS = 5.0
 WINDOWS_KEPT = 10_000  # clients whose window a process remembers
 # Redis is asked with short timeouts and a single immediate retry (for a pooled
