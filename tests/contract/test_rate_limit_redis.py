@@ -40,9 +40,13 @@ async def redis(settings: Settings) -> AsyncIterator[Redis]:
 
 
 @pytest.fixture
-def subject() -> str:
-    """A fresh identity per test, so runs on the shared Redis never meet."""
-    return f"contract-{uuid.uuid4().hex}"
+async def subject(redis: Redis) -> AsyncIterator[str]:
+    """A fresh identity per test, so runs on the shared Redis never meet; its counts are
+    deleted after."""
+    name = f"contract-{uuid.uuid4().hex}"
+    yield name
+    if keys := await keys_of(redis, name):
+        await redis.delete(*keys)
 
 
 def api_client(settings: Settings, subject: str) -> httpx.AsyncClient:
@@ -81,7 +85,6 @@ async def test_the_count_lives_in_redis_and_expires_with_the_window(
     assert len(keys) == 1
     assert await redis.get(keys[0]) == b"4"
     assert 0 < await redis.ttl(keys[0]) <= 60
-    await redis.delete(*keys)
 
 
 async def test_processes_sharing_redis_share_each_clients_budget(
@@ -97,7 +100,6 @@ async def test_processes_sharing_redis_share_each_clients_budget(
     assert refused.status_code == 429
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert 1 <= int(refused.headers["retry-after"]) <= 60
-    await redis.delete(*await keys_of(redis, subject))
 
 
 async def test_the_budget_comes_back_when_the_window_key_expires(
@@ -111,7 +113,6 @@ async def test_the_budget_comes_back_when_the_window_key_expires(
         await redis.delete(*await keys_of(redis, subject))
         again = await http.get("/api/v1/ping")
     assert again.status_code == 200 and again.headers["ratelimit-remaining"] == "2"
-    await redis.delete(*await keys_of(redis, subject))
 
 
 async def test_synced_counts_reach_redis_within_the_interval(
@@ -124,7 +125,6 @@ async def test_synced_counts_reach_redis_within_the_interval(
     assert [r.headers["ratelimit-remaining"] for r in responses] == ["2", "1", "0", "0"]
     keys = await keys_of(redis, subject)
     assert 0 < await redis.ttl(keys[0]) <= 60
-    await redis.delete(*keys)
 
 
 async def test_synced_processes_share_each_budget_one_interval_late_at_most(
@@ -147,7 +147,6 @@ async def test_synced_processes_share_each_budget_one_interval_late_at_most(
     assert refused_here.status_code == 429
     assert late.status_code == 200 and late.headers["ratelimit-remaining"] == "0"
     assert refused_there.status_code == 429
-    await redis.delete(*await keys_of(redis, subject))
 
 
 async def test_a_synced_process_learns_of_a_new_window_at_its_next_sync(
@@ -164,4 +163,3 @@ async def test_a_synced_process_learns_of_a_new_window_at_its_next_sync(
     assert refused.status_code == 429
     assert again.status_code == 200 and again.headers["ratelimit-remaining"] == "1"
     assert 58 <= int(again.headers["ratelimit-reset"]) <= 60
-    await redis.delete(*await keys_of(redis, subject))
