@@ -1,7 +1,8 @@
 """Resident memory and CPU of the platform's processes, sampled while a benchmark runs:
 whether memory stays flat (each process's RSS at the start, the middle and the end of the
 run, and the highest sample), and where the cores went (each process's CPU time over the
-run, and the whole machine's: the rest is the services and the benchmark's own clients)."""
+run, each service's of scripts/services.sh, the benchmark's own clients', and the whole
+machine's: the rest is everything else)."""
 
 import asyncio
 import contextlib
@@ -24,6 +25,28 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (stat's 14th, 15th)
 
 
+# The services' processes by command name (/proc/PID/comm: at most 15 characters).
+SERVICES = {"postgres": "postgresql", "java": "kafka", "clickhouse-serv": "clickhouse",
+            "redis-server": "redis", "ferretdb": "ferretdb", "stripe-mock": "stripe-mock"}
+
+
+def service_cpu_seconds() -> dict[str, float]:
+    """The CPU time each service's processes have used so far, in seconds. A process's
+    reaped children count in it (cutime, cstime), so a PostgreSQL backend that ends
+    between two readings still counts: in its own time before, in the postmaster's after."""
+    used = dict.fromkeys(SERVICES.values(), 0.0)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # ended while the others were read
+            continue
+        name = SERVICES.get(text[text.index("(") + 1:text.rindex(")")])
+        if name is not None:
+            fields = text.rpartition(")")[2].split()
+            used[name] += sum(int(v) for v in fields[11:15]) / TICKS  # utime ... cstime
+    return used
+
+
 def machine_busy_seconds() -> float:
     """The CPU time all cores have spent busy so far (all but idle and iowait), in seconds."""
     user, nice, system, _idle, _iowait, irq, softirq, steal = (
@@ -42,12 +65,14 @@ class CpuMark:
     """CPU times at one moment: each process's and the machine's busy time."""
 
     at: float
-    by_process: dict[str, float]
+    by_process: dict[str, float]  # the platform's, the services', the benchmark's own
     machine: float
 
 
 def cpu_mark(pids: dict[str, int]) -> CpuMark:
-    return CpuMark(time.monotonic(), {name: cpu_seconds(pid) for name, pid in pids.items()},
+    return CpuMark(time.monotonic(), {**{name: cpu_seconds(pid) for name, pid in pids.items()},
+                                      **service_cpu_seconds(),
+                                      "benchmark": cpu_seconds(os.getpid())},
                    machine_busy_seconds())
 
 
@@ -72,9 +97,9 @@ class ProcessSamples:
                 for name, samples in self.by_process.items()]
 
     def cpu_figure(self, prefix: str) -> Absolute:
-        """How busy each process kept the cores on average over the run (100 = one core
-        all the time), the machine in all, and the rest (the services, the benchmark's
-        clients)."""
+        """How busy each process, service and the benchmark's clients kept the cores on
+        average over the run (100 = one core all the time), the machine in all, and the
+        rest (the kernel's own work, anything else running)."""
         first, last = self.cpu[0], self.cpu[-1]
         per_core = 100 / max(last.at - first.at, 1e-9)
         busy = {name: (last.by_process[name] - first.by_process[name]) * per_core

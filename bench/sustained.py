@@ -16,8 +16,8 @@ and 250 ms). An answer other than a 201, or a request that fails, is an error: c
 its first few printed, and the run goes on; a command still not visible a minute after
 the last acknowledgement is counted apart (and left out of the latencies). Each platform
 process's resident memory is sampled every half second from the first command sent until
-the last is visible (or its deadline passed), and the cores each process kept busy over
-that time are printed beside the machine's (the rest: the services and these clients).
+the last is visible (or its deadline passed), and the cores each process, each service
+and these clients kept busy over that time are printed beside the machine's.
 """
 
 import asyncio

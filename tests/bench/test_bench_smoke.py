@@ -62,8 +62,9 @@ ABSOLUTES = {  # line name: (unit, labels)
 }
 # Lines that must be there, whatever their values (an idle process may use no CPU in a
 # smoke run; the rest is the machine's less the processes', about 0 on a quiet machine).
-PRESENT = {"sustained": {"sustained: CPU, % of a core": ("%", ["command-api", "relay", "worker", "sagas",
-                                                       "read-api", "rest", "machine"])}}
+PRESENT = {"sustained": {"sustained: CPU, % of a core": ("%", [
+    "command-api", "relay", "worker", "sagas", "read-api", "postgresql", "kafka", "clickhouse",
+    "redis", "ferretdb", "stripe-mock", "benchmark", "rest", "machine"])}}
 ZERO_LINES = {"sustained": ["sustained: errors: creates 0.0 commands, orders 0.0 commands",
                             ("sustained: not visible in time: creates 0.0 commands, "
                              "orders 0.0 commands")]}
