@@ -215,17 +215,18 @@ class Gated(Follows):
         return [f"{self.name}:generation"]
 
 
-def lanes_handler(lanes: list[list[Gated]], cache: MemoryCache) -> ProjectionHandler:
-    return ProjectionHandler(ProjectionStores(sqlite_read_models(
-        Path("unused.sqlite3"), []), NoArchive()), lanes, REGISTRY.known_events,  # type: ignore[arg-type]
-        cache, LocalSignals(), MemoryChangeFeed(retention=10))
+def lanes_handler(lanes: list[list[Gated]], cache: MemoryCache, tmp_path: Path
+                  ) -> ProjectionHandler:
+    stores = ProjectionStores(sqlite_read_models(tmp_path / "read.sqlite3", []), NoArchive())
+    return ProjectionHandler(stores, lanes, REGISTRY.known_events, cache,  # type: ignore[arg-type]
+                             LocalSignals(), MemoryChangeFeed(retention=10))
 
 
 async def test_a_lane_shows_its_changes_while_a_slower_lane_still_writes(tmp_path: Path) -> None:
     events = price_changes(tmp_path)
     cache, gate = MemoryCache(), asyncio.Event()
     fast, slow = Gated("fast"), Gated("slow", gate)
-    handler = lanes_handler([[fast], [slow]], cache)
+    handler = lanes_handler([[fast], [slow]], cache, tmp_path)
     batch = asyncio.create_task(handler.handle(events))
     await eventually(lambda: cache.get("fast:generation"), 5, "the fast lane's changes shown")
     assert not batch.done() and slow.written == []
@@ -242,15 +243,16 @@ async def test_a_failing_lane_fails_the_batch_once_the_other_lanes_are_done(
     events = price_changes(tmp_path)
     cache = MemoryCache()
     healthy, failing = Gated("healthy"), Gated("failing", error=ConnectionError("store away"))
-    handler = lanes_handler([[healthy], [failing]], cache)
+    handler = lanes_handler([[healthy], [failing]], cache, tmp_path)
     with pytest.raises(ConnectionError, match="store away"):
         await handler.handle(events)
     assert healthy.written == [3]  # idempotent: the whole batch is tried again
     assert await cache.get("failing:generation") is None
 
 
-def test_a_projector_reads_only_projectors_of_its_own_lane() -> None:
+def test_a_projector_reads_only_projectors_of_its_own_lane(tmp_path: Path) -> None:
     reader, kept = Reader("reader", frozenset({"kept"})), Reader("kept", frozenset())
     with pytest.raises(ValueError, match="which no projector keeps"):
-        lanes_handler([[kept], [reader]], MemoryCache())  # type: ignore[list-item]
-    assert [len(lane) for lane in lanes_handler([[kept, reader]], MemoryCache()).lanes] == [2]  # type: ignore[list-item]
+        lanes_handler([[kept], [reader]], MemoryCache(), tmp_path)  # type: ignore[list-item]
+    handler = lanes_handler([[kept, reader]], MemoryCache(), tmp_path)  # type: ignore[list-item]
+    assert [len(lane) for lane in handler.lanes] == [2]
