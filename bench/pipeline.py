@@ -242,7 +242,7 @@ def time_worker(space: Namespace, handler: str, n: int) -> float:
             process = subprocess.Popen(
                 [*DIE_WITH_PARENT, sys.executable, "-m", "bench.worker_process", handler,
                  str(marks)],
-                env={**os.environ, **space.env, "APP_DATADIR": str(Path(tmp) / "faust")},
+                env={**os.environ, **space.env},
                 stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
             )
         try:

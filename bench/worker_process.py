@@ -1,6 +1,6 @@
 """`python -m bench.worker_process HANDLER MARKS`: the projection worker, for benchmarks.
 
-The Faust worker of `tanqory worker` (settings from TANQORY_*), fed one of these handlers:
+The worker of `tanqory worker` (settings from TANQORY_*), fed one of these handlers:
 
 - `full`: the production ProjectionHandler (MongoDB read models, ClickHouse archive,
   Redis cache generations and signals);
@@ -16,8 +16,6 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-import faust
-
 from bench.marks import write_marks
 from projections.handler import BatchHandler, ProjectionHandler, Rejected
 from projections.stores.base import EventArchive, ProjectionStores
@@ -27,7 +25,7 @@ from runtime.settings import Settings
 from runtime.signals import LocalSignals
 from schemas.envelope import EventEnvelope
 from streams.topics import Topics
-from streams.worker import build_faust_app
+from streams.worker import Worker
 from tanqory.wiring import build_server_handler, event_contexts, progress, projection_handler
 
 
@@ -86,9 +84,8 @@ def _factory(kind: str, settings: Settings, marks: Path) -> Callable[[], Awaitab
 
 def main(kind: str, marks: Path) -> None:
     settings = Settings()
-    app = build_faust_app(settings, settings.worker_id, Topics(settings.kafka_topic_prefix),
-                          event_contexts(), _factory(kind, settings, marks), progress(settings))
-    faust.Worker(app, loglevel="warning").execute_from_commandline()
+    Worker(settings, settings.worker_id, Topics(settings.kafka_topic_prefix), event_contexts(),
+           _factory(kind, settings, marks), progress(settings)).run_until_signalled()
 
 
 if __name__ == "__main__":

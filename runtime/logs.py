@@ -9,5 +9,5 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
-    for noisy in ("aiokafka", "faust", "mode", "pymongo", "httpx"):
+    for noisy in ("aiokafka", "pymongo", "httpx"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

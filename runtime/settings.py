@@ -101,7 +101,6 @@ class Settings(BaseSettings):
     relay_poll_seconds: float = Field(default=1.0, gt=0)
     worker_id: str = "tanqory-projector"
     worker_batch_size: int = Field(default=500, ge=1, le=MAX_BATCH)
-    worker_batch_seconds: float = Field(default=0.02, gt=0)
     worker_session_timeout_seconds: float = Field(default=10.0, ge=6, le=300)
     # How often the worker and the read API look for a read model's new build (server).
     read_model_switch_seconds: float = Field(default=1.0, gt=0, le=60)

@@ -139,7 +139,7 @@ def relay() -> None:
 def worker() -> None:
     """Run the projection worker (server mode): every context topic into the read models.
 
-    One Faust agent, consumer group TANQORY_WORKER_ID, folds every context's events into
+    One consumer, group TANQORY_WORKER_ID, folds every context's events into
     the read models and the ClickHouse event history, and moves the cache
     generations in Redis. TANQORY_MODE is set to server whatever it says. Needs the Kafka
     settings (TANQORY_KAFKA_BOOTSTRAP, TANQORY_KAFKA_TOPIC_PREFIX), the read models'

@@ -421,20 +421,15 @@ async def run_relay(settings: Settings) -> None:
         close_applications(applications)
 
 
-def _run_faust(settings: Settings, app_id: str, factory: Callable[[], Any],
-               with_progress: bool, dead_letter: bool, tick_seconds: float | None = None) -> None:
-    import faust
+def _run_consumer(settings: Settings, group_id: str, factory: Callable[[], Any],
+                  with_progress: bool, dead_letter: bool,
+                  tick_seconds: float | None = None) -> None:
+    from streams.topics import Topics
+    from streams.worker import Worker
 
-    from streams.topics import Topics, ensure_topics
-    from streams.worker import build_faust_app
-
-    topics, contexts = Topics(settings.kafka_topic_prefix), event_contexts()
-    asyncio.run(ensure_topics(settings.kafka_bootstrap, topics, contexts,
-                              settings.kafka_partitions))
-    app = build_faust_app(settings, app_id, topics, contexts, factory,
-                          progress(settings) if with_progress else None, dead_letter,
-                          tick_seconds)
-    faust.Worker(app, loglevel=settings.log_level.lower()).execute_from_commandline()
+    Worker(settings, group_id, Topics(settings.kafka_topic_prefix), event_contexts(), factory,
+           progress(settings) if with_progress else None, dead_letter,
+           tick_seconds).run_until_signalled()
 
 
 def run_worker(settings: Settings) -> None:
@@ -445,7 +440,7 @@ def run_worker(settings: Settings) -> None:
         await projection.setup()
         return projection
 
-    _run_faust(settings, settings.worker_id, handler, with_progress=True, dead_letter=True)
+    _run_consumer(settings, settings.worker_id, handler, with_progress=True, dead_letter=True)
 
 
 def run_saga_worker(settings: Settings) -> None:
@@ -456,7 +451,7 @@ def run_saga_worker(settings: Settings) -> None:
     async def sagas() -> SagaRunner:
         return SagaRunner(REGISTRY.sagas(await asyncio.to_thread(server_saga_parts, settings)))
 
-    _run_faust(settings, saga_group(settings), sagas, with_progress=False, dead_letter=False,
+    _run_consumer(settings, saga_group(settings), sagas, with_progress=False, dead_letter=False,
                tick_seconds=TICK_SECONDS)
 
 
@@ -469,7 +464,7 @@ def run_notifier(settings: Settings) -> None:
         return SagaRunner(REGISTRY.notifiers(await asyncio.to_thread(server_saga_parts,
                                                                      settings)))
 
-    _run_faust(settings, notifier_group(settings), notifiers, with_progress=False,
+    _run_consumer(settings, notifier_group(settings), notifiers, with_progress=False,
                dead_letter=False)
 
 
