@@ -45,6 +45,11 @@ POLL_MS = 200  # how long a fetch waits for records, and so how soon a stop is s
 # 0.1 s later). At its default of 1 MiB a partition (about 1,000 events) a busy worker
 # emptied that between fetches and waited 0.1-0.2 s on each next one.
 FETCH_BYTES_PER_PARTITION = 4 * 1024 * 1024
+# How long the broker may hold a fetch for new records. At aiokafka's 500 ms a caught-up
+# worker often saw new events only when its long poll ended: ack → visible at 200 creates/s
+# was p50 286-360 ms, against 157-201 ms at 50 ms (and 88-130 ms with Faust, in the same
+# runs; docs/benchmarks.md).
+FETCH_WAIT_MS = 50
 Record: TypeAlias = ConsumerRecord[bytes, bytes]  # the worker decodes (and dead-letters) values itself
 
 
@@ -120,6 +125,7 @@ class Worker:
             session_timeout_ms=int(settings.worker_session_timeout_seconds * 1000),
             heartbeat_interval_ms=1000,
             max_partition_fetch_bytes=FETCH_BYTES_PER_PARTITION,
+            fetch_max_wait_ms=FETCH_WAIT_MS,
         )
 
     async def _consume(self, consumer: AIOKafkaConsumer, handler: BatchHandler,
