@@ -1,6 +1,6 @@
 """Analytics sink, Kafka → worker → ClickHouse: the event archive against bare inserts.
 
-The topic holds `n` ProductCreated envelopes. Ours is the Faust worker with the
+The topic holds `n` ProductCreated envelopes. Ours is the worker (`streams/worker.py`) with the
 ClickHouse event archive as its only handler (it reads which (aggregate id, version) rows
 it holds, then inserts the others), each run a fresh consumer group and database, timed
 from its first batch to its last written (see bench.pipeline). The baseline inserts the

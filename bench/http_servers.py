@@ -72,7 +72,7 @@ def server_platform(names: Iterable[str] = SERVER_PROCESSES) -> Iterator[Platfor
     settings = settings_for_tests(**{k.removeprefix("TANQORY_").lower(): v
                                      for k, v in env.items() if k not in _TEST_KEYS})
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        env["TANQORY_DATA_DIR"] = str(Path(tmp) / "data")  # the worker's Faust files
+        env["TANQORY_DATA_DIR"] = str(Path(tmp) / "data")
         processes = {n: PlatformProcess(n, [n], env, Path(tmp)) for n in names}
         platform = Platform(Mode.SERVER, f"http://127.0.0.1:{command_port}",
                             f"http://127.0.0.1:{read_port}", settings, processes)

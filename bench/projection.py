@@ -1,6 +1,6 @@
 """Projection, Kafka → worker → read models, against bare writes of the same rows.
 
-The topic holds `n` ProductCreated envelopes. Ours is the Faust worker with the
+The topic holds `n` ProductCreated envelopes. Ours is the worker (`streams/worker.py`) with the
 ProjectionHandler over every registered read model in the store `TANQORY_READ_STORE`
 names (PostgreSQL by default, or MongoDB), no event archive, cache generations and
 signals in memory: each run fresh read models and consumer group, timed from its first

@@ -1,6 +1,6 @@
 """Applies a batch of events to every registered projector, whatever delivers them.
 
-The Faust worker (server mode) and the in-process runner (embedded mode) both hand their
+The Kafka worker (server mode) and the in-process runner (embedded mode) both hand their
 batches here, so both modes project the same way. The handler knows no read model: it
 folds the batch through every projector (`projections.projector`), writes the folds,
 moves the cache generations they report, tells live readers what changed (the change

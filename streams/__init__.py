@@ -1,1 +1,1 @@
-"""Everything that moves events: the relay, topics, the Faust worker, the in-process runner."""
+"""Everything that moves events: the relay, topics, the Kafka workers, the in-process runner."""

@@ -21,7 +21,13 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Protocol, TypeAlias, runtime_checkable
 from uuid import UUID
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, stop_after_delay, wait_exponential
@@ -81,6 +87,8 @@ class Worker:
         self._tick_seconds = tick_seconds
         self._reached = dict.fromkeys(contexts, 0)
         self._stop = asyncio.Event()
+        self._idle = asyncio.Event()  # set while no batch is in hand
+        self._idle.set()
 
     def stop(self) -> None:
         """Stops after the batch in hand."""
@@ -115,8 +123,7 @@ class Worker:
 
     def _consumer(self) -> AIOKafkaConsumer:
         settings = self._settings
-        return AIOKafkaConsumer(
-            *(self._topics.events(c) for c in self._contexts),
+        consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap,
             group_id=self._group_id,
             enable_auto_commit=False,
@@ -127,6 +134,9 @@ class Worker:
             max_partition_fetch_bytes=FETCH_BYTES_PER_PARTITION,
             fetch_max_wait_ms=FETCH_WAIT_MS,
         )
+        consumer.subscribe([self._topics.events(c) for c in self._contexts],
+                           listener=FinishBeforeHandingOver(self._idle))
+        return consumer
 
     async def _consume(self, consumer: AIOKafkaConsumer, handler: BatchHandler,
                        producer: AIOKafkaProducer | None) -> None:
@@ -136,12 +146,17 @@ class Worker:
             fetched = await consumer.getmany(timeout_ms=POLL_MS)
             if not fetched:
                 continue
-            records = [r for partition in fetched.values() for r in partition]
-            positions = await _consume_batch(handler, records, producer, dead_letters)
+            self._idle.clear()  # no await since getmany: a revocation waits for this batch
+            try:
+                records = [r for partition in fetched.values() for r in partition]
+                positions = await _consume_batch(handler, records, producer, dead_letters)
+                await _commit(consumer, {tp: batch[-1].offset + 1
+                                         for tp, batch in fetched.items()})
+            finally:
+                self._idle.set()
             for context, position in positions.items():
                 if context in self._reached:  # not a context some producer made up
                     self._reached[context] = max(self._reached[context], position)
-            await _commit(consumer, {tp: batch[-1].offset + 1 for tp, batch in fetched.items()})
             await self._report()
 
     async def _report(self) -> None:
@@ -160,6 +175,20 @@ class Worker:
             await self.run()
 
         asyncio.run(main())
+
+
+class FinishBeforeHandingOver(ConsumerRebalanceListener):
+    """Lets the batch in hand finish and commit before the group moves partitions on: a
+    read-model document has one writer at a time (ADR 0009)."""
+
+    def __init__(self, idle: asyncio.Event) -> None:
+        self._idle = idle
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._idle.wait()
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        pass
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[None]]) -> None:

@@ -152,7 +152,6 @@ def worker() -> None:
     from tanqory.wiring import run_worker
 
     settings = _settings(mode=Mode.SERVER)
-    sys.argv = [sys.argv[0], "worker"]  # Faust's Worker parses the command line itself
     run_worker(settings)
 
 
@@ -171,7 +170,6 @@ def sagas() -> None:
     from tanqory.wiring import run_saga_worker
 
     settings = _settings(mode=Mode.SERVER)
-    sys.argv = [sys.argv[0], "worker"]  # Faust's Worker parses the command line itself
     run_saga_worker(settings)
 
 
@@ -189,7 +187,6 @@ def notifier() -> None:
     from tanqory.wiring import run_notifier
 
     settings = _settings(mode=Mode.SERVER)
-    sys.argv = [sys.argv[0], "worker"]  # Faust's Worker parses the command line itself
     run_notifier(settings)
 
 
