@@ -51,12 +51,14 @@ POLL_MS = 200  # how long a fetch waits for records, and so how soon a stop is s
 # 0.1 s later). At its default of 1 MiB a partition (about 1,000 events) a busy worker
 # emptied that between fetches and waited 0.1-0.2 s on each next one.
 FETCH_BYTES_PER_PARTITION = 4 * 1024 * 1024
+LOTS_AHEAD = 4  # lots of fetched records (each up to a batch) held while a batch is handled
 # How long the broker may hold a fetch for new records. At aiokafka's 500 ms a caught-up
 # worker often saw new events only when its long poll ended: ack → visible at 200 creates/s
 # was p50 286-360 ms, against 157-201 ms at 50 ms (and 88-130 ms with Faust, in the same
 # runs; docs/benchmarks.md).
 FETCH_WAIT_MS = 50
-Record: TypeAlias = ConsumerRecord[bytes, bytes]  # the worker decodes (and dead-letters) values itself
+# The worker decodes (and dead-letters) values itself.
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 
 @runtime_checkable
@@ -87,8 +89,7 @@ class Worker:
         self._tick_seconds = tick_seconds
         self._reached = dict.fromkeys(contexts, 0)
         self._stop = asyncio.Event()
-        self._idle = asyncio.Event()  # set while no batch is in hand
-        self._idle.set()
+        self._intake = Intake(settings.worker_batch_size)
 
     def stop(self) -> None:
         """Stops after the batch in hand."""
@@ -135,29 +136,37 @@ class Worker:
             fetch_max_wait_ms=FETCH_WAIT_MS,
         )
         consumer.subscribe([self._topics.events(c) for c in self._contexts],
-                           listener=FinishBeforeHandingOver(self._idle))
+                           listener=FinishBeforeHandingOver(self._intake))
         return consumer
 
     async def _consume(self, consumer: AIOKafkaConsumer, handler: BatchHandler,
                        producer: AIOKafkaProducer | None) -> None:
         dead_letters = {self._topics.events(c): self._topics.dead_letters(c)
                         for c in self._contexts}
-        while not self._stop.is_set():
-            fetched = await consumer.getmany(timeout_ms=POLL_MS)
-            if not fetched:
-                continue
-            self._idle.clear()  # no await since getmany: a revocation waits for this batch
-            try:
-                records = [r for partition in fetched.values() for r in partition]
-                positions = await _consume_batch(handler, records, producer, dead_letters)
-                await _commit(consumer, {tp: batch[-1].offset + 1
-                                         for tp, batch in fetched.items()})
-            finally:
-                self._idle.set()
-            for context, position in positions.items():
-                if context in self._reached:  # not a context some producer made up
-                    self._reached[context] = max(self._reached[context], position)
-            await self._report()
+        intake = self._intake
+        filling = asyncio.create_task(intake.fill(consumer))
+        try:
+            while not self._stop.is_set():
+                if filling.done():
+                    filling.result()  # raises what stopped the fetching
+                try:
+                    taken = await asyncio.wait_for(intake.take(), POLL_MS / 1000)
+                except TimeoutError:
+                    continue
+                async with intake.handing:  # a revocation waits for this batch
+                    fetched = intake.current(taken)
+                    if not fetched:
+                        continue
+                    records = [r for partition in fetched.values() for r in partition]
+                    positions = await _consume_batch(handler, records, producer, dead_letters)
+                    await _commit(consumer, {tp: batch[-1].offset + 1
+                                             for tp, batch in fetched.items()})
+                for context, position in positions.items():
+                    if context in self._reached:  # not a context some producer made up
+                        self._reached[context] = max(self._reached[context], position)
+                await self._report()
+        finally:
+            filling.cancel()
 
     async def _report(self) -> None:
         """Reports even when idle, so /ready can tell a quiet worker from a dead one."""
@@ -177,15 +186,72 @@ class Worker:
         asyncio.run(main())
 
 
-class FinishBeforeHandingOver(ConsumerRebalanceListener):
-    """Lets the batch in hand finish and commit before the group moves partitions on: a
-    read-model document has one writer at a time (ADR 0009)."""
+Fetched: TypeAlias = dict[TopicPartition, list[Record]]
 
-    def __init__(self, idle: asyncio.Event) -> None:
-        self._idle = idle
+
+class Intake:
+    """Records fetched while the handler works on a batch, and the hand-over of partitions.
+
+    aiokafka fetches from a broker again only once the records it fetched are taken (or
+    0.1 s later), so a worker that took records only between batches saw what arrived
+    during a batch a fetch late. `fill` takes them as they come; each lot is stamped with
+    the hand-over it was fetched in, and a lot fetched before partitions were given up is
+    dropped (the partitions' new owner reads it again from the last commit)."""
+
+    def __init__(self, batch_size: int) -> None:
+        self._batch_size = batch_size
+        self._lots: asyncio.Queue[tuple[int, Fetched]] = asyncio.Queue(maxsize=LOTS_AHEAD)
+        self._handovers = 0
+        self.handing = asyncio.Lock()  # held while a batch is handled and committed
+
+    async def fill(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            fetched = await consumer.getmany(timeout_ms=POLL_MS)
+            if fetched:
+                await self._lots.put((self._handovers, fetched))
+
+    async def take(self) -> list[tuple[int, Fetched]]:
+        """Waits for a lot, then takes more that are waiting, up to about a batch."""
+        lots = [await self._lots.get()]
+        count = _count(lots[0][1])
+        while count < self._batch_size and not self._lots.empty():
+            lot = self._lots.get_nowait()
+            lots.append(lot)
+            count += _count(lot[1])
+        return lots
+
+    def current(self, lots: list[tuple[int, Fetched]]) -> Fetched:
+        """The records of `lots` fetched since the last hand-over, each partition's in
+        order; call it holding `handing`."""
+        merged: Fetched = {}
+        for handover, fetched in lots:
+            if handover == self._handovers:
+                for partition, records in fetched.items():
+                    merged.setdefault(partition, []).extend(records)
+        return merged
+
+    def hand_over(self) -> None:
+        """Drops what was fetched for the partitions being given up; call it holding
+        `handing`."""
+        self._handovers += 1
+        while not self._lots.empty():
+            self._lots.get_nowait()
+
+
+def _count(fetched: Fetched) -> int:
+    return sum(len(records) for records in fetched.values())
+
+
+class FinishBeforeHandingOver(ConsumerRebalanceListener):
+    """Lets the batch in hand finish and commit before the group moves partitions on, and
+    drops what was fetched ahead: a read-model document has one writer at a time (ADR 0009)."""
+
+    def __init__(self, intake: Intake) -> None:
+        self._intake = intake
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        await self._idle.wait()
+        async with self._intake.handing:
+            self._intake.hand_over()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         pass
