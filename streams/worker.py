@@ -33,6 +33,7 @@ from pydantic import ValidationError
 from tenacity import AsyncRetrying, stop_after_delay, wait_exponential
 
 from projections.handler import BatchHandler
+from runtime.heap import freeze_startup_heap
 from runtime.progress import Progress, projector_name
 from runtime.settings import Settings
 from schemas.envelope import EventEnvelope
@@ -110,6 +111,7 @@ class Worker:
             if producer is not None:
                 await producer.stop()
             raise
+        freeze_startup_heap()
         timers = [asyncio.create_task(_every(HEARTBEAT_SECONDS, self._report))]
         if self._tick_seconds is not None and isinstance(handler, Ticking):
             timers.append(asyncio.create_task(_every(self._tick_seconds, handler.tick)))

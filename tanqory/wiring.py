@@ -47,6 +47,7 @@ from read_api.deps import ReadSide
 from read_api.product_cache import product_cache
 from runtime.cache import Cache, RedisCache
 from runtime.changes import ChangeFeed, MemoryChangeFeed, RedisChangeFeed
+from runtime.heap import freeze_startup_heap
 from runtime.http import ReadinessCheck, create_api
 from runtime.key_store import KeyStore, PostgresKeyStore, SqliteKeyStore
 from runtime.personal_data import PersonalData
@@ -412,6 +413,7 @@ async def run_relay(settings: Settings) -> None:
     try:
         for relay in relays:  # one at a time: the first creates the positions table
             await relay.position()
+        freeze_startup_heap()
         await asyncio.gather(wake_on_notify(settings.postgres_dsn, channels),
                              *(r.run(settings.relay_poll_seconds) for r in relays))
     finally:
