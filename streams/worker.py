@@ -50,13 +50,14 @@ HEARTBEAT_SECONDS = 5.0
 POLL_MS = 200  # how long a fetch waits for records, and so how soon a stop is seen
 # aiokafka fetches again from a broker only once the records fetched from it are taken (or
 # 0.1 s later). At its default of 1 MiB a partition (about 1,000 events) a busy worker
-# emptied that between fetches and waited 0.1-0.2 s on each next one.
+# emptied that between fetches and waited 0.1-0.2 s on each next one (measured before the
+# intake took records in during batches; not measured again since, ADR 0021).
 FETCH_BYTES_PER_PARTITION = 4 * 1024 * 1024
 LOTS_AHEAD = 4  # lots of fetched records (each up to a batch) held while a batch is handled
 # How long the broker may hold a fetch for new records. At aiokafka's 500 ms a caught-up
 # worker often saw new events only when its long poll ended: ack → visible at 200 creates/s
 # was p50 286-360 ms, against 157-201 ms at 50 ms (and 88-130 ms with Faust, in the same
-# runs; docs/benchmarks.md).
+# runs), before the intake; with it, 69-130 ms (docs/benchmarks.md).
 FETCH_WAIT_MS = 50
 # The worker decodes (and dead-letters) values itself.
 Record: TypeAlias = ConsumerRecord[bytes, bytes]

@@ -1,8 +1,8 @@
 """The composition root: builds every process of both modes from one Settings and the
 registry of bounded contexts.
 
-Nothing connects at import time; heavy optional engines (chDB, Kafka's clients) are imported only
-by the mode that uses them.
+Nothing connects at import time; heavy optional engines (chDB, Kafka's clients) are
+imported only by the mode that uses them.
 """
 
 import asyncio
