@@ -9,7 +9,7 @@ time, to keep the event loop free.
 import asyncio
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -40,6 +40,10 @@ class SqlEngine(ABC):
     @abstractmethod
     def insert(self, table: str, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
         """Inserts `rows` into `table` (database-qualified) in one block."""
+
+    def select_in(self, sql: str, values: Collection[str]) -> list[tuple[Any, ...]]:
+        """Runs `sql`, which ends with `IN`, against the set of `values`."""
+        return self.execute(f"{sql} ({','.join(quote(v) for v in values)})")
 
     @abstractmethod
     def _disconnect(self) -> None: ...
@@ -102,13 +106,13 @@ class SqlEventArchive(OnEngine):
         return int(await self._run(self._append, list(events)))
 
     def _append(self, events: list[EventEnvelope]) -> int:
-        ids = ",".join(quote(str(i)) for i in {e.aggregate_id for e in events})
         contexts = ",".join(quote(c) for c in {e.context for e in events})
         held = {  # by the sort key's prefix (context, aggregate id), not the whole table
             (aggregate_id, int(version))
-            for aggregate_id, version in self._execute(
+            for aggregate_id, version in self.engine.select_in(
                 f"SELECT aggregate_id, aggregate_version FROM {self.database}.{TABLE} "
-                f"WHERE context IN ({contexts}) AND aggregate_id IN ({ids})"
+                f"WHERE context IN ({contexts}) AND aggregate_id IN",
+                {str(e.aggregate_id) for e in events},
             )
         }
         fresh: dict[tuple[str, int], dict[str, Any]] = {}
