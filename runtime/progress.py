@@ -4,7 +4,7 @@ each last reported. Redis in server mode (each is its own process), memory when 
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -21,7 +21,9 @@ def projector_name(context: str) -> str:
 
 
 class Progress(Protocol):
-    async def record(self, name: str, position: int) -> None: ...
+    async def record(self, positions: Mapping[str, int]) -> None:
+        """name -> position, all reported now (a worker reports every context at once)."""
+
     async def read(self) -> dict[str, tuple[int, float]]:
         """name -> (position, seconds since it last reported)."""
 
@@ -30,8 +32,9 @@ class MemoryProgress:
     def __init__(self) -> None:
         self._seen: dict[str, tuple[int, float]] = {}
 
-    async def record(self, name: str, position: int) -> None:
-        self._seen[name] = (position, time.time())
+    async def record(self, positions: Mapping[str, int]) -> None:
+        now = time.time()
+        self._seen.update({name: (position, now) for name, position in positions.items()})
 
     async def read(self) -> dict[str, tuple[int, float]]:
         now = time.time()
@@ -43,9 +46,11 @@ class RedisProgress:
         self._redis = client
         self._key = f"{KEY}:{prefix}"
 
-    async def record(self, name: str, position: int) -> None:
-        value = json.dumps({"position": position, "at": time.time()})
-        await self._redis.hset(self._key, name, value)  # type: ignore[misc]
+    async def record(self, positions: Mapping[str, int]) -> None:
+        now = time.time()
+        values = {name: json.dumps({"position": position, "at": now})
+                  for name, position in positions.items()}
+        await self._redis.hset(self._key, mapping=values)  # type: ignore[arg-type,misc]
 
     async def read(self) -> dict[str, tuple[int, float]]:
         found = await self._redis.hgetall(self._key)  # type: ignore[misc]

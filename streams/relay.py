@@ -17,7 +17,7 @@ from typing import Generic, Protocol, TypeVar
 from eventsourcing.persistence import Notification
 from prometheus_client import Counter, Gauge
 
-from runtime.progress import Progress
+from runtime.progress import Progress, relay_name
 from schemas.envelope import EventEnvelope
 from streams.positions import PositionStore
 
@@ -122,7 +122,7 @@ class Relay(Generic[Prepared]):
             reported, at = self._reported
             if reported == position or (not caught_up and now - at < self._report_every):
                 return
-        await self._progress.record(f"relay.{self._source.name}", position)
+        await self._progress.record({relay_name(self._source.name): position})
         self._reported = (position, now)
 
     def _read(self, after: int) -> Batch[Prepared]:

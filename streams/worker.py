@@ -174,8 +174,8 @@ class Worker:
     async def _report(self) -> None:
         """Reports even when idle, so /ready can tell a quiet worker from a dead one."""
         if self._progress is not None:
-            for context, position in self._reached.items():
-                await self._progress.record(projector_name(context), position)
+            await self._progress.record({projector_name(context): position
+                                         for context, position in self._reached.items()})
 
     def run_until_signalled(self) -> None:
         """Runs in a fresh event loop until SIGTERM or SIGINT."""

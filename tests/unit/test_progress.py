@@ -11,12 +11,12 @@ async def test_lag_is_how_far_each_projector_trails_its_relay() -> None:
     progress = MemoryProgress()
     empty = lag_report(await progress.read(), CONTEXTS, stale_after=60)
     assert (empty["status"], empty["lag_events"]) == ("ok", 0)
-    await progress.record("relay.catalog", 120)
+    await progress.record({"relay.catalog": 120})
     with pytest.raises(RuntimeError, match="projector of catalog has not reported"):
         lag_report(await progress.read(), CONTEXTS, stale_after=60)
-    await progress.record("projector.catalog", 100)
-    await progress.record("relay.inventory", 7)
-    await progress.record("projector.inventory", 4)
+    await progress.record({"projector.catalog": 100})
+    await progress.record({"relay.inventory": 7})
+    await progress.record({"projector.inventory": 4})
     report = lag_report(await progress.read(), CONTEXTS, stale_after=60)
     assert report["lag_events"] == 23
     contexts = report["contexts"]

@@ -1,7 +1,7 @@
 """The relay: store order, at least once, nothing skipped, while it reads the next batch
 ahead of publishing the current one."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -129,9 +129,9 @@ class ReportedProgress(MemoryProgress):
         super().__init__()
         self.reported: list[int] = []
 
-    async def record(self, name: str, position: int) -> None:
-        self.reported.append(position)
-        await super().record(name, position)
+    async def record(self, positions: Mapping[str, int]) -> None:
+        self.reported += positions.values()
+        await super().record(positions)
 
 
 async def test_progress_is_reported_once_caught_up_and_seldom_while_busy() -> None:
