@@ -7,11 +7,10 @@ create waits in this process for a free connection, and its latency counts from 
 scheduled time).
 
 A product counts as visible once the worker has projected it: it writes the product to
-the read models, then appends its events to ClickHouse, then moves the product's cache
-generation in Redis, which this benchmark polls (one MGET of the acknowledged, not yet
-seen ids every `POLL_SECONDS`, from a thread of its own). So a latency is late by at most
-the ClickHouse append, one interval and one MGET (the resolution, reported) and never
-early. The read models are not polled: the same poll works on every store, and on
+the read models, then moves the product's cache generation in Redis, which this benchmark
+polls (one MGET of the acknowledged, not yet seen ids every `POLL_SECONDS`, from a thread
+of its own). So a latency is late by at most one interval and one MGET (the resolution,
+reported) and never early. The read models are not polled: the same poll works on every store, and on
 FerretDB 1.24 an `_id $in` query is not pushed down to PostgreSQL (the whole collection is
 read for every poll), so polling it would load the system it measures.
 The latency of a product is its visibility minus its acknowledgement, in milliseconds.

@@ -2,8 +2,9 @@
 
 The worker of `tanqory worker` (settings from TANQORY_*), fed one of these handlers:
 
-- `full`: the production ProjectionHandler (MongoDB read models, ClickHouse archive,
-  Redis cache generations and signals);
+- `full`: every projector in one ProjectionHandler (the read models, the ClickHouse
+  archive and facts, Redis cache generations and signals), as a rebuild runs them
+  (`tanqory worker` consumes the analytics lane in a group of its own, ADR 0023);
 - `read-models`: the same handler with no archive, and cache and signals in memory;
 - `archive`: the ClickHouse event archive alone.
 
@@ -26,7 +27,13 @@ from runtime.signals import LocalSignals
 from schemas.envelope import EventEnvelope
 from streams.topics import Topics
 from streams.worker import Worker
-from tanqory.wiring import build_server_handler, event_contexts, progress, projection_handler
+from tanqory.wiring import (
+    event_contexts,
+    progress,
+    projection_handler,
+    server_handler,
+    server_stores,
+)
 
 
 class ArchiveHandler:
@@ -62,7 +69,7 @@ class Marked:
 
 
 def _handler(kind: str, settings: Settings) -> ProjectionHandler | ArchiveHandler:
-    full = build_server_handler(settings)
+    full = server_handler(settings, server_stores(settings))
     if kind == "full":
         return full
     if kind == "read-models":

@@ -1,7 +1,8 @@
 """Workers over Kafka: one consumer group over every context's topic, feeding a batch handler.
-`tanqory worker` runs it with the projection handler (group `TANQORY_WORKER_ID`: every read
-model and the event history); `tanqory sagas` and `tanqory notifier` run it in groups of
-their own with the sagas and the notifiers.
+`tanqory worker` runs two side by side (`serve`) with the projection handler's lanes (group
+`TANQORY_WORKER_ID`: the read models; `<id>-analytics`: the event history and the facts,
+ADR 0023); `tanqory sagas` and `tanqory notifier` run one each, in groups of their own,
+with the sagas and the notifiers.
 
 Each worker is an aiokafka consumer taking batches with `getmany` (ADR 0021: Faust's
 per-message streams cost about 40 times the consumer's own work per event). A batch is
@@ -179,14 +180,31 @@ class Worker:
 
     def run_until_signalled(self) -> None:
         """Runs in a fresh event loop until SIGTERM or SIGINT."""
+        asyncio.run(serve([self]))
 
-        async def main() -> None:
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signum, self.stop)
-            await self.run()
 
-        asyncio.run(main())
+class Consuming(Protocol):
+    async def run(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+async def serve(workers: Sequence[Consuming]) -> None:
+    """Runs `workers` side by side until SIGTERM or SIGINT stops them all; one that fails
+    stops the others (they leave their groups), and its error propagates."""
+    def stop() -> None:
+        for worker in workers:
+            worker.stop()
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop)
+    try:
+        async with asyncio.TaskGroup() as group:
+            for worker in workers:
+                group.create_task(worker.run())
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
 
 
 Fetched: TypeAlias = dict[TopicPartition, list[Record]]

@@ -55,7 +55,7 @@ from streams.notifications.mailer import mailer_for
 from streams.notifications.notifier import Notifier
 from streams.sagas.initial_stock import InitialStock
 from streams.sagas.orders import OrderProcess
-from tanqory.registry import Applications, BoundedContext, Registry, SagaParts
+from tanqory.registry import ANALYTICS_LANE, Applications, BoundedContext, Registry, SagaParts
 
 A = TypeVar("A", bound=EventSourcedContext)
 
@@ -151,7 +151,7 @@ NOTIFICATIONS = BoundedContext(
     notifiers=(_notifier,),
 )
 ANALYTICS = BoundedContext("analytics", projectors=(EventHistoryProjector, FactsProjector),
-                           lane="analytics",
+                           lane=ANALYTICS_LANE,
                            query_routers=(event_history_queries.router,
                                           analytics_queries.router))
 

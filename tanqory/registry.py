@@ -6,7 +6,7 @@ publishes, its routers, its read models and projectors, its sagas. Every process
 over the registry; adding a context adds an entry, never an edit to the spine.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,10 @@ class SagaParts:
 
 SagaFactory = Callable[[SagaParts], Saga]
 EventType = tuple[str, int]
+READ_MODELS_LANE = "read models"
+# Consumed in a group of its own by `tanqory worker` (ADR 0023), so that ClickHouse's pace
+# never sets the read models'.
+ANALYTICS_LANE = "analytics"
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ class BoundedContext:
     projectors: Sequence[ProjectorFactory] = ()
     # Projectors of different lanes write different stores and work through each batch side
     # by side, so a slow store (the analytics one) never delays what the others show.
-    lane: str = "read models"
+    lane: str = READ_MODELS_LANE
     sagas: Sequence[SagaFactory] = ()
     # Sagas whose side effect leaves the platform (emails): run apart from the others, in
     # `tanqory notifier`, so a failing mail server holds none of them up.
@@ -103,11 +107,15 @@ class Registry:
     def projectors(self, stores: ProjectionStores) -> list[Projector]:
         return [p for lane in self.projector_lanes(stores) for p in lane]
 
-    def projector_lanes(self, stores: ProjectionStores) -> list[list[Projector]]:
-        """The projectors by lane, in the order of the contexts."""
+    def projector_lanes(self, stores: ProjectionStores, only: Collection[str] | None = None
+                        ) -> list[list[Projector]]:
+        """The projectors by lane (of the lanes named `only`, or all), in the order of the
+        contexts."""
         lanes: dict[str, list[Projector]] = {}
         for context in self.contexts:
-            lanes.setdefault(context.lane, []).extend(make(stores) for make in context.projectors)
+            if only is None or context.lane in only:
+                lanes.setdefault(context.lane, []).extend(
+                    make(stores) for make in context.projectors)
         return [lane for lane in lanes.values() if lane]
 
     def sagas(self, parts: SagaParts) -> list[Saga]:

@@ -8,7 +8,7 @@ imported only by the mode that uses them.
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -59,7 +59,7 @@ from runtime.signals import RedisSignals, Signals
 from streams.sagas.deadlines import PostgresDeadlines
 from tanqory.contexts import REGISTRY
 from tanqory.event_streams import server_streams
-from tanqory.registry import Applications, SagaParts
+from tanqory.registry import ANALYTICS_LANE, READ_MODELS_LANE, Applications, SagaParts
 
 if TYPE_CHECKING:
     from clickhouse_driver import Client as ClickHouseClient
@@ -174,12 +174,14 @@ def event_contexts() -> list[str]:
 
 
 def projection_handler(stores: ProjectionStores, cache: Cache, signals: Signals,
-                       changes: ChangeFeed | None = None) -> ProjectionHandler:
-    """The handler of every registered projector over `stores`, publishing to `changes`
-    (the feed live streams follow); without one, to a feed of its own that no one reads
-    (`tanqory verify`'s rebuild, benchmarks)."""
-    return ProjectionHandler(stores, REGISTRY.projector_lanes(stores), REGISTRY.known_events, cache,
-                             signals, changes or MemoryChangeFeed(retention=1))
+                       changes: ChangeFeed | None = None, lanes: Collection[str] | None = None
+                       ) -> ProjectionHandler:
+    """The handler of every registered projector over `stores` (of the lanes named `lanes`,
+    or all), publishing to `changes` (the feed live streams follow); without one, to a feed
+    of its own that no one reads (`tanqory verify`'s rebuild, benchmarks)."""
+    return ProjectionHandler(stores, REGISTRY.projector_lanes(stores, lanes),
+                             REGISTRY.known_events, cache, signals,
+                             changes or MemoryChangeFeed(retention=1))
 
 
 def include_routers(app: FastAPI, commands: bool, queries: bool) -> None:
@@ -308,11 +310,17 @@ def build_server_read_side(settings: Settings) -> ReadSide:
                     personal_data(settings), server_streams(settings), facts=facts)
 
 
-def build_server_handler(settings: Settings) -> ProjectionHandler:
+def server_stores(settings: Settings) -> ProjectionStores:
+    return clickhouse_stores(settings, server_read_models(settings))
+
+
+def server_handler(settings: Settings, stores: ProjectionStores,
+                   lanes: Collection[str] | None = None) -> ProjectionHandler:
+    """The projectors of `lanes` (or all) over `stores`, with Redis for the cache
+    generations, the read-your-writes signals and the change feed."""
     client = redis(settings)
-    stores = clickhouse_stores(settings, server_read_models(settings))
     return projection_handler(stores, RedisCache(client), RedisSignals(client),
-                              change_feed(settings, client))
+                              change_feed(settings, client), lanes)
 
 
 def change_feed(settings: Settings, client: Redis) -> RedisChangeFeed:
@@ -435,14 +443,33 @@ def _run_consumer(settings: Settings, group_id: str, factory: Callable[[], Any],
 
 
 def run_worker(settings: Settings) -> None:
-    """The projection worker: every context's topic into every read model and the history."""
+    """The projection worker: every context's topic into the read models (consumer group
+    `worker_id`, which reports progress and dead-letters) and, in a group of its own over
+    the same stores, into the event history and the analytics facts (ADR 0023)."""
+    from streams.topics import Topics
+    from streams.worker import Worker, serve
 
-    async def handler() -> ProjectionHandler:
-        projection = build_server_handler(settings)
-        await projection.setup()
-        return projection
+    async def main() -> None:
+        stores = server_stores(settings)
+        await stores.setup()
+        topics, contexts = Topics(settings.kafka_topic_prefix), event_contexts()
+        read_models = server_handler(settings, stores, [READ_MODELS_LANE])
+        analytics = server_handler(settings, stores, [ANALYTICS_LANE])
+        await serve([
+            Worker(settings, settings.worker_id, topics, contexts, _given(read_models),
+                   progress(settings)),
+            Worker(settings, analytics_group(settings), topics, contexts, _given(analytics),
+                   None, dead_letter=False),
+        ])
 
-    _run_consumer(settings, settings.worker_id, handler, with_progress=True, dead_letter=True)
+    asyncio.run(main())
+
+
+def _given(handler: ProjectionHandler) -> Callable[[], Awaitable[ProjectionHandler]]:
+    async def factory() -> ProjectionHandler:
+        return handler
+
+    return factory
 
 
 def run_saga_worker(settings: Settings) -> None:
@@ -474,6 +501,10 @@ def server_saga_parts(settings: Settings) -> SagaParts:
     personal = personal_data(settings)
     return SagaParts(build_applications(settings, personal=personal), settings,
                      lambda kind: PostgresDeadlines(settings.postgres_dsn, kind), personal)
+
+
+def analytics_group(settings: Settings) -> str:
+    return f"{settings.worker_id}-analytics"
 
 
 def saga_group(settings: Settings) -> str:
