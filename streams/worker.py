@@ -75,12 +75,15 @@ class Worker:
     """A consumer group (`group_id`) feeding every context's events to a handler; with
     `progress`, it reports per context the highest store position it has applied. Without
     `dead_letter`, what cannot be decoded is only logged (another group, the projectors',
-    dead-letters it). With `tick_seconds`, a ticking handler ticks that often."""
+    dead-letters it). With `tick_seconds`, a ticking handler ticks that often. The broker
+    answers a fetch once it holds `fetch_min_bytes` for it or `fetch_wait_ms` have passed:
+    a consumer that may lag a little fetches, and so handles batches, less often."""
 
     def __init__(
         self, settings: Settings, group_id: str, topics: Topics, contexts: Sequence[str],
         handler_factory: HandlerFactory, progress: Progress | None, dead_letter: bool = True,
-        tick_seconds: float | None = None,
+        tick_seconds: float | None = None, fetch_min_bytes: int = 1,
+        fetch_wait_ms: int = FETCH_WAIT_MS,
     ) -> None:
         self._settings = settings
         self._group_id = group_id
@@ -90,6 +93,8 @@ class Worker:
         self._progress = progress
         self._dead_letter = dead_letter
         self._tick_seconds = tick_seconds
+        self._fetch_min_bytes = fetch_min_bytes
+        self._fetch_wait_ms = fetch_wait_ms
         self._reached = dict.fromkeys(contexts, 0)
         self._stop = asyncio.Event()
         self._intake = Intake(settings.worker_batch_size)
@@ -137,7 +142,8 @@ class Worker:
             session_timeout_ms=int(settings.worker_session_timeout_seconds * 1000),
             heartbeat_interval_ms=1000,
             max_partition_fetch_bytes=FETCH_BYTES_PER_PARTITION,
-            fetch_max_wait_ms=FETCH_WAIT_MS,
+            fetch_min_bytes=self._fetch_min_bytes,
+            fetch_max_wait_ms=self._fetch_wait_ms,
         )
         consumer.subscribe([self._topics.events(c) for c in self._contexts],
                            listener=FinishBeforeHandingOver(self._intake))
