@@ -3,6 +3,7 @@ stock item holding that quantity."""
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 from pydantic import ValidationError
 
@@ -16,18 +17,25 @@ log = logging.getLogger(__name__)
 
 class InitialStock:
     name = "initial-stock"
-    consumes = frozenset({"ProductCreated"})
+    consumes = batched = frozenset({"ProductCreated"})
 
     def __init__(self, inventory: InventoryApplication) -> None:
         self._inventory = inventory
 
     async def react(self, event: EventEnvelope) -> None:
-        """Creates the product's stock item; one that exists already (a redelivery) is
-        left as it is."""
-        try:
-            payload = ProductCreated.model_validate(event.payload)
-        except ValidationError as error:  # the projectors dead-letter it
-            log.error("initial stock: ignoring an invalid %s: %s", event.event_id, error)
-            return
-        await asyncio.to_thread(self._inventory.create_stock_item, event.aggregate_id,
-                                payload.stock_quantity, caused_by(event, self.name))
+        await self.react_all([event])
+
+    async def react_all(self, events: Sequence[EventEnvelope]) -> None:
+        """Creates the products' stock items in one transaction; one that exists already
+        (a redelivery) is left as it is."""
+        starts = []
+        for event in events:
+            try:
+                payload = ProductCreated.model_validate(event.payload)
+            except ValidationError as error:  # the projectors dead-letter it
+                log.error("initial stock: ignoring an invalid %s: %s", event.event_id, error)
+                continue
+            starts.append((event.aggregate_id, payload.stock_quantity,
+                           caused_by(event, self.name)))
+        if starts:
+            await asyncio.to_thread(self._inventory.create_stock_items, starts)

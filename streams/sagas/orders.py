@@ -1,7 +1,7 @@
 """The order process: carries an order from placed to delivered across inventory, payments
 and fulfilment, and compensates every step when the order ends early.
 
-    OrderPlaced              → reserve every line's stock
+    OrderPlaced              → reserve every line's stock (a batch's orders together)
     StockItemReserved        → record the line (the last one: awaiting payment); an order
                                that no longer wants it gets the units released
     StockItemReservation…    → reject the order
@@ -24,7 +24,7 @@ commands of one reaction, leaves nothing half-done: the redelivery completes it.
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -33,6 +33,7 @@ from commands.errors import NotFound
 from commands.fulfilment.application import FulfilmentApplication
 from commands.inventory.application import InventoryApplication
 from commands.ordering.application import OrderingApplication
+from commands.ordering.order import Order
 from commands.payments.application import PaymentsApplication
 from commands.payments.provider import ProviderRefused
 from schemas.envelope import Actor, EventEnvelope, EventMetadata
@@ -58,7 +59,6 @@ class OrderProcess:
         self._deadlines = deadlines
         self._payment_seconds = payment_seconds
         self._reactions: dict[str, Callable[[EventEnvelope, EventMetadata], Awaitable[None]]] = {
-            "OrderPlaced": self._reserve,
             "StockItemReserved": self._record_reserved,
             "StockItemReservationRejected": self._record_short,
             "OrderAwaitingPayment": self._request_payment,
@@ -71,14 +71,22 @@ class OrderProcess:
             "OrderCancelled": self._compensate,
             "OrderExpired": self._compensate,
         }
-        self.consumes = frozenset(self._reactions)
+        self.batched = frozenset({"OrderPlaced"})
+        self.consumes = frozenset(self._reactions) | self.batched
 
     async def react(self, event: EventEnvelope) -> None:
+        if event.event_type in self.batched:
+            await self.react_all([event])
+            return
         try:
             await self._reactions[event.event_type](event, caused_by(event, NAME))
         except NotFound as missing:  # an event of an order this store never had
             log.warning("%s: ignoring %s %s: %s", NAME, event.event_type, event.event_id,
                         missing)
+
+    async def react_all(self, events: Sequence[EventEnvelope]) -> None:
+        """Reserves the lines of every order placed (the only batched type) at once."""
+        await self._reserve(events)
 
     async def tick(self, now: datetime) -> None:
         """Expires the orders whose payment deadline has passed."""
@@ -93,17 +101,33 @@ class OrderProcess:
 
     # --- reactions ---------------------------------------------------------------------
 
-    async def _reserve(self, event: EventEnvelope, meta: EventMetadata) -> None:
-        order = await _run(self._ordering.order, event.aggregate_id)
-        if order.status is not OrderStatus.PENDING:
-            return  # it ended before every line was asked for: nothing more to hold
-        for product_id, quantity in order.quantities.items():
-            try:
-                await _run(self._inventory.reserve_stock, product_id, order.id, quantity, meta)
-            except NotFound:
+    async def _reserve(self, placed: Sequence[EventEnvelope]) -> None:
+        """Reserves every line of the orders placed that are still pending (one that ended
+        before every line was asked for needs nothing more held), all in one transaction;
+        an order with a product that keeps no stock is rejected instead."""
+        pending = await asyncio.to_thread(self._pending, placed)
+        if not pending:
+            return
+        unstocked = await _run(self._inventory.reserve_for_orders,
+                               [(order.id, order.quantities, meta) for order, meta in pending])
+        for order, meta in pending:
+            if (product_id := unstocked.get(order.id)) is not None:
                 await _run(self._ordering.record_short, order.id, stock_item_id(product_id),
                            "no stock is kept for this product", meta)
-                return
+
+    def _pending(self, placed: Sequence[EventEnvelope]) -> list[tuple[Order, EventMetadata]]:
+        """The pending orders of `placed`, each with the metadata of the commands for it."""
+        pending = []
+        for event in placed:
+            try:
+                order = self._ordering.order(event.aggregate_id)
+            except NotFound as missing:
+                log.warning("%s: ignoring %s %s: %s", NAME, event.event_type, event.event_id,
+                            missing)
+                continue
+            if order.status is OrderStatus.PENDING:
+                pending.append((order, caused_by(event, NAME)))
+        return pending
 
     async def _record_reserved(self, event: EventEnvelope, meta: EventMetadata) -> None:
         order_id = UUID(event.payload["order_id"])

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID, uuid5
 
 import pytest
@@ -37,6 +38,7 @@ from schemas.payments import Outcome, PaymentStatus
 from schemas.personal import personal_subject
 from streams.sagas.deadlines import Deadlines
 from streams.sagas.orders import OrderProcess
+from streams.sagas.saga import SagaRunner
 from tests.support.personal import memory_personal
 
 POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
@@ -335,6 +337,38 @@ async def test_a_product_without_a_stock_item_rejects_the_order(world: World) ->
                                 "reason": "no stock is kept for this product"}
     assert held(world, CUP) == (5, 0)
     assert world.provider.calls == []
+
+
+async def test_a_batch_of_placed_orders_is_reserved_in_one_transaction(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runner hands the saga a batch's placed orders at once: each stock item is loaded
+    once and every reservation saved together. An order the stock cannot serve is rejected
+    and releases what it got; one with a product that keeps no stock gets nothing held."""
+    served, also = world.place((CUP, 2), (POT, 1)), world.place((CUP, 2))
+    short, unstocked = world.place((CUP, 1), (POT, 1)), world.place((CUP, 1), (GHOST, 1))
+    saves: list[int] = []
+    save = world.inventory.save
+
+    def counted(*aggregates: Any) -> Any:
+        saves.append(len(aggregates))
+        return save(*aggregates)
+
+    monkeypatch.setattr(world.inventory, "save", counted)
+    placed = [e for e in world.history() if e.event_type == "OrderPlaced"]
+    assert await SagaRunner([world.saga]).handle(placed) == []
+    assert saves == [2]  # both stock items, one transaction
+    assert (held(world, CUP), held(world, POT)) == ((5, 5), (1, 1))
+    assert world.order(unstocked).status is OrderStatus.REJECTED
+    world.fed["ordering"] = world.ordering.last_position() - 1  # the rejection is news
+    await world.pump()
+    assert {o: world.order(o).status for o in (served, also, short, unstocked)} == {
+        served: OrderStatus.AWAITING_PAYMENT, also: OrderStatus.AWAITING_PAYMENT,
+        short: OrderStatus.REJECTED, unstocked: OrderStatus.REJECTED}
+    assert (held(world, CUP), held(world, POT)) == ((5, 4), (1, 1))
+    cup, pot = stock_item_id(CUP), stock_item_id(POT)
+    assert [(e.aggregate_id, e.payload["order_id"]) for e in world.history()
+            if e.event_type == "StockItemReserved"] == [
+        (cup, str(served)), (cup, str(also)), (cup, str(short)), (pot, str(served))]
 
 
 # --- compensations --------------------------------------------------------------------

@@ -2,6 +2,7 @@
 once, and a failure fails the batch only after the others have been handled."""
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
@@ -59,3 +60,39 @@ async def test_a_failure_fails_the_batch_after_the_others_are_handled() -> None:
     with pytest.raises(RuntimeError, match="store down"):
         await SagaRunner([saga]).handle([event(bad, 1), event(good, 1), event(good, 2)])
     assert saga.seen == [(good, 1), (good, 2)]
+
+
+class Together:
+    """A batched saga: each call's batched events, and the others one by one."""
+
+    name = "together"
+    consumes = frozenset({"Other", "Single"})
+    batched = frozenset({"Other"})
+
+    def __init__(self) -> None:
+        self.calls: list[list[tuple[UUID, int]]] = []
+        self.singles: list[tuple[UUID, int]] = []
+
+    async def react(self, event: EventEnvelope) -> None:
+        assert event.event_type not in self.batched, "a batched type came one by one"
+        self.singles.append((event.aggregate_id, event.aggregate_version))
+
+    async def react_all(self, events: Sequence[EventEnvelope]) -> None:
+        self.calls.append([(e.aggregate_id, e.aggregate_version) for e in events])
+
+
+async def test_a_batched_saga_gets_its_batched_events_in_one_call_in_delivery_order() -> None:
+    things = [uuid4() for _ in range(3)]
+    batch = [event(t, v, kind) for v in (1, 2) for t in things
+             for kind in ("Happened", "Other", "Single")]
+    one_by_one, together = Recorder(), Together()
+    assert await SagaRunner([one_by_one, together]).handle(batch) == []
+    assert together.calls == [[(t, v) for v in (1, 2) for t in things]]
+    assert sorted(together.singles) == sorted((t, v) for t in things for v in (1, 2))
+    assert sorted(one_by_one.seen) == sorted((t, v) for t in things for v in (1, 2))
+
+
+async def test_a_batched_saga_is_not_called_for_a_batch_with_nothing_for_it() -> None:
+    together = Together()
+    await SagaRunner([Recorder(), together]).handle([event(uuid4(), 1)])
+    assert together.calls == []

@@ -329,6 +329,35 @@ def test_a_creation_that_loses_a_race_returns_the_winners_version(
     assert app.last_position() == 1
 
 
+def test_stock_items_started_together_are_one_transaction() -> None:
+    app = new_inventory()
+    app.create_stock_items([(PRODUCTS[0], 3, META), (PRODUCTS[1], 0, META)])
+    assert [(e.aggregate_id, e.payload["on_hand"], e.position) for e in published(app)] == [
+        (stock_item_id(PRODUCTS[0]), 3, 1), (stock_item_id(PRODUCTS[1]), 0, 2)]
+    assert app.recorder.max_notification_id() == 2
+
+
+def test_a_redelivered_start_leaves_the_existing_item_and_starts_the_others() -> None:
+    """One product has its stock item already (a batch delivered again, or twice in the
+    batch): it keeps its stock, the others are started, each once."""
+    app = new_inventory()
+    app.create_stock_item(PRODUCTS[0], 7, META)
+    app.receive_stock(PRODUCTS[0], ReceiveStock(quantity=1), None, META)
+    app.create_stock_items([(PRODUCTS[0], 3, META), (PRODUCTS[1], 2, META),
+                            (PRODUCTS[1], 2, META)])
+    assert stock_item(app, PRODUCTS[0]).on_hand == 8
+    assert stock_item(app, PRODUCTS[1]).on_hand == 2
+    assert [e.event_type for e in published(app)] == [
+        "StockItemCreated", "StockItemReceived", "StockItemCreated"]
+
+
+def test_a_negative_start_starts_none_of_the_batch() -> None:
+    app = new_inventory()
+    with pytest.raises(ValueError, match="negative"):
+        app.create_stock_items([(PRODUCTS[0], 3, META), (PRODUCTS[1], -1, META)])
+    assert app.last_position() == 0
+
+
 def test_snapshots_restore_the_same_item(app: InventoryApplication) -> None:
     """Every 100th version is snapshotted; an item loaded from a snapshot and the events
     after it equals the item replayed from its first event."""
