@@ -126,7 +126,9 @@ class EventSourcedContext(Application[UUID]):
         self._listeners.append(listener)
 
     def notifications(self, after: int, limit: int) -> Sequence[Notification]:
-        """The stored events after position `after`, in store order (gap-free)."""
+        """The stored events after position `after`, in store order: never one committed
+        later with a lower position (the table lock orders them), though positions may
+        skip numbers (a refused transaction's, in PostgreSQL)."""
         return self.recorder.select_notifications(after + 1, limit)
 
     def change_channel(self) -> str | None:

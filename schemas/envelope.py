@@ -29,8 +29,9 @@ class EventMetadata(BaseModel):
 class EventEnvelope(BaseModel):
     """A domain event as published to Kafka and consumed by projectors.
 
-    `position` is the event store's notification id: gap-free and total
-    within one store, so it orders events globally as well as per aggregate.
+    `position` is the event store's notification id: total within one store, so it
+    orders events globally as well as per aggregate. It only ever grows, but it may skip
+    numbers (in PostgreSQL a refused transaction uses up the ids it was given).
     """
 
     model_config = ConfigDict(frozen=True)

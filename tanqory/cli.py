@@ -1,6 +1,7 @@
 """The `tanqory` command line: run the platform or one of its processes, issue tokens."""
 
 import asyncio
+import os
 import subprocess
 import sys
 from collections.abc import Coroutine
@@ -58,6 +59,15 @@ def _settings(**overrides: Any) -> Settings:
         typer.echo(f"Invalid settings:\n{error}", err=True)
         raise typer.Exit(2) from None
     configure_logging(settings.log_level)
+    return settings
+
+
+def _background_settings() -> Settings:
+    """The settings of a process that catches up behind the APIs (server mode), which
+    then runs TANQORY_BACKGROUND_NICE steps below their CPU priority (ADR 0025)."""
+    settings = _settings(mode=Mode.SERVER)
+    if settings.background_nice:
+        os.nice(settings.background_nice)
     return settings
 
 
@@ -128,10 +138,13 @@ def relay() -> None:
     stores and the relay positions: TANQORY_POSTGRES_HOST/PORT/USER/PASSWORD/DB), the Kafka
     settings (TANQORY_KAFKA_BOOTSTRAP, TANQORY_KAFKA_TOPIC_PREFIX, TANQORY_KAFKA_PARTITIONS)
     and the Redis settings (TANQORY_REDIS_URL: progress). Run one relay.
+
+    Like the worker, the sagas and the notifier, it runs TANQORY_BACKGROUND_NICE (default
+    10) steps below the CPU priority of the APIs, which answer clients (ADR 0025).
     """
     from tanqory.wiring import run_relay
 
-    settings = _settings(mode=Mode.SERVER)
+    settings = _background_settings()
     asyncio.run(run_relay(settings))
 
 
@@ -139,9 +152,10 @@ def relay() -> None:
 def worker() -> None:
     """Run the projection worker (server mode): every context topic into the read models.
 
-    One consumer, group TANQORY_WORKER_ID, folds every context's events into
-    the read models and the ClickHouse event history, and moves the cache
-    generations in Redis. TANQORY_MODE is set to server whatever it says. Needs the Kafka
+    Two consumers in one process (ADR 0023): group TANQORY_WORKER_ID folds every
+    context's events into the read models and moves the cache generations in Redis;
+    group TANQORY_WORKER_ID followed by -analytics writes the ClickHouse event history
+    and facts. TANQORY_MODE is set to server whatever it says. Needs the Kafka
     settings (TANQORY_KAFKA_BOOTSTRAP, TANQORY_KAFKA_TOPIC_PREFIX), the read models'
     settings (TANQORY_READ_STORE: postgres, the default, with
     TANQORY_POSTGRES_HOST/PORT/USER/PASSWORD/DB, or mongodb, with TANQORY_MONGO_URI and
@@ -151,7 +165,7 @@ def worker() -> None:
     """
     from tanqory.wiring import run_worker
 
-    settings = _settings(mode=Mode.SERVER)
+    settings = _background_settings()
     run_worker(settings)
 
 
@@ -169,7 +183,7 @@ def sagas() -> None:
     """
     from tanqory.wiring import run_saga_worker
 
-    settings = _settings(mode=Mode.SERVER)
+    settings = _background_settings()
     run_saga_worker(settings)
 
 
@@ -186,7 +200,7 @@ def notifier() -> None:
     """
     from tanqory.wiring import run_notifier
 
-    settings = _settings(mode=Mode.SERVER)
+    settings = _background_settings()
     run_notifier(settings)
 
 

@@ -1,5 +1,6 @@
 """The `tanqory` command line as a user runs it."""
 
+import os
 import uuid
 
 import httpx
@@ -14,6 +15,7 @@ from tests.support.processes import run_cli as run
 from tests.support.waiting import wait_until
 
 PASSWORD = "correct horse battery"
+BACKGROUND = ("relay", "worker", "sagas", "notifier")
 
 
 def test_token_prints_a_signed_token_for_the_configured_secret() -> None:
@@ -82,3 +84,12 @@ def test_customers_roles_makes_an_account_an_admin(platform: Platform) -> None:
     assert claims["roles"] == ["admin", "customer"]
     unknown = platform.cli("customers", "roles", "nobody@example.com", "--role", "admin")
     assert unknown.returncode == 1 and "no account" in unknown.stderr
+
+
+def test_the_background_processes_run_below_the_apis_priority(server: Platform) -> None:
+    """The relay, the worker, the sagas and the notifier yield the CPU to the APIs
+    (TANQORY_BACKGROUND_NICE, 10 by default)."""
+    nice = {name: os.getpriority(os.PRIO_PROCESS, process.process.pid)
+            for name, process in server.processes.items() if process.process is not None}
+    assert {nice[name] - nice["command-api"] for name in BACKGROUND} == {10}
+    assert nice["read-api"] == nice["command-api"]
