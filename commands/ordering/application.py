@@ -5,7 +5,8 @@ other contexts did (stock reserved or short, payment taken, parcel shipped) thro
 `record_*`/`mark_*` methods, each safe to repeat.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -120,14 +121,32 @@ class OrderingApplication(EventSourcedContext):
         Returns the product whose units the order does not want held (it has ended, or has
         no such line), for the saga to release; None when the reservation is wanted."""
         order = self.order(order_id)
-        product_id = _product_of(order, stock_item)
-        if product_id is None:
-            return None  # no line of this order: nothing the order may release
-        if not order.holds(product_id):
-            return product_id
-        order.line_reserved(product_id, payment_seconds, clock.now(), meta_of(meta))
+        unwanted = _reserve_line(order, stock_item, payment_seconds, meta)
         self._save_changes(ORDER, order)
-        return None
+        return unwanted
+
+    @retry_on_conflict
+    def record_reservations(self, reservations: Sequence[tuple[UUID, UUID, EventMetadata]],
+                            payment_seconds: int) -> "RecordedReservations":
+        """Records lines' reservations (order id, stock item, metadata) as `record_reserved`
+        does each, every order loaded once and every change saved in one transaction (an
+        order's lines are reserved at once, so their reservations arrive together)."""
+        orders: dict[UUID, Order | None] = {}
+        recorded = RecordedReservations([], [])
+        for order_id, stock_item, meta in reservations:
+            if order_id not in orders:
+                try:
+                    orders[order_id] = self.order(order_id)
+                except NotFound:
+                    orders[order_id] = None
+                    recorded.unknown.append(order_id)
+            order = orders[order_id]
+            if order is not None and (
+                    product_id := _reserve_line(order, stock_item, payment_seconds, meta)):
+                recorded.unwanted.append((order_id, product_id, meta))
+        if changed := [o for o in orders.values() if o is not None and o.pending_events]:
+            self._save(ORDER, *changed)
+        return recorded
 
     @retry_on_conflict
     def record_short(self, order_id: UUID, stock_item: UUID, reason: str,
@@ -178,6 +197,25 @@ class OrderingApplication(EventSourcedContext):
         done = command(order)
         self._save_changes(ORDER, order)
         return done
+
+
+@dataclass(frozen=True)
+class RecordedReservations:
+    unwanted: list[tuple[UUID, UUID, EventMetadata]]  # (order, product, metadata): release
+    unknown: list[UUID]  # orders this store does not have
+
+
+def _reserve_line(order: Order, stock_item: UUID, payment_seconds: int,
+                  meta: EventMetadata) -> UUID | None:
+    """Records the line's reservation on `order` (not saved); returns the product whose
+    units the order does not want held (it has ended, or has no such line)."""
+    product_id = _product_of(order, stock_item)
+    if product_id is None:
+        return None  # no line of this order: nothing the order may release
+    if not order.holds(product_id):
+        return product_id
+    order.line_reserved(product_id, payment_seconds, clock.now(), meta_of(meta))
+    return None
 
 
 def _product_of(order: Order, stock_item: UUID) -> UUID | None:

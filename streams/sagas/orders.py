@@ -2,8 +2,9 @@
 and fulfilment, and compensates every step when the order ends early.
 
     OrderPlaced              → reserve every line's stock (a batch's orders together)
-    StockItemReserved        → record the line (the last one: awaiting payment); an order
-                               that no longer wants it gets the units released
+    StockItemReserved        → record the line (the last one: awaiting payment), a batch's
+                               together; an order that no longer wants it gets the units
+                               released
     StockItemReservation…    → reject the order
     OrderAwaitingPayment     → request the payment (refused by the provider: cancel the
                                order); schedule the payment deadline
@@ -59,7 +60,6 @@ class OrderProcess:
         self._deadlines = deadlines
         self._payment_seconds = payment_seconds
         self._reactions: dict[str, Callable[[EventEnvelope, EventMetadata], Awaitable[None]]] = {
-            "StockItemReserved": self._record_reserved,
             "StockItemReservationRejected": self._record_short,
             "OrderAwaitingPayment": self._request_payment,
             "PaymentSucceeded": self._record_paid,
@@ -71,7 +71,7 @@ class OrderProcess:
             "OrderCancelled": self._compensate,
             "OrderExpired": self._compensate,
         }
-        self.batched = frozenset({"OrderPlaced"})
+        self.batched = frozenset({"OrderPlaced", "StockItemReserved"})
         self.consumes = frozenset(self._reactions) | self.batched
 
     async def react(self, event: EventEnvelope) -> None:
@@ -85,8 +85,10 @@ class OrderProcess:
                         missing)
 
     async def react_all(self, events: Sequence[EventEnvelope]) -> None:
-        """Reserves the lines of every order placed (the only batched type) at once."""
-        await self._reserve(events)
+        """Reserves the lines of every order placed at once, and records every reservation
+        made at once."""
+        await self._reserve([e for e in events if e.event_type == "OrderPlaced"])
+        await self._record_reserved([e for e in events if e.event_type == "StockItemReserved"])
 
     async def tick(self, now: datetime) -> None:
         """Expires the orders whose payment deadline has passed."""
@@ -129,12 +131,20 @@ class OrderProcess:
                 pending.append((order, caused_by(event, NAME)))
         return pending
 
-    async def _record_reserved(self, event: EventEnvelope, meta: EventMetadata) -> None:
-        order_id = UUID(event.payload["order_id"])
-        unwanted = await _run(self._ordering.record_reserved, order_id, event.aggregate_id,
-                              self._payment_seconds, meta)
-        if unwanted is not None:
-            await _run(self._inventory.release_stock, unwanted, order_id, meta)
+    async def _record_reserved(self, reserved: Sequence[EventEnvelope]) -> None:
+        """Records the reservations on their orders (the last line's: awaiting payment),
+        in one transaction; units an order no longer wants are released."""
+        if not reserved:
+            return
+        recorded = await _run(
+            self._ordering.record_reservations,
+            [(UUID(e.payload["order_id"]), e.aggregate_id, caused_by(e, NAME)) for e in reserved],
+            self._payment_seconds)
+        for order_id in recorded.unknown:
+            log.warning("%s: ignoring a reservation for order %s, which this store does not "
+                        "have", NAME, order_id)
+        for order_id, product_id, meta in recorded.unwanted:
+            await _run(self._inventory.release_stock, product_id, order_id, meta)
 
     async def _record_short(self, event: EventEnvelope, meta: EventMetadata) -> None:
         await _run(self._ordering.record_short, UUID(event.payload["order_id"]),

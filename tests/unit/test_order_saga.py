@@ -339,28 +339,42 @@ async def test_a_product_without_a_stock_item_rejects_the_order(world: World) ->
     assert world.provider.calls == []
 
 
-async def test_a_batch_of_placed_orders_is_reserved_in_one_transaction(
-        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The runner hands the saga a batch's placed orders at once: each stock item is loaded
-    once and every reservation saved together. An order the stock cannot serve is rejected
-    and releases what it got; one with a product that keeps no stock gets nothing held."""
-    served, also = world.place((CUP, 2), (POT, 1)), world.place((CUP, 2))
-    short, unstocked = world.place((CUP, 1), (POT, 1)), world.place((CUP, 1), (GHOST, 1))
+def count_saves(app: EventSourcedContext, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many aggregates each of `app`'s saves from now on holds."""
     saves: list[int] = []
-    save = world.inventory.save
+    save = app.save
 
     def counted(*aggregates: Any) -> Any:
         saves.append(len(aggregates))
         return save(*aggregates)
 
-    monkeypatch.setattr(world.inventory, "save", counted)
+    monkeypatch.setattr(app, "save", counted)
+    return saves
+
+
+async def test_a_batch_of_placed_orders_is_reserved_in_one_transaction(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runner hands the saga a batch's placed orders at once: each stock item is loaded
+    once and every reservation saved together; then the batch of reservations, recorded
+    on their orders together. An order the stock cannot serve is rejected and releases
+    what it got; one with a product that keeps no stock gets nothing held."""
+    served, also = world.place((CUP, 2), (POT, 1)), world.place((CUP, 2))
+    short, unstocked = world.place((CUP, 1), (POT, 1)), world.place((CUP, 1), (GHOST, 1))
+    stock_saves = count_saves(world.inventory, monkeypatch)
     placed = [e for e in world.history() if e.event_type == "OrderPlaced"]
     assert await SagaRunner([world.saga]).handle(placed) == []
-    assert saves == [2]  # both stock items, one transaction
+    assert stock_saves == [2]  # both stock items, one transaction
     assert (held(world, CUP), held(world, POT)) == ((5, 5), (1, 1))
     assert world.order(unstocked).status is OrderStatus.REJECTED
-    world.fed["ordering"] = world.ordering.last_position() - 1  # the rejection is news
-    await world.pump()
+
+    order_saves = count_saves(world.ordering, monkeypatch)
+    reserved = [e for e in world.history() if e.event_type == "StockItemReserved"]
+    assert await SagaRunner([world.saga]).handle(reserved) == []
+    assert order_saves == [3]  # served, also and short: one transaction
+    assert {o: world.order(o).status for o in (served, also, short)} == {
+        served: OrderStatus.AWAITING_PAYMENT, also: OrderStatus.AWAITING_PAYMENT,
+        short: OrderStatus.PENDING}
+    await world.pump()  # every store from its start: what was handled changes nothing
     assert {o: world.order(o).status for o in (served, also, short, unstocked)} == {
         served: OrderStatus.AWAITING_PAYMENT, also: OrderStatus.AWAITING_PAYMENT,
         short: OrderStatus.REJECTED, unstocked: OrderStatus.REJECTED}
