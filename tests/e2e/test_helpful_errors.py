@@ -138,8 +138,8 @@ def etag_of(response: httpx.Response) -> str:
 
 
 def test_a_product_read_sends_its_version_as_etag_cached_or_not(platform: Platform) -> None:
-    created = create(platform, new_product())
-    product_id = created.json()["id"]
+    # Once its stock item shows: the saga's stock item moves the product's cache too.
+    product_id, _ = stocked_product(platform, 3)
     path = f"{PRODUCTS}/{product_id}"
     changed = httpx.patch(f"{platform.command_url}{path}", json={"name": "Version two"},
                           headers={**platform.auth(Role.ADMIN), "If-Match": '"1"'}, timeout=15)
