@@ -192,7 +192,7 @@ class Settings(BaseSettings):
                 "SQLITE_DBNAME": str(self.data_dir / "events.sqlite3"),
             }
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": "commands.postgres_store:OneStatementPostgresFactory",
             "POSTGRES_HOST": self.postgres_host,
             "POSTGRES_PORT": str(self.postgres_port),
             "POSTGRES_USER": self.postgres_user,

@@ -1,0 +1,69 @@
+"""The PostgreSQL event store, with each save one statement that PostgreSQL runs alone.
+
+eventsourcing's PostgreSQL recorder takes an EXCLUSIVE lock on a context's events table
+in every transaction that records events, so that positions are committed in the order
+they were given (the relay never passes one that commits later). It sends BEGIN, the
+lock, a NOTIFY and the insert, then COMMIT once it has read the insert's result: the
+lock is held while the client sends and reads. In a busy process each of those steps
+waits for the GIL, often for several switch intervals, and every other save of the
+context queues behind the lock (sampled under the sustained load: most of the command
+API's saves were waiting for the catalog table's lock, held by a transaction that sat
+idle in PostgreSQL, waiting for its client).
+
+Here a save calls a function of the table's own (`<table>_insert`, created with the
+table) that takes the same lock, notifies and inserts, in an autocommitted statement: the
+lock is taken, used and released inside PostgreSQL, whatever the client does meanwhile.
+A refused insert (a version taken, a key claimed) rolls the statement back and raises as
+before (IntegrityError).
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+)
+from eventsourcing.utils import retry
+from psycopg.sql import SQL, Identifier
+
+
+class OneStatementApplicationRecorder(PostgresApplicationRecorder):
+    def __init__(self, datastore: PostgresDatastore, *,
+                 events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        schema = Identifier(datastore.schema)
+        function = Identifier(f"{events_table_name}_insert")
+        self.sql_create_statements.append(SQL(
+            "CREATE OR REPLACE FUNCTION {schema}.{function}(events {schema}.{event}[]) "
+            "RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$ BEGIN "
+            "SET LOCAL lock_timeout = '{lock_timeout}s'; "
+            "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
+            "NOTIFY {channel}; "
+            "RETURN QUERY INSERT INTO {schema}.{table} "
+            "(originator_id, originator_version, topic, state) "
+            "SELECT originator_id, originator_version, topic, state FROM unnest(events) "
+            "RETURNING notification_id; "
+            "END; $BODY$"
+        ).format(schema=schema, function=function, table=Identifier(events_table_name),
+                 event=Identifier(self.stored_event_type_name),
+                 channel=Identifier(self.channel_name), lock_timeout=datastore.lock_timeout))
+        self._insert_statement = SQL("SELECT position FROM {schema}.{function}(%s) AS position").format(
+            schema=schema, function=function)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        if not stored_events:
+            return super().insert_events(stored_events, **kwargs)
+        rows = [self.construct_pg_stored_event(e.originator_id, e.originator_version,
+                                               e.topic, e.state) for e in stored_events]
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._insert_statement, (rows,), prepare=True)
+            return [row["position"] for row in curs.fetchall()]
+
+
+class OneStatementPostgresFactory(PostgresFactory):
+    application_recorder_class = OneStatementApplicationRecorder

@@ -1,0 +1,81 @@
+"""The server event store saves in one statement (commands.postgres_store): positions
+come back in order, a refused save records nothing, and a save still waits for the
+table's EXCLUSIVE lock, so positions commit in the order they were given."""
+
+import threading
+from collections.abc import Iterator
+from uuid import uuid4
+
+import psycopg
+import pytest
+from eventsourcing.persistence import IntegrityError
+
+from commands.event_sourced import meta_of
+from commands.inventory.application import InventoryApplication
+from commands.inventory.stock_item import StockItem
+from commands.postgres_store import OneStatementApplicationRecorder
+from runtime.settings import Settings
+from tests.integration.reserve_worker import META
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.server
+DEADLINE = 10.0  # seconds; each step takes milliseconds
+
+
+@pytest.fixture
+def inventory(postgres_settings: Settings) -> Iterator[InventoryApplication]:
+    app = InventoryApplication(env=postgres_settings.event_store_env)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+def _positions(app: InventoryApplication) -> list[int]:
+    return [n.id for n in app.notifications(0, 1000)]
+
+
+def test_saves_come_back_with_their_positions_in_order(
+        inventory: InventoryApplication) -> None:
+    assert isinstance(inventory.recorder, OneStatementApplicationRecorder)
+    results = [inventory.create_stock_item(uuid4(), 3, META) for _ in range(3)]
+    positions = [r.position for r in results]
+    assert positions == sorted(positions) and len(set(positions)) == 3
+    assert _positions(inventory) == positions
+    assert inventory.last_position() == positions[-1]
+
+
+def test_a_refused_save_records_nothing(inventory: InventoryApplication) -> None:
+    product = uuid4()
+    inventory.create_stock_item(product, 3, META)
+    before = _positions(inventory)
+    with pytest.raises(IntegrityError):  # a new item saved with one whose id is taken
+        inventory.save(StockItem(product_id=uuid4(), on_hand=1, meta=meta_of(META)),
+                       StockItem(product_id=product, on_hand=5, meta=meta_of(META)))
+    assert _positions(inventory) == before
+    later = inventory.create_stock_item(uuid4(), 1, META)  # the store still works
+    assert later.position is not None and later.position > before[-1]
+
+
+def test_a_save_waits_for_the_tables_lock(inventory: InventoryApplication,
+                                          postgres_settings: Settings) -> None:
+    inventory.create_stock_item(uuid4(), 1, META)  # the table and its function exist
+    table = f"{inventory.name.lower()}_events"
+    saved = threading.Event()
+    with psycopg.connect(postgres_settings.postgres_dsn) as holder, \
+            psycopg.connect(postgres_settings.postgres_dsn, autocommit=True) as watcher:
+        holder.execute(f'LOCK TABLE "{table}" IN EXCLUSIVE MODE')
+        saver = threading.Thread(target=lambda: (
+            inventory.create_stock_item(uuid4(), 2, META), saved.set()))
+        saver.start()
+        try:
+            wait_until(lambda: watcher.execute(
+                "SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                "WHERE c.relname = %s AND l.mode = 'ExclusiveLock' AND NOT l.granted",
+                (table,)).fetchone(), DEADLINE, "the save waiting for the table's lock")
+            assert not saved.is_set()
+        finally:
+            holder.rollback()
+            saver.join(DEADLINE)
+    assert saved.is_set()
+    assert len(_positions(inventory)) == 2
