@@ -9,8 +9,9 @@ scheduled time).
 A product counts as visible once the worker has projected it: it writes the product to
 the read models, then moves the product's cache generation in Redis, which this benchmark
 polls (one MGET of the acknowledged, not yet seen ids every `POLL_SECONDS`, from a thread
-of its own). So a latency is late by at most one interval and one MGET (the resolution,
-reported) and never early. The read models are not polled: the same poll works on every store, and on
+of its own, or 2 % of the oldest pending one's wait when that is longer:
+`open_loop.RELATIVE_RESOLUTION`). So a latency is late by at most one interval and one
+MGET (the resolution, reported) and never early. The read models are not polled: the same poll works on every store, and on
 FerretDB 1.24 an `_id $in` query is not pushed down to PostgreSQL (the whole collection is
 read for every poll), so polling it would load the system it measures.
 The latency of a product is its visibility minus its acknowledgement, in milliseconds.
@@ -72,7 +73,8 @@ def results(run: Run, count: int, memory: dict[str, float]) -> list[Absolute]:
         Absolute("end to end: command ack",
                  percentiles(milliseconds(run.acked, run.scheduled), (50, 99)), "ms"),
         Absolute("end to end: send rate", {"target": RATE, "sent": sent, "acked": acked}, "cmd/s"),
-        Absolute("end to end: resolution", {"up to": run.resolution_ms(POLL_SECONDS)}, "ms"),
+        Absolute("end to end: resolution",
+                 {open_loop.RESOLUTION_LABEL: run.resolution_ms(POLL_SECONDS)}, "ms"),
         Absolute("peak memory (VmHWM)", memory, "MiB"),
     ]
 

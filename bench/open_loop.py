@@ -21,6 +21,14 @@ from typing import Any
 
 import httpx
 
+# Each poll asks about every pending command, so its cost grows with the backlog. Once the
+# platform has fallen behind, polling every few milliseconds measures nothing finer than
+# the latencies themselves, and it takes the cores the platform is measured on (the
+# watchers' queries were a share of PostgreSQL's CPU under the sustained load). So the
+# pause between polls grows with the oldest pending command's wait: up to this share of it.
+RELATIVE_RESOLUTION = 0.02
+RESOLUTION_LABEL = f"up to (or {RELATIVE_RESOLUTION:.0%} of the latency)"
+
 
 @dataclass
 class Run:
@@ -48,7 +56,8 @@ class Run:
         return sent, len(self.acked) / (max(self.acked.values()) - min(self.scheduled.values()))
 
     def resolution_ms(self, poll_seconds: float) -> float:
-        """How late a visibility may be seen: one interval and one poll."""
+        """How late a visibility may be seen: one interval and one poll (or, when longer,
+        RELATIVE_RESOLUTION of its latency: see RESOLUTION_LABEL)."""
         return poll_seconds * 1000 + statistics.median(self.poll_seconds) * 1000
 
 
@@ -111,9 +120,10 @@ async def _post(clients: "asyncio.Queue[httpx.AsyncClient]", run: Run, scheduled
 
 def watch(run: Run, visible: Callable[[list[str]], set[str]], poll_seconds: float,
           drain_seconds: float, what: str) -> None:
-    """Asks `visible` which of the pending ids are visible, every `poll_seconds`, until
-    every acknowledged one is; if some are not `drain_seconds` after sending, fails (a
-    strict run) or returns with them pending."""
+    """Asks `visible` which of the pending ids are visible, every `poll_seconds` (or
+    RELATIVE_RESOLUTION of the oldest one's wait, when longer), until every acknowledged
+    one is; if some are not `drain_seconds` after sending, fails (a strict run) or
+    returns with them pending."""
     pause = threading.Event()
     deadline: float | None = None
     while True:
@@ -122,7 +132,10 @@ def watch(run: Run, visible: Callable[[list[str]], set[str]], poll_seconds: floa
             finished = run.sending_done and not asked
         if finished:
             return
+        interval = poll_seconds
         if asked:
+            oldest = min(run.scheduled[key] for key in asked)
+            interval = max(poll_seconds, (time.perf_counter() - oldest) * RELATIVE_RESOLUTION)
             started = time.perf_counter()
             seen_now = visible(asked)
             seen = time.perf_counter()
@@ -138,7 +151,7 @@ def watch(run: Run, visible: Callable[[list[str]], set[str]], poll_seconds: floa
                     return
                 raise RuntimeError(f"{len(run.pending)} {what} never became visible, "
                                    f"e.g. {sorted(run.pending)[:3]}")
-        pause.wait(poll_seconds)
+        pause.wait(interval)
 
 
 def milliseconds(later: dict[str, float], earlier: dict[str, float]) -> list[float]:

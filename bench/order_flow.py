@@ -27,8 +27,10 @@ database, the table named in FerretDB's `_ferretdb_database_metadata`), with one
 poll that FerretDB's own unique `_id` index answers (an index scan of the pending ids,
 under a millisecond): what is committed there is what the read API's next read returns.
 Against a real MongoDB (no such database), it asks MongoDB (`_id $in` and `status`, which
-MongoDB answers from its `_id` index). A latency is late by at most one interval and one
-poll (the resolution, reported) and never early.
+MongoDB answers from its `_id` index). The interval is `POLL_SECONDS`, or 2 % of the
+oldest pending order's wait when that is longer (`open_loop.RELATIVE_RESOLUTION`). A
+latency is late by at most one interval and one poll (the resolution, reported) and never
+early.
 """
 
 import asyncio
@@ -255,7 +257,8 @@ def results(run: Run, count: int, memory: dict[str, float],
                  percentiles(milliseconds(run.acked, run.scheduled), (50, 99)), "ms"),
         Absolute("order flow: send rate", {"target": RATE, "sent": sent, "acked": acked},
                  "orders/s"),
-        Absolute("order flow: resolution", {"up to": run.resolution_ms(POLL_SECONDS)}, "ms"),
+        Absolute("order flow: resolution",
+                 {open_loop.RESOLUTION_LABEL: run.resolution_ms(POLL_SECONDS)}, "ms"),
         Absolute("order flow: peak memory (VmHWM)", memory, "MiB"),
         *([Absolute("order flow: median by stage", by_stage, "ms")] if by_stage else []),
     ]
