@@ -74,7 +74,7 @@ def results(run: Run, count: int, memory: dict[str, float]) -> list[Absolute]:
                  percentiles(milliseconds(run.acked, run.scheduled), (50, 99)), "ms"),
         Absolute("end to end: send rate", {"target": RATE, "sent": sent, "acked": acked}, "cmd/s"),
         Absolute("end to end: resolution",
-                 {open_loop.RESOLUTION_LABEL: run.resolution_ms(POLL_SECONDS)}, "ms"),
+                 {"up to": run.resolution_ms(POLL_SECONDS)}, "ms"),
         Absolute("peak memory (VmHWM)", memory, "MiB"),
     ]
 

@@ -27,7 +27,6 @@ import httpx
 # watchers' queries were a share of PostgreSQL's CPU under the sustained load). So the
 # pause between polls grows with the oldest pending command's wait: up to this share of it.
 RELATIVE_RESOLUTION = 0.02
-RESOLUTION_LABEL = f"up to (or {RELATIVE_RESOLUTION:.0%} of the latency)"
 
 
 @dataclass
@@ -57,7 +56,7 @@ class Run:
 
     def resolution_ms(self, poll_seconds: float) -> float:
         """How late a visibility may be seen: one interval and one poll (or, when longer,
-        RELATIVE_RESOLUTION of its latency: see RESOLUTION_LABEL)."""
+        RELATIVE_RESOLUTION of its latency)."""
         return poll_seconds * 1000 + statistics.median(self.poll_seconds) * 1000
 
 

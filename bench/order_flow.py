@@ -258,7 +258,7 @@ def results(run: Run, count: int, memory: dict[str, float],
         Absolute("order flow: send rate", {"target": RATE, "sent": sent, "acked": acked},
                  "orders/s"),
         Absolute("order flow: resolution",
-                 {open_loop.RESOLUTION_LABEL: run.resolution_ms(POLL_SECONDS)}, "ms"),
+                 {"up to": run.resolution_ms(POLL_SECONDS)}, "ms"),
         Absolute("order flow: peak memory (VmHWM)", memory, "MiB"),
         *([Absolute("order flow: median by stage", by_stage, "ms")] if by_stage else []),
     ]

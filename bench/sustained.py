@@ -23,7 +23,7 @@ and these clients kept busy over that time are printed beside the machine's.
 import asyncio
 import sys
 
-from bench import end_to_end, open_loop, order_flow
+from bench import end_to_end, order_flow
 from bench.http_servers import server_platform
 from bench.memory import ProcessSamples, platform_pids, sample_processes
 from bench.open_loop import Run, milliseconds
@@ -76,7 +76,7 @@ def results(creates: Run, orders: Run, seconds: float,
     return [
         *stream_results("creates", creates, end_to_end.RATE, seconds),
         *stream_results("orders", orders, order_flow.RATE, seconds),
-        Absolute(f"sustained: resolution (or {open_loop.RELATIVE_RESOLUTION:.0%})",
+        Absolute("sustained: resolution",
                  {"creates": creates.resolution_ms(end_to_end.POLL_SECONDS),
                   "orders": orders.resolution_ms(order_flow.POLL_SECONDS)}, "ms"),
         Absolute("sustained: errors",
