@@ -34,6 +34,7 @@ from pydantic import ValidationError
 from tenacity import AsyncRetrying, stop_after_delay, wait_exponential
 
 from projections.handler import BatchHandler
+from runtime import event_loop
 from runtime.heap import freeze_startup_heap
 from runtime.progress import Progress, projector_name
 from runtime.settings import Settings
@@ -186,7 +187,7 @@ class Worker:
 
     def run_until_signalled(self) -> None:
         """Runs in a fresh event loop until SIGTERM or SIGINT."""
-        asyncio.run(serve([self]))
+        event_loop.run(serve([self]))
 
 
 class Consuming(Protocol):

@@ -14,6 +14,7 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 
+from runtime import event_loop
 from runtime.auth import Role, issue_token
 from runtime.logs import configure_logging
 from runtime.personal_data import SealedValueError
@@ -145,7 +146,7 @@ def relay() -> None:
     from tanqory.wiring import run_relay
 
     settings = _background_settings()
-    asyncio.run(run_relay(settings))
+    event_loop.run(run_relay(settings))
 
 
 @app.command()

@@ -45,6 +45,7 @@ from read_api import stream as live_stream
 from read_api.dashboard import router as dashboard_router
 from read_api.deps import ReadSide
 from read_api.product_cache import product_cache
+from runtime import event_loop
 from runtime.cache import Cache, RedisCache
 from runtime.changes import ChangeFeed, MemoryChangeFeed, RedisChangeFeed
 from runtime.heap import freeze_startup_heap
@@ -470,7 +471,7 @@ def run_worker(settings: Settings) -> None:
                    fetch_wait_ms=ANALYTICS_FETCH_WAIT_MS),
         ])
 
-    asyncio.run(main())
+    event_loop.run(main())
 
 
 def _given(handler: ProjectionHandler) -> Callable[[], Awaitable[ProjectionHandler]]:
