@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from commands.inventory.application import InventoryApplication
 from runtime.settings import Mode, Settings
 from tests.support.platform import create_postgres_database, server_namespace, settings_for_tests
 
@@ -19,6 +20,16 @@ def postgres_settings() -> Iterator[Settings]:
         yield settings
     finally:
         drop_postgres_database(settings)
+
+
+@pytest.fixture
+def inventory(postgres_settings: Settings) -> Iterator[InventoryApplication]:
+    """The inventory's write side on that database."""
+    app = InventoryApplication(env=postgres_settings.event_store_env)
+    try:
+        yield app
+    finally:
+        app.close()
 
 
 def drop_postgres_database(settings: Settings) -> None:

@@ -2,7 +2,6 @@
 listening connection was cut."""
 
 import asyncio
-from collections.abc import Iterator
 from uuid import uuid4
 
 import psycopg
@@ -21,15 +20,6 @@ DEADLINE = 10.0  # seconds; a wake-up takes milliseconds
 class Woken:
     def __init__(self) -> None:
         self.wakeup = asyncio.Event()
-
-
-@pytest.fixture
-def inventory(postgres_settings: Settings) -> Iterator[InventoryApplication]:
-    app = InventoryApplication(env=postgres_settings.event_store_env)
-    try:
-        yield app
-    finally:
-        app.close()
 
 
 async def _woken(relay: Woken) -> None:
