@@ -50,8 +50,9 @@ class OneStatementApplicationRecorder(PostgresApplicationRecorder):
         ).format(schema=schema, function=function, table=Identifier(events_table_name),
                  event=Identifier(self.stored_event_type_name),
                  channel=Identifier(self.channel_name), lock_timeout=datastore.lock_timeout))
-        self._insert_statement = SQL("SELECT position FROM {schema}.{function}(%s) AS position").format(
-            schema=schema, function=function)
+        self._insert_statement = SQL(
+            "SELECT position FROM {schema}.{function}(%s) AS position"
+        ).format(schema=schema, function=function)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent],

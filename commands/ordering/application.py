@@ -114,16 +114,16 @@ class OrderingApplication(EventSourcedContext):
 
     # --- what the order saga reports ------------------------------------------------------
 
-    @retry_on_conflict
     def record_reserved(self, order_id: UUID, stock_item: UUID, payment_seconds: int,
                         meta: EventMetadata) -> UUID | None:
-        """Records a line's reservation (the last one starts the payment deadline).
-        Returns the product whose units the order does not want held (it has ended, or has
-        no such line), for the saga to release; None when the reservation is wanted."""
-        order = self.order(order_id)
-        unwanted = _reserve_line(order, stock_item, payment_seconds, meta)
-        self._save_changes(ORDER, order)
-        return unwanted
+        """Records a line's reservation (the last one starts the payment deadline), as
+        `record_reservations` does; NotFound for an unknown order. Returns the product
+        whose units the order does not want held (it has ended, or has no such line), for
+        the saga to release; None when the reservation is wanted."""
+        recorded = self.record_reservations([(order_id, stock_item, meta)], payment_seconds)
+        if recorded.unknown:
+            raise self.not_found(order_id)
+        return recorded.unwanted[0][1] if recorded.unwanted else None
 
     @retry_on_conflict
     def record_reservations(self, reservations: Sequence[tuple[UUID, UUID, EventMetadata]],
