@@ -9,11 +9,12 @@ import asyncio
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import Depends, Request, Response, status
 
 from commands.api.deps import Admin, RequestIdDep, event_metadata
 from commands.api.login_throttle import LoginThrottle
 from commands.api.responses import accepted
+from commands.api.routing import command_router
 from commands.customers.application import CustomersApplication, SignedIn
 from commands.customers.errors import InvalidCredentials
 from commands.customers.links import email_key
@@ -35,7 +36,7 @@ from schemas.customers import (
 )
 from schemas.envelope import Actor, EventMetadata
 
-router = APIRouter(tags=["accounts (commands)"])
+router = command_router(tags=["accounts (commands)"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 5.1
 
 

@@ -6,10 +6,11 @@ Reservations are not here: the order saga makes them through the inventory Appli
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import Depends, Request, Response, status
 
 from commands.api.deps import RequestIdDep, event_metadata
 from commands.api.responses import ExpectedVersion, accepted
+from commands.api.routing import command_router
 from commands.inventory.application import InventoryApplication
 from runtime.auth import Principal, Role
 from runtime.deps import require_roles
@@ -17,7 +18,7 @@ from runtime.problems import problems
 from schemas.api import CommandAccepted
 from schemas.inventory import AdjustStock, ReceiveStock
 
-router = APIRouter(prefix="/api/v1/inventory", tags=["inventory (commands)"])
+router = command_router(prefix="/api/v1/inventory", tags=["inventory (commands)"])
 
 
 async def get_inventory(request: Request) -> InventoryApplication:

@@ -4,11 +4,12 @@ any order that has not shipped."""
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Request, Response, status
+from fastapi import Body, Depends, Request, Response, status
 
 from commands.api.auth import CustomersDep
 from commands.api.deps import CatalogDep, RequestIdDep, event_metadata
 from commands.api.responses import ExpectedVersion, accepted
+from commands.api.routing import command_router
 from commands.fulfilment.application import FulfilmentApplication
 from commands.ordering.application import OrderingApplication
 from commands.ordering.errors import NoShippingAddress, OrderNotCancellable, OrderNotPayable
@@ -20,7 +21,7 @@ from runtime.problems import problems
 from schemas.api import CommandAccepted
 from schemas.ordering import CancelOrder, OrderStatus, PayOrder, PlaceOrder
 
-router = APIRouter(prefix="/api/v1/orders", tags=["orders (commands)"])
+router = command_router(prefix="/api/v1/orders", tags=["orders (commands)"])
 STAFF = frozenset({Role.ADMIN, Role.ORDER_MANAGER})
 
 Customer = Annotated[Principal, Depends(require_roles(Role.CUSTOMER))]

@@ -9,10 +9,11 @@ import asyncio
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import Header, Request
 from pydantic import BaseModel
 
 from commands.api.orders import PaymentsDep
+from commands.api.routing import command_router
 from commands.payments import webhooks
 from commands.payments.application import PaymentsApplication, Recorded
 from runtime.deps import SettingsDep
@@ -20,7 +21,7 @@ from runtime.problems import ProblemError, problems
 from schemas.envelope import Actor, EventMetadata
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/api/v1/payments", tags=["payments (webhooks)"])
+router = command_router(prefix="/api/v1/payments", tags=["payments (webhooks)"])
 
 
 class WebhookReceipt(BaseModel):

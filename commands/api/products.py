@@ -2,7 +2,7 @@
 
 from uuid import UUID
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from commands.api.deps import (
     Admin,
@@ -13,6 +13,7 @@ from commands.api.deps import (
     event_metadata,
 )
 from commands.api.responses import ExpectedVersion, accepted
+from commands.api.routing import command_router
 from runtime.problems import problems
 from schemas.api import CommandAccepted
 from schemas.catalog import (
@@ -23,7 +24,7 @@ from schemas.catalog import (
     UpdateProduct,
 )
 
-router = APIRouter(prefix="/api/v1/products", tags=["products (commands)"])
+router = command_router(prefix="/api/v1/products", tags=["products (commands)"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted,

@@ -3,11 +3,12 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 
 from commands.api.deps import RequestIdDep, event_metadata
 from commands.api.orders import STAFF, FulfilmentDep, OrderingDep
 from commands.api.responses import ExpectedVersion, accepted
+from commands.api.routing import command_router
 from commands.fulfilment.errors import ShipmentTransitionRefused
 from runtime.auth import Principal
 from runtime.deps import require_roles
@@ -16,7 +17,7 @@ from schemas.api import CommandAccepted
 from schemas.fulfilment import ShipOrder
 from schemas.ordering import OrderStatus
 
-router = APIRouter(prefix="/api/v1/shipments", tags=["shipments (commands)"])
+router = command_router(prefix="/api/v1/shipments", tags=["shipments (commands)"])
 Staff = Annotated[Principal, Depends(require_roles(*STAFF))]
 
 
