@@ -4,15 +4,17 @@ eventsourcing `Application.save` of the same aggregate, in SQLite and in Postgre
 Ours: one keep-alive connection sends the creates one after another (no concurrency) to a
 server on loopback, and each must be answered 201. The server authenticates the token,
 counts the request against the rate limit, validates the command, reserves the SKU and
-records the product and the reservation atomically. The client is the standard library's
-`http.client`, about 0.2 ms of CPU a request here against httpx's 0.5-0.6 ms: the client
-runs in sequence with the server on the same cores, and the baseline has no client, so
-httpx's own cost was a quarter of what this figure measured (docs/benchmarks.md). PostgreSQL: `tanqory command-api`.
+records the product and the reservation atomically. PostgreSQL: `tanqory command-api`.
 SQLite: `tanqory serve --no-demo`, the only HTTP path to a SQLite event store, which also
 projects every write in-process (SQLite read models, chDB history) on the same cores.
 Baseline: the same payload validated and the same Product aggregate saved alone by an
 eventsourcing Application in this process, in a fresh store of the same kind, with the
 library's own recorder.
+
+The client is the standard library's `http.client`, about 0.2 ms of CPU a request here
+against httpx's 0.5-0.6 ms: the client runs in sequence with the server on the same
+cores, and the baseline has no client, so httpx's own cost was a quarter of what this
+figure measured (docs/benchmarks.md).
 """
 
 import http.client
