@@ -2,7 +2,7 @@
 rate, on the whole server platform (command API, relay, worker, read API as processes).
 
 Open loop: creates are sent at `RATE` a second on a fixed schedule, whether or not earlier
-ones were answered (async httpx, keep-alive, up to `CONNECTIONS` in flight; beyond that a
+ones were answered (aiohttp, keep-alive, up to `CONNECTIONS` in flight; beyond that a
 create waits in this process for a free connection, and its latency counts from its
 scheduled time).
 

@@ -7,7 +7,7 @@ Before timing: the platform is up (a first product went through to the read API)
 started (the inventory saga) and visible, and one warm-up order has gone all the way to
 `awaiting_payment`. Then orders of two lines (one unit of each of two of the products) are
 placed at `RATE` a second on a fixed schedule, whether or not earlier ones were answered
-(open loop: async httpx, keep-alive, up to `CONNECTIONS` in flight; beyond that an order
+(open loop: aiohttp, keep-alive, up to `CONNECTIONS` in flight; beyond that an order
 waits in this process for a free connection, and its latency counts from its scheduled
 time). Each order goes: command API (quotes the catalog, saves it) → relay → Kafka →
 sagas (reserve each line's stock, record each reservation; the last one makes the order
