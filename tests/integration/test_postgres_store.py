@@ -73,3 +73,21 @@ def test_a_save_waits_for_the_tables_lock(inventory: InventoryApplication,
             saver.join(DEADLINE)
     assert saved.is_set()
     assert len(_positions(inventory)) == 2
+
+
+def test_notifications_read_as_the_library_reads_them(inventory: InventoryApplication) -> None:
+    """The relay's read (from a position on, every topic) has a query of its own: it
+    gives what the library's general one gives, for any start and limit."""
+    for quantity in range(1, 6):
+        inventory.create_stock_item(uuid4(), quantity, META)
+    recorder = inventory.recorder
+    assert isinstance(recorder, OneStatementApplicationRecorder)
+    general = super(OneStatementApplicationRecorder, recorder).select_notifications
+    everything = general(1, 100)
+    assert len(everything) == 5
+    for start in (1, everything[2].id, everything[-1].id + 1):
+        for limit in (1, 2, 100):
+            assert recorder.select_notifications(start, limit) == general(start, limit)
+    assert recorder.select_notifications(1, 100, stop=everything[1].id) == everything[:2]
+    assert recorder.select_notifications(everything[0].id, 100,
+                                         inclusive_of_start=False) == everything[1:]
