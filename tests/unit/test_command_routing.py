@@ -6,9 +6,8 @@ import inspect
 import threading
 from typing import Annotated, Any
 
-import pytest
+import httpx
 from fastapi import Depends, FastAPI, Response
-from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from commands.api.routing import command_router
@@ -42,15 +41,18 @@ def broken() -> Any:
     return {"name": "no count"}
 
 
-@pytest.fixture(scope="module")
-def client() -> TestClient:
-    app = FastAPI()
-    app.include_router(router)
-    return TestClient(app, raise_server_exceptions=False)
+app = FastAPI()
+app.include_router(router)
 
 
-def test_a_plain_endpoint_runs_in_a_worker_thread(client: TestClient) -> None:
-    response = client.post("/things/box", params={"count": 3})
+def client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app, raise_app_exceptions=False),
+                             base_url="http://test")
+
+
+async def test_a_plain_endpoint_runs_in_a_worker_thread() -> None:
+    async with client() as http:
+        response = await http.post("/things/box", params={"count": 3})
     assert response.status_code == 201
     assert response.headers["X-Made"] == "box"
     body = response.json()
@@ -64,12 +66,14 @@ def test_fastapi_sees_a_coroutine_so_it_hops_once() -> None:
                for route in router.routes)
 
 
-def test_parameters_are_validated_and_documented_as_before(client: TestClient) -> None:
-    assert client.post("/things/box", params={"count": "many"}).status_code == 422
-    operation = client.get("/openapi.json").json()["paths"]["/things/{name}"]["post"]
+async def test_parameters_are_validated_and_documented_as_before() -> None:
+    async with client() as http:
+        assert (await http.post("/things/box", params={"count": "many"})).status_code == 422
+        operation = (await http.get("/openapi.json")).json()["paths"]["/things/{name}"]["post"]
     assert operation["operationId"].startswith("make_")
     assert {p["name"] for p in operation["parameters"]} == {"name", "count"}
 
 
-def test_what_an_endpoint_returns_is_still_validated(client: TestClient) -> None:
-    assert client.get("/things/broken").status_code == 500
+async def test_what_an_endpoint_returns_is_still_validated() -> None:
+    async with client() as http:
+        assert (await http.get("/things/broken")).status_code == 500
