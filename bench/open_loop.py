@@ -8,8 +8,8 @@ on every request; idle connections are dropped before uvicorn's 5 s keep-alive t
 close one under a request). Beyond the connections, a command waits in this process for a
 free one, and its latency counts from its scheduled time. aiohttp, not httpx: the senders
 share the machine with the platform they measure, and a request costs aiohttp's client
-about 0.11 ms of CPU against httpx's 0.77 ms (measured here against the bare app), a
-quarter of a core at the sustained run's 250 requests a second.
+0.11-0.17 ms of CPU against httpx's 0.67-0.77 ms (measured here against the bare app):
+an eighth of a core less at the sustained run's 250 requests a second.
 """
 
 import asyncio
