@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from runtime import event_loop
 from runtime.auth import Role, issue_token
+from runtime.heap import freezing_heap_after_startup
 from runtime.logs import configure_logging
 from runtime.personal_data import SealedValueError
 from runtime.settings import Environment, Mode, Settings
@@ -88,8 +89,9 @@ def serve(
 
     settings = _settings(mode=Mode.EMBEDDED, port=port, host=host)
     api = build_embedded_api(settings, on_ready=announce_and_seed(settings, demo))
-    uvicorn.run(api, host=settings.host, port=settings.port, log_level="warning", lifespan="on",
-                access_log=False, timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
+    uvicorn.run(freezing_heap_after_startup(api), host=settings.host, port=settings.port,
+                log_level="warning", lifespan="on", access_log=False,
+                timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
 
 
 @app.command("command-api")
@@ -106,8 +108,9 @@ def command_api(port: CommandApiPort = None, host: HostOption = None) -> None:
     from tanqory.wiring import build_command_api
 
     settings = _settings(mode=Mode.SERVER, command_api_port=port, host=host)
-    uvicorn.run(build_command_api(settings), host=settings.host, port=settings.command_api_port,
-                log_level="warning", lifespan="on", access_log=False)
+    api = freezing_heap_after_startup(build_command_api(settings))
+    uvicorn.run(api, host=settings.host, port=settings.command_api_port, log_level="warning",
+                lifespan="on", access_log=False)
 
 
 @app.command("read-api")
@@ -126,8 +129,9 @@ def read_api(port: ReadApiPort = None, host: HostOption = None) -> None:
     from tanqory.wiring import build_read_api
 
     settings = _settings(mode=Mode.SERVER, read_api_port=port, host=host)
-    uvicorn.run(build_read_api(settings), host=settings.host, port=settings.read_api_port,
-                log_level="warning", lifespan="on", access_log=False,
+    api = freezing_heap_after_startup(build_read_api(settings))
+    uvicorn.run(api, host=settings.host, port=settings.read_api_port, log_level="warning",
+                lifespan="on", access_log=False,
                 timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
 
 
