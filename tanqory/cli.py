@@ -89,9 +89,8 @@ def serve(
 
     settings = _settings(mode=Mode.EMBEDDED, port=port, host=host)
     api = build_embedded_api(settings, on_ready=announce_and_seed(settings, demo))
-    uvicorn.run(freezing_heap_after_startup(api), host=settings.host, port=settings.port,
-                log_level="warning", lifespan="on", access_log=False,
-                timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
+    uvicorn.run(api, host=settings.host, port=settings.port, log_level="warning", lifespan="on",
+                access_log=False, timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
 
 
 @app.command("command-api")
