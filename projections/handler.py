@@ -9,14 +9,16 @@ feed), and rejects what no code here knows.
 The projectors come in lanes, each writing stores of its own (the read models; the
 analytics store): the lanes work through a batch side by side, and each makes its changes
 visible as soon as it has written them, so a slow store never delays what the others show.
-The batch is done when every lane is.
+The batch is done when every lane is. Within a lane the projectors fold side by side, then
+write side by side (each its own read model, in a transaction of its own): a batch then
+takes its slowest projector's round trips, not the sum of all of them.
 """
 
 import asyncio
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 from uuid import UUID
 
 from prometheus_client import Counter
@@ -35,6 +37,7 @@ PROJECTED = Counter("tanqory_documents_projected_total", "Read-model documents w
                     ["model"])
 REJECTED = Counter("tanqory_events_rejected_total", "Events a projector could not apply")
 EventType = tuple[str, int]  # (event type, schema version)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -85,40 +88,39 @@ class ProjectionHandler:
                 reason = (f"unknown event type {event.event_type} v{event.schema_version}: "
                           "no code here knows it")
                 rejected.append((event, reason))
-        outcomes = await asyncio.gather(*(self._project(lane, known) for lane in self.lanes),
-                                        return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome  # the whole batch is tried again: every lane is idempotent
+        # A failure fails the whole batch, which is tried again: every lane is idempotent.
+        for outcome in await _side_by_side(self._project(lane, known) for lane in self.lanes):
             rejected += outcome
         return self._report(rejected)
 
     async def _project(self, lane: Sequence[Projector], known: Sequence[EventEnvelope]
                        ) -> list[tuple[EventEnvelope, str]]:
-        """Folds and writes the lane's projectors in order, then makes their changes
+        """Folds and writes the lane's projectors side by side, then makes their changes
         visible; returns the events they could not apply."""
-        folds: dict[str, Fold] = {}
-        rejected: list[tuple[EventEnvelope, str]] = []
-        for projector in lane:
-            mine = consumed_by(projector, known)
-            folds[projector.name] = await projector.fold(mine) if mine else Fold(mine)
-            rejected += folds[projector.name].rejected
+        folds = dict(zip([p.name for p in lane],
+                         await _side_by_side(self._fold(p, known) for p in lane), strict=True))
+        rejected = [item for fold in folds.values() for item in fold.rejected]
         changed = await self._write(lane, folds)
         await self._invalidate(lane, changed)
         await self.changes.publish(changed)  # never fails the batch
         return rejected
+
+    @staticmethod
+    async def _fold(projector: Projector, known: Sequence[EventEnvelope]) -> Fold:
+        mine = consumed_by(projector, known)
+        return await projector.fold(mine) if mine else Fold(mine)
 
     async def _write(self, lane: Sequence[Projector], folds: dict[str, Fold]
                      ) -> dict[str, set[UUID]]:
         """Writes every fold; then each projector that reads others names its documents
         whose reads their changes alter."""
         changed: dict[str, set[UUID]] = {p.name: set() for p in lane}
-        for projector in lane:
-            fold = folds[projector.name]
-            if fold.events:
-                written = await projector.write(fold)
-                changed[projector.name] |= written
-                PROJECTED.labels(projector.name).inc(len(written))
+        writing = [p for p in lane if folds[p.name].events]
+        for projector, written in zip(
+                writing, await _side_by_side(p.write(folds[p.name]) for p in writing),
+                strict=True):
+            changed[projector.name] |= written
+            PROJECTED.labels(projector.name).inc(len(written))
         for projector in lane:
             if projector.reads:
                 changed[projector.name] |= await projector.follow(self._upstream(projector, folds))
@@ -154,3 +156,14 @@ class ProjectionHandler:
                       extra={"correlation_id": event.correlation_id})
         REJECTED.inc(len(unique))
         return [Rejected(e, r) for e, r in unique]
+
+
+async def _side_by_side(jobs: Iterable[Awaitable[T]]) -> list[T]:
+    """The jobs' results, the jobs run side by side; once every one has finished, raises
+    the first failure (none is left running, half done, behind the caller's back)."""
+    results: list[T] = []
+    for outcome in await asyncio.gather(*jobs, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
+        results.append(outcome)
+    return results

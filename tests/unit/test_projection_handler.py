@@ -199,11 +199,13 @@ class Gated(Follows):
                  error: Exception | None = None) -> None:
         self.name, self.gate, self.error = name, gate, error
         self.written: list[int] = []
+        self.tried = 0
 
     async def fold(self, events: Sequence[EventEnvelope]) -> Fold:
         return Fold(events)
 
     async def write(self, fold: Fold) -> set[UUID]:
+        self.tried += 1
         if self.gate is not None:
             await self.gate.wait()
         if self.error is not None:
@@ -213,6 +215,11 @@ class Gated(Follows):
 
     def cache_generations(self, changed: set[UUID]) -> list[str]:
         return [f"{self.name}:generation"]
+
+
+async def at_once(value: object) -> object:
+    """`value`, awaitable: `eventually` awaits its condition."""
+    return value
 
 
 def lanes_handler(lanes: list[list[Gated]], cache: MemoryCache, tmp_path: Path
@@ -248,6 +255,41 @@ async def test_a_failing_lane_fails_the_batch_once_the_other_lanes_are_done(
         await handler.handle(events)
     assert healthy.written == [3]  # idempotent: the whole batch is tried again
     assert await cache.get("failing:generation") is None
+
+
+async def test_the_projectors_of_a_lane_write_side_by_side_and_show_nothing_until_all_did(
+    tmp_path: Path,
+) -> None:
+    events = price_changes(tmp_path)
+    cache, gate = MemoryCache(), asyncio.Event()
+    slow, quick = Gated("slow", gate), Gated("quick")
+    handler = lanes_handler([[slow, quick]], cache, tmp_path)
+    batch = asyncio.create_task(handler.handle(events))
+    await eventually(lambda: at_once(quick.written), 5, "the second projector's write")
+    assert not batch.done() and slow.written == []
+    assert await cache.get("quick:generation") is None  # the lane shows its changes at once
+    gate.set()
+    assert await batch == []
+    assert slow.written == [3]
+    assert (await cache.get("slow:generation"), await cache.get("quick:generation")) == (b"1",
+                                                                                        b"1")
+
+
+async def test_a_failing_projector_fails_the_batch_once_the_others_of_its_lane_are_done(
+    tmp_path: Path,
+) -> None:
+    events = price_changes(tmp_path)
+    cache, gate = MemoryCache(), asyncio.Event()
+    failing, slow = Gated("failing", error=ConnectionError("store away")), Gated("slow", gate)
+    handler = lanes_handler([[failing, slow]], cache, tmp_path)
+    batch = asyncio.create_task(handler.handle(events))
+    await eventually(lambda: at_once(failing.tried), 5, "the failing write")
+    assert not batch.done()  # it failed, and the batch waits for the rest of the lane
+    gate.set()
+    with pytest.raises(ConnectionError, match="store away"):
+        await batch
+    assert slow.written == [3]  # idempotent: the whole batch is tried again
+    assert await cache.get("slow:generation") is None
 
 
 def test_a_projector_reads_only_projectors_of_its_own_lane(tmp_path: Path) -> None:
