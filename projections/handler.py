@@ -14,11 +14,10 @@ write side by side (each its own read model, in a transaction of its own): a bat
 takes its slowest projector's round trips, not the sum of all of them.
 """
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Protocol
 from uuid import UUID
 
 from prometheus_client import Counter
@@ -27,6 +26,7 @@ from projections.projector import Fold, Projector, Upstream, checked, consumed_b
 from projections.stores.base import ProjectionStores
 from runtime.cache import Cache
 from runtime.changes import ChangeFeed
+from runtime.concurrency import side_by_side
 from runtime.signals import Signals
 from schemas.envelope import EventEnvelope
 
@@ -37,7 +37,6 @@ PROJECTED = Counter("tanqory_documents_projected_total", "Read-model documents w
                     ["model"])
 REJECTED = Counter("tanqory_events_rejected_total", "Events a projector could not apply")
 EventType = tuple[str, int]  # (event type, schema version)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ class ProjectionHandler:
                           "no code here knows it")
                 rejected.append((event, reason))
         # A failure fails the whole batch, which is tried again: every lane is idempotent.
-        for outcome in await _side_by_side(self._project(lane, known) for lane in self.lanes):
+        for outcome in await side_by_side(self._project(lane, known) for lane in self.lanes):
             rejected += outcome
         return self._report(rejected)
 
@@ -98,11 +97,13 @@ class ProjectionHandler:
         """Folds and writes the lane's projectors side by side, then makes their changes
         visible; returns the events they could not apply."""
         folds = dict(zip([p.name for p in lane],
-                         await _side_by_side(self._fold(p, known) for p in lane), strict=True))
+                         await side_by_side(self._fold(p, known) for p in lane), strict=True))
         rejected = [item for fold in folds.values() for item in fold.rejected]
         changed = await self._write(lane, folds)
-        await self._invalidate(lane, changed)
-        await self.changes.publish(changed)  # never fails the batch
+        await self._move_generations(lane, changed)
+        # After the generations moved, so that a reader woken or told of a change misses
+        # the cache's older entries. The change feed never fails the batch.
+        await side_by_side([self._wake(changed), self.changes.publish(changed)])
         return rejected
 
     @staticmethod
@@ -117,7 +118,7 @@ class ProjectionHandler:
         changed: dict[str, set[UUID]] = {p.name: set() for p in lane}
         writing = [p for p in lane if folds[p.name].events]
         for projector, written in zip(
-                writing, await _side_by_side(p.write(folds[p.name]) for p in writing),
+                writing, await side_by_side(p.write(folds[p.name]) for p in writing),
                 strict=True):
             changed[projector.name] |= written
             PROJECTED.labels(projector.name).inc(len(written))
@@ -126,14 +127,17 @@ class ProjectionHandler:
                 changed[projector.name] |= await projector.follow(self._upstream(projector, folds))
         return changed
 
-    async def _invalidate(self, lane: Sequence[Projector], changed: dict[str, set[UUID]]
-                          ) -> None:
-        """Moves the cache generations of what changed, then wakes read-your-writes waiters."""
+    async def _move_generations(self, lane: Sequence[Projector],
+                                changed: dict[str, set[UUID]]) -> None:
+        """Moves the cache generations of what changed."""
         generations = [generation for projector in lane
                        if (ids := changed[projector.name])
                        for generation in projector.cache_generations(ids)]
         if generations:
             await self.cache.incr_many(list(dict.fromkeys(generations)), GENERATION_TTL_SECONDS)
+
+    async def _wake(self, changed: dict[str, set[UUID]]) -> None:
+        """Wakes the read-your-writes waiters, if anything changed."""
         if any(changed.values()):
             await self.signals.publish()
 
@@ -157,13 +161,3 @@ class ProjectionHandler:
         REJECTED.inc(len(unique))
         return [Rejected(e, r) for e, r in unique]
 
-
-async def _side_by_side(jobs: Iterable[Awaitable[T]]) -> list[T]:
-    """The jobs' results, the jobs run side by side; once every one has finished, raises
-    the first failure (none is left running, half done, behind the caller's back)."""
-    results: list[T] = []
-    for outcome in await asyncio.gather(*jobs, return_exceptions=True):
-        if isinstance(outcome, BaseException):
-            raise outcome
-        results.append(outcome)
-    return results

@@ -35,6 +35,7 @@ from tenacity import AsyncRetrying, stop_after_delay, wait_exponential
 
 from projections.handler import BatchHandler
 from runtime import event_loop
+from runtime.concurrency import side_by_side
 from runtime.heap import freeze_startup_heap
 from runtime.progress import Progress, projector_name
 from runtime.settings import Settings
@@ -170,12 +171,14 @@ class Worker:
                         continue
                     records = [r for partition in fetched.values() for r in partition]
                     positions = await _consume_batch(handler, records, producer, dead_letters)
-                    await _commit(consumer, {tp: batch[-1].offset + 1
-                                             for tp, batch in fetched.items()})
-                for context, position in positions.items():
-                    if context in self._reached:  # not a context some producer made up
-                        self._reached[context] = max(self._reached[context], position)
-                await self._report()
+                    for context, position in positions.items():
+                        if context in self._reached:  # not a context some producer made up
+                            self._reached[context] = max(self._reached[context], position)
+                    # The batch is applied: its offsets and the progress go out together.
+                    await side_by_side([
+                        _commit(consumer, {tp: batch[-1].offset + 1
+                                           for tp, batch in fetched.items()}),
+                        self._report()])
         finally:
             filling.cancel()
 
