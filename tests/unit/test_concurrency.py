@@ -5,15 +5,25 @@ import asyncio
 import pytest
 
 from runtime.concurrency import side_by_side
+from tests.support.waiting import eventually
 
 
 async def test_the_results_come_in_the_jobs_order_whatever_finishes_first() -> None:
-    async def after(turns: int, value: str) -> str:
-        for _ in range(turns):
-            await asyncio.sleep(0)
-        return value
+    first_may_finish = asyncio.Event()
+    finished: list[str] = []
 
-    assert await side_by_side([after(3, "slow"), after(0, "quick")]) == ["slow", "quick"]
+    async def first() -> str:
+        await first_may_finish.wait()
+        finished.append("first")
+        return "first"
+
+    async def second() -> str:
+        finished.append("second")
+        first_may_finish.set()  # the first finishes only after the second
+        return "second"
+
+    assert await side_by_side([first(), second()]) == ["first", "second"]
+    assert finished == ["second", "first"]
 
 
 async def test_the_first_failure_is_raised_once_the_other_jobs_have_finished() -> None:
@@ -21,6 +31,7 @@ async def test_the_first_failure_is_raised_once_the_other_jobs_have_finished() -
     release = asyncio.Event()
 
     async def failing() -> str:
+        finished.append("failing")
         raise ConnectionError("store away")
 
     async def held() -> str:
@@ -28,11 +39,13 @@ async def test_the_first_failure_is_raised_once_the_other_jobs_have_finished() -
         finished.append("held")
         return "held"
 
+    async def failed() -> bool:
+        return finished == ["failing"]
+
     waiting = asyncio.create_task(side_by_side([failing(), held()]))
-    for _ in range(5):
-        await asyncio.sleep(0)  # turns of the loop, not time: the failure has happened
-    assert not waiting.done()
+    await eventually(failed, 5, "the first job to fail")
+    assert not waiting.done()  # it failed, and side_by_side waits for the held job
     release.set()
     with pytest.raises(ConnectionError, match="store away"):
         await waiting
-    assert finished == ["held"]
+    assert finished == ["failing", "held"]
