@@ -9,6 +9,7 @@ from typing import Protocol, runtime_checkable
 from uuid import UUID
 
 from projections.handler import Rejected
+from runtime.concurrency import side_by_side
 from schemas.envelope import Actor, EventEnvelope, EventMetadata
 
 log = logging.getLogger(__name__)
@@ -90,10 +91,7 @@ class SagaRunner:
         reactions += [react_in_order(s) for s in streams.values()]
         # A failure fails the batch (after the others finish): it is delivered again, and
         # what was done already changes nothing.
-        results = await asyncio.gather(*reactions, return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+        await side_by_side(reactions)
         return []  # what no saga can act on is the projectors' to dead-letter
 
     async def tick(self) -> None:
