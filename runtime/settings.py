@@ -101,8 +101,8 @@ class Settings(BaseSettings):
     relay_poll_seconds: float = Field(default=1.0, gt=0)
     worker_id: str = "tanqory-projector"
     # How much lower the CPU priority (nice) of the relay, worker, sagas and notifier is
-    # than the APIs': on shared cores the answers to clients come first (ADR 0025).
-    background_nice: int = Field(default=10, ge=0, le=19)
+    # than the APIs': on shared cores the answers to clients come first (ADR 0025, 0030).
+    background_nice: int = Field(default=19, ge=0, le=19)
     worker_batch_size: int = Field(default=500, ge=1, le=MAX_BATCH)
     worker_session_timeout_seconds: float = Field(default=10.0, ge=6, le=300)
     # How often the worker and the read API look for a read model's new build (server).

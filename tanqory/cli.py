@@ -66,7 +66,7 @@ def _settings(**overrides: Any) -> Settings:
 
 def _background_settings() -> Settings:
     """The settings of a process that catches up behind the APIs (server mode), which
-    then runs TANQORY_BACKGROUND_NICE steps below their CPU priority (ADR 0025)."""
+    then runs TANQORY_BACKGROUND_NICE steps below their CPU priority (ADR 0025, 0030)."""
     settings = _settings(mode=Mode.SERVER)
     if settings.background_nice:
         os.nice(settings.background_nice)
@@ -144,7 +144,7 @@ def relay() -> None:
     and the Redis settings (TANQORY_REDIS_URL: progress). Run one relay.
 
     Like the worker, the sagas and the notifier, it runs TANQORY_BACKGROUND_NICE (default
-    10) steps below the CPU priority of the APIs, which answer clients (ADR 0025).
+    19) steps below the CPU priority of the APIs, which answer clients (ADR 0025, 0030).
     """
     from tanqory.wiring import run_relay
 
