@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 from projections.inventory.read_models import MovementStore, StockStore
+from projections.inventory.sql_stores import LATEST_PER_STATEMENT
 from schemas.inventory import stock_item_id
 from schemas.stock import MovementListQuery, StockDocument, StockListQuery, StockMovementDocument
 
@@ -72,12 +73,24 @@ async def test_movements_page_newest_first_and_know_each_items_last(
 ) -> None:
     item, other = uuid4(), uuid4()
     moves = [movement(item, v, on_hand=v * 10) for v in (1, 2, 3)]
-    await movement_store.write({m.id: (m, 0) for m in [*moves, movement(other, 1, 5)]})
+    others = movement(other, 1, 5)
+    await movement_store.write({m.id: (m, 0) for m in [*moves, others]})
     await movement_store.write({moves[0].id: (moves[0], 0)})  # a redelivery changes nothing
     page, total = await movement_store.page(item, MovementListQuery(limit=2))
     assert (page, total) == ([moves[2], moves[1]], 3)
     older, _ = await movement_store.page(item, MovementListQuery(limit=2, page=2))
     assert older == [moves[0]]
     assert await movement_store.latest({item, uuid4()}) == {item: moves[2]}
+    assert await movement_store.latest({item, other}) == {item: moves[2], other: others}
     assert await movement_store.version_of(item) == 3
     assert await movement_store.version_of(uuid4()) == 0
+
+
+async def test_the_last_movements_of_more_items_than_one_statement_binds(
+    movement_store: MovementStore,
+) -> None:
+    items = [uuid4() for _ in range(LATEST_PER_STATEMENT + 3)]
+    lasts = {item: movement(item, 2, on_hand=n) for n, item in enumerate(items)}
+    await movement_store.write({m.id: (m, 0) for item in items
+                                for m in (movement(item, 1, on_hand=0), lasts[item])})
+    assert await movement_store.latest(set(items)) == lasts
