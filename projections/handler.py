@@ -160,4 +160,3 @@ class ProjectionHandler:
                       extra={"correlation_id": event.correlation_id})
         REJECTED.inc(len(unique))
         return [Rejected(e, r) for e, r in unique]
-
