@@ -79,13 +79,14 @@ class Worker:
     `dead_letter`, what cannot be decoded is only logged (another group, the projectors',
     dead-letters it). With `tick_seconds`, a ticking handler ticks that often. The broker
     answers a fetch once it holds `fetch_min_bytes` for it or `fetch_wait_ms` have passed:
-    a consumer that may lag a little fetches, and so handles batches, less often."""
+    a consumer that may lag a little fetches, and so handles batches, less often, and with
+    `batch_size` its batches may be larger than `worker_batch_size`."""
 
     def __init__(
         self, settings: Settings, group_id: str, topics: Topics, contexts: Sequence[str],
         handler_factory: HandlerFactory, progress: Progress | None, dead_letter: bool = True,
         tick_seconds: float | None = None, fetch_min_bytes: int = 1,
-        fetch_wait_ms: int = FETCH_WAIT_MS,
+        fetch_wait_ms: int = FETCH_WAIT_MS, batch_size: int | None = None,
     ) -> None:
         self._settings = settings
         self._group_id = group_id
@@ -99,7 +100,8 @@ class Worker:
         self._fetch_wait_ms = fetch_wait_ms
         self._reached = dict.fromkeys(contexts, 0)
         self._stop = asyncio.Event()
-        self._intake = Intake(settings.worker_batch_size)
+        self._batch_size = batch_size or settings.worker_batch_size
+        self._intake = Intake(self._batch_size)
 
     def stop(self) -> None:
         """Stops after the batch in hand."""
@@ -140,7 +142,7 @@ class Worker:
             group_id=self._group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_records=settings.worker_batch_size,
+            max_poll_records=self._batch_size,
             session_timeout_ms=int(settings.worker_session_timeout_seconds * 1000),
             heartbeat_interval_ms=1000,
             max_partition_fetch_bytes=FETCH_BYTES_PER_PARTITION,

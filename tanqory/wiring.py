@@ -55,7 +55,7 @@ from runtime.personal_data import PersonalData
 from runtime.problems import COMMAND_PROBLEMS, QUERY_PROBLEMS
 from runtime.progress import RedisProgress, lag_report
 from runtime.rate_limit import redis_storage_uri
-from runtime.settings import Mode, PaymentProviderName, ReadStore, Settings
+from runtime.settings import MAX_BATCH, Mode, PaymentProviderName, ReadStore, Settings
 from runtime.signals import RedisSignals, Signals
 from streams.sagas.deadlines import PostgresDeadlines
 from tanqory.contexts import REGISTRY
@@ -444,10 +444,13 @@ def _run_consumer(settings: Settings, group_id: str, factory: Callable[[], Any],
 
 
 # Every fetch costs the worker's second consumer about as much as the first's, and every
-# batch a ClickHouse check and insert (a part of some 35 files) per table: the analytics
-# group lets the broker gather events for up to this long, or until it holds this many bytes.
-ANALYTICS_FETCH_WAIT_MS = 500
-ANALYTICS_FETCH_MIN_BYTES = 256 * 1024
+# batch a ClickHouse check and insert per table, each insert a part of some 35 files (most
+# of ClickHouse's CPU is the kernel creating them): the analytics group lets the broker
+# gather events for up to a second, or until it holds 1 MiB, and takes them in batches of
+# up to MAX_BATCH events (ADRs 0023, 0031).
+ANALYTICS_FETCH_WAIT_MS = 1000
+ANALYTICS_FETCH_MIN_BYTES = 1024 * 1024
+ANALYTICS_BATCH_SIZE = MAX_BATCH
 
 
 def run_worker(settings: Settings) -> None:
@@ -468,7 +471,7 @@ def run_worker(settings: Settings) -> None:
                    progress(settings)),
             Worker(settings, analytics_group(settings), topics, contexts, _given(analytics),
                    None, dead_letter=False, fetch_min_bytes=ANALYTICS_FETCH_MIN_BYTES,
-                   fetch_wait_ms=ANALYTICS_FETCH_WAIT_MS),
+                   fetch_wait_ms=ANALYTICS_FETCH_WAIT_MS, batch_size=ANALYTICS_BATCH_SIZE),
         ])
 
     event_loop.run(main())
