@@ -1,5 +1,5 @@
-"""Server relays are woken by PostgreSQL's notifications of new events, also after the
-listening connection was cut."""
+"""Server relays are woken by PostgreSQL's notifications of new events, a burst of
+commits once, also after the listening connection was cut."""
 
 import asyncio
 from uuid import uuid4
@@ -17,9 +17,21 @@ pytestmark = pytest.mark.server
 DEADLINE = 10.0  # seconds; a wake-up takes milliseconds
 
 
+class Counted(asyncio.Event):
+    """An event that counts how often it was set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times = 0
+
+    def set(self) -> None:
+        self.times += 1
+        super().set()
+
+
 class Woken:
     def __init__(self) -> None:
-        self.wakeup = asyncio.Event()
+        self.wakeup = Counted()
 
 
 async def _woken(relay: Woken) -> None:
@@ -67,6 +79,31 @@ async def test_a_commit_wakes_only_its_own_stores_relay(
         await asyncio.to_thread(inventory.create_stock_item, uuid4(), 3, META)
         await _woken(mine)
         assert await _not_woken(other, 0.2)
+    finally:
+        listener.cancel()
+
+
+async def test_a_burst_of_commits_wakes_the_relay_once_after_the_delay(
+        inventory: InventoryApplication, postgres_settings: Settings) -> None:
+    channel = inventory.change_channel()
+    assert channel is not None
+    relay = Woken()
+    listener = asyncio.create_task(wake_on_notify(postgres_settings.postgres_dsn,
+                                                  {channel: relay}, delay_seconds=2.0))
+    try:
+        await _woken(relay)
+        await _listening(postgres_settings.postgres_dsn)
+        before = relay.wakeup.times
+
+        def burst() -> None:  # three transactions, each notifying
+            for _ in range(3):
+                inventory.create_stock_item(uuid4(), 3, META)
+
+        await asyncio.to_thread(burst)
+        assert not relay.wakeup.is_set()  # not before the delay
+        await _woken(relay)
+        assert await _not_woken(relay, 0.5)
+        assert relay.wakeup.times == before + 1
     finally:
         listener.cancel()
 
