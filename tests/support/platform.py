@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import psycopg
 from pydantic import SecretStr
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from runtime.auth import Role, issue_token
 from runtime.settings import Environment, Mode, Settings
@@ -123,9 +124,7 @@ def drop_namespace(settings: Settings) -> None:
     from streams.topics import Topics
     from tanqory.wiring import event_contexts
 
-    admin_dsn = settings.postgres_dsn.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{settings.postgres_db}" WITH (FORCE)')
+    _drop_postgres_database(settings)
     with MongoClient(settings.mongo_uri, timeoutMS=60_000) as mongo:  # an error, never a hang
         mongo.drop_database(settings.mongo_db)
     clickhouse = Client(host=settings.clickhouse_host, port=settings.clickhouse_port)
@@ -136,6 +135,17 @@ def drop_namespace(settings: Settings) -> None:
     topics = Topics(settings.kafka_topic_prefix)
     names = [n for c in event_contexts() for n in (topics.events(c), topics.dead_letters(c))]
     asyncio.run(_delete_topics(settings.kafka_bootstrap, names))
+
+
+@retry(retry=retry_if_exception_type(psycopg.errors.InsufficientPrivilege),
+       stop=stop_after_delay(30), wait=wait_exponential(multiplier=0.1, max=2), reraise=True)
+def _drop_postgres_database(settings: Settings) -> None:
+    """Drops the run's database with whoever is still connected. `WITH (FORCE)` refuses
+    while an autovacuum worker is in it (a process of no role ours may signal), as after
+    the load benchmarks' inserts: then it tries again once the worker is done."""
+    admin_dsn = settings.postgres_dsn.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{settings.postgres_db}" WITH (FORCE)')
 
 
 async def _delete_topics(bootstrap: str, names: list[str]) -> None:
