@@ -84,7 +84,11 @@ class Builds(Pointers, Protocol):
 class Switched:
     """One read model as its readers and projector see it: the live build's store, and
     while another build is in progress, writes made to both. Every other attribute is the
-    live store's, looked up on each use, so a switch takes effect at the next call."""
+    live store's, looked up on each use, so a switch takes effect at the next call.
+
+    A write goes to the builds named when it starts: the worker's other consumer group
+    may switch them while it waits on the live store, and a cut-over then must not leave
+    the change in the old build alone."""
 
     def __init__(self, live: "DocumentStore[Any]", build: int = 1) -> None:
         self.live = live
@@ -96,14 +100,16 @@ class Switched:
         return getattr(self.live, name)
 
     async def write(self, changes: Changes[Any]) -> None:
-        await self.live.write(changes)
-        if self.building is not None:
-            await self.building.write(changes)
+        live, building = self.live, self.building
+        await live.write(changes)
+        if building is not None:
+            await building.write(changes)
 
     async def replace(self, documents: Sequence[Any]) -> None:
-        await self.live.replace(documents)
-        if self.building is not None:
-            await self.building.replace(documents)
+        live, building = self.live, self.building
+        await live.replace(documents)
+        if building is not None:
+            await building.replace(documents)
 
 
 class Switchable(Protocol):

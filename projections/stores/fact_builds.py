@@ -61,11 +61,13 @@ class SwitchedFacts:
 
     async def write(self, rows: Rows) -> int:
         """Inserts into the live build (and the one in progress) the rows it lacks;
-        returns how many the live build lacked."""
+        returns how many the live build lacked. The builds are those named when it starts
+        (see `Switched`)."""
+        live, building = self.live, self.building
         async with self.engine.writing:
-            inserted = await self.live.write(rows)
-            if self.building is not None:
-                await self.building.write(rows)
+            inserted = await live.write(rows)
+            if building is not None:
+                await building.write(rows)
         return inserted
 
     async def snapshot(self) -> Snapshot:
