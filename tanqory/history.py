@@ -124,7 +124,8 @@ async def _from_platform(settings: Settings, history: HistoryFilter,
             if after is not None:
                 params.append(("after", after))
             response = await _get(client, settings, url, params)
-            page = [json.loads(line) for line in response.text.splitlines() if line]
+            # JSON Lines end at "\n" alone (text may hold U+2028 and the like raw).
+            page = [json.loads(line) for line in response.text.split("\n") if line]
             if page:
                 yield page
             after = response.headers.get(NEXT)

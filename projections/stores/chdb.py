@@ -36,7 +36,8 @@ class ChdbEngine(SqlEngine):
     def execute(self, sql: str) -> list[tuple[Any, ...]]:
         result = self._session.query(sql, "JSONCompactEachRow")
         text = result.bytes().decode() if result is not None else ""
-        return [tuple(json.loads(line)) for line in text.splitlines() if line.strip()]
+        # Lines end at "\n" alone: the text in them may hold U+2028 and the like raw.
+        return [tuple(json.loads(line)) for line in text.split("\n") if line.strip()]
 
     def insert(self, table: str, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
         lines = "\n".join(json.dumps(_jsonable(r), separators=(",", ":")) for r in rows)

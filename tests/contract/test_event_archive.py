@@ -37,6 +37,17 @@ async def test_rows_keep_the_envelope(event_archive: EventArchive) -> None:
     assert await event_archive.history(uuid4()) == []
 
 
+async def test_text_keeps_every_character_that_some_reader_takes_for_a_line_break(
+    event_archive: EventArchive,
+) -> None:
+    breaks = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # all of str.splitlines'
+    event = events(1)[0]
+    event = event.model_copy(update={"correlation_id": f"c{breaks}d",
+                                     "payload": {**event.payload, "name": f"a{breaks}b"}})
+    await event_archive.append([event])
+    assert await event_archive.history(event.aggregate_id) == [to_row(event)]
+
+
 async def test_rows_are_every_event_by_aggregate_and_version(event_archive: EventArchive) -> None:
     appended = events(4)
     await event_archive.append(appended)
