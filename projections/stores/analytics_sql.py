@@ -106,22 +106,22 @@ class SqlEventArchive(OnEngine):
         return int(await self._run(self._append, list(events)))
 
     def _append(self, events: list[EventEnvelope]) -> int:
+        # Each row made once, and its ids turned into text once (a UUID's text is a
+        # microsecond), redeliveries' rows included.
+        rows = {(row["aggregate_id"], row["aggregate_version"]): row
+                for row in map(to_row, events)}
         contexts = ",".join(quote(c) for c in {e.context for e in events})
         held = {  # by the sort key's prefix (context, aggregate id), not the whole table
             (aggregate_id, int(version))
             for aggregate_id, version in self.engine.select_in(
                 f"SELECT aggregate_id, aggregate_version FROM {self.database}.{TABLE} "
                 f"WHERE context IN ({contexts}) AND aggregate_id IN",
-                {str(e.aggregate_id) for e in events},
+                {aggregate_id for aggregate_id, _ in rows},
             )
         }
-        fresh: dict[tuple[str, int], dict[str, Any]] = {}
-        for event in events:
-            key = (str(event.aggregate_id), event.aggregate_version)
-            if key not in held:
-                fresh[key] = to_row(event)
+        fresh = [row for key, row in rows.items() if key not in held]
         if fresh:
-            self._insert(list(fresh.values()))
+            self._insert(fresh)
         return len(fresh)
 
     async def history(self, aggregate_id: UUID) -> list[dict[str, Any]]:
