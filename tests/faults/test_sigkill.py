@@ -43,8 +43,13 @@ def test_every_event_lands_exactly_once_and_in_order_after_sigkills(tmp_path: Pa
         seeder.created_at_least(10)
         seeded = seeder.finish()
 
-        events = wait_until(lambda: stock_items_started(platform, seeded), 180,
-                            "the sagas to start a stock item for every product")
+        try:
+            events = wait_until(lambda: stock_items_started(platform, seeded), 180,
+                                "the sagas to start a stock item for every product")
+        except AssertionError as error:  # what the sagas said, for whoever reads the failure
+            logs = "\n".join(f"--- {name} log ---\n{platform.processes[name].log_tail(60)}"
+                             for name in ("sagas", "relay"))
+            raise AssertionError(f"{error}\n{logs}") from None
         products = {str(e.aggregate_id): e.payload["stock_quantity"] for e in events
                     if e.event_type == "ProductCreated"}  # the seeded ones and the warm-up
         stock_items = [e for e in events if e.event_type == "StockItemCreated"]
