@@ -64,8 +64,6 @@ LOTS_AHEAD = 4  # lots of fetched records (each up to a batch) held while a batc
 FETCH_WAIT_MS = 50
 # The worker decodes (and dead-letters) values itself.
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
-# A record with its envelope, or with why it is not one.
-Decoded: TypeAlias = tuple[Record, EventEnvelope | ValidationError]
 
 
 @runtime_checkable
@@ -166,10 +164,7 @@ class Worker:
                 if filling.done():
                     filling.result()  # raises what stopped the fetching
                 try:
-                    # Not wait_for: its task would let the intake fetch and decode the
-                    # next lot before this batch starts, instead of while it waits on I/O.
-                    async with asyncio.timeout(POLL_MS / 1000):
-                        taken = await intake.take()
+                    taken = await asyncio.wait_for(intake.take(), POLL_MS / 1000)
                 except TimeoutError:
                     continue
                 async with intake.handing:  # a revocation waits for this batch
@@ -183,7 +178,7 @@ class Worker:
                             self._reached[context] = max(self._reached[context], position)
                     # The batch is applied: its offsets and the progress go out together.
                     await side_by_side([
-                        _commit(consumer, {tp: batch[-1][0].offset + 1
+                        _commit(consumer, {tp: batch[-1].offset + 1
                                            for tp, batch in fetched.items()}),
                         self._report()])
         finally:
@@ -224,7 +219,7 @@ async def serve(workers: Sequence[Consuming]) -> None:
             loop.remove_signal_handler(signum)
 
 
-Fetched: TypeAlias = dict[TopicPartition, list[Decoded]]
+Fetched: TypeAlias = dict[TopicPartition, list[Record]]
 
 
 class Intake:
@@ -232,10 +227,9 @@ class Intake:
 
     aiokafka fetches from a broker again only once the records it fetched are taken (or
     0.1 s later), so a worker that took records only between batches saw what arrived
-    during a batch a fetch late. `fill` takes them as they come and decodes them, so that
-    the next batch is decoded while the handler waits on its stores; each lot is stamped
-    with the hand-over it was fetched in, and a lot fetched before partitions were given
-    up is dropped (the partitions' new owner reads it again from the last commit)."""
+    during a batch a fetch late. `fill` takes them as they come; each lot is stamped with
+    the hand-over it was fetched in, and a lot fetched before partitions were given up is
+    dropped (the partitions' new owner reads it again from the last commit)."""
 
     def __init__(self, batch_size: int) -> None:
         self._batch_size = batch_size
@@ -247,9 +241,7 @@ class Intake:
         while True:
             fetched = await consumer.getmany(timeout_ms=POLL_MS)
             if fetched:
-                decoded = {tp: [(r, _decoded(r)) for r in records]
-                           for tp, records in fetched.items()}
-                await self._lots.put((self._handovers, decoded))
+                await self._lots.put((self._handovers, fetched))
 
     async def take(self) -> list[tuple[int, Fetched]]:
         """Waits for a lot, then takes more that are waiting, up to about a batch."""
@@ -277,13 +269,6 @@ class Intake:
         self._handovers += 1
         while not self._lots.empty():
             self._lots.get_nowait()
-
-
-def _decoded(record: Record) -> EventEnvelope | ValidationError:
-    try:
-        return codec.decode(record.value)
-    except ValidationError as error:
-        return error
 
 
 def _count(fetched: Fetched) -> int:
@@ -326,23 +311,25 @@ async def _commit(consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, i
 
 
 async def _consume_batch(
-    handler: BatchHandler, records: Sequence[Decoded], producer: AIOKafkaProducer | None,
+    handler: BatchHandler, records: Sequence[Record], producer: AIOKafkaProducer | None,
     dead_letters: Mapping[str, str],
 ) -> dict[str, int]:
     """Hands one batch to the handler; returns the highest store position per context."""
     envelopes: list[EventEnvelope] = []
     sources: dict[UUID, Record] = {}
-    for record, decoded in records:
-        if isinstance(decoded, ValidationError):
+    for record in records:
+        try:
+            envelope = codec.decode(record.value)
+        except ValidationError as error:
             if producer is not None:
                 await _dead_letter(producer, dead_letters[record.topic], record,
-                                   f"undecodable: {decoded}")
+                                   f"undecodable: {error}")
             else:
                 log.warning("skipping an undecodable message %s:%d:%d", record.topic,
                             record.partition, record.offset)
             continue
-        envelopes.append(decoded)
-        sources[decoded.event_id] = record
+        envelopes.append(envelope)
+        sources[envelope.event_id] = record
     # Whatever the handler raises is about its stores, not the events: retry, then crash.
     async for attempt in AsyncRetrying(
         stop=stop_after_delay(60), wait=wait_exponential(multiplier=0.1, max=5), reraise=True

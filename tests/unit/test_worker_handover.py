@@ -1,24 +1,18 @@
 """What the worker fetches ahead, and how it gives partitions up (ADR 0009, 0021)."""
 
 import asyncio
-from datetime import UTC, datetime
-from uuid import uuid4
 
 from aiokafka import ConsumerRecord, TopicPartition
-from pydantic import ValidationError
 
-from schemas.envelope import Actor, EventEnvelope
-from streams import codec
-from streams.worker import Fetched, FinishBeforeHandingOver, Intake
+from streams.worker import FinishBeforeHandingOver, Intake
 
 P0 = TopicPartition("tanqory.catalog.events", 0)
 P1 = TopicPartition("tanqory.catalog.events", 1)
 Lot = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
 
 
-def records(partition: TopicPartition, *offsets: int, value: bytes = b"v"
-            ) -> list[ConsumerRecord[bytes, bytes]]:
-    return [ConsumerRecord(partition.topic, partition.partition, offset, 0, 0, b"k", value,
+def records(partition: TopicPartition, *offsets: int) -> list[ConsumerRecord[bytes, bytes]]:
+    return [ConsumerRecord(partition.topic, partition.partition, offset, 0, 0, b"k", b"v",
                            None, 1, 1, []) for offset in offsets]
 
 
@@ -38,8 +32,8 @@ class Lots:
         return {}
 
 
-def offsets(fetched: Fetched) -> dict[int, list[int]]:
-    return {tp.partition: [r.offset for r, _ in rs] for tp, rs in fetched.items()}
+def offsets(fetched: Lot) -> dict[int, list[int]]:
+    return {tp.partition: [r.offset for r in rs] for tp, rs in fetched.items()}
 
 
 async def test_lots_waiting_are_taken_together_in_each_partitions_order() -> None:
@@ -87,22 +81,3 @@ async def test_a_revocation_waits_for_the_batch_in_hand() -> None:
         done, _ = await asyncio.wait([revoking], timeout=0.05)
         assert not done, "the partitions were given up while a batch was in hand"
     await asyncio.wait_for(revoking, timeout=1)
-
-
-async def test_lots_are_decoded_as_they_come_in() -> None:
-    envelope = EventEnvelope(
-        event_id=uuid4(), event_type="ProductCreated", schema_version=1, context="catalog",
-        aggregate_type="Product", aggregate_id=uuid4(), aggregate_version=1, position=1,
-        occurred_at=datetime.now(UTC), correlation_id="c", causation_id="c",
-        actor=Actor(subject="s"), payload={"name": "Mug"})
-    intake = Intake(batch_size=500)
-    consumer = Lots({P0: records(P0, 1, value=codec.encode(envelope).value) + records(P0, 2)})
-    filling = asyncio.create_task(intake.fill(consumer))  # type: ignore[arg-type]
-    try:
-        await asyncio.wait_for(consumer.handed.wait(), timeout=1)
-        async with intake.handing:
-            [(_, decoded), (_, undecodable)] = intake.current(await intake.take())[P0]
-        assert decoded == envelope
-        assert isinstance(undecodable, ValidationError)
-    finally:
-        filling.cancel()
