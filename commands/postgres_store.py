@@ -19,6 +19,11 @@ before (IntegrityError).
 The relay's read of the notifications after a position takes its rows as tuples: the
 library's dictionary rows (psycopg's `dict_row`, in Python, one dict a row) were the
 largest single cost of a relay's read under `bench.relay`.
+
+Each table also has an `outbox` column: the Kafka record of a public event, made by
+`commands.outbox.OutboxMapper` (`MAPPER_TOPIC` in `Settings.event_store_env`) when the
+event is recorded and saved with it; the relay's read returns it with each notification
+(ADR 0033).
 """
 
 from collections.abc import Sequence
@@ -32,7 +37,9 @@ from eventsourcing.postgres import (
 )
 from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Identifier, Literal
+
+from commands.outbox import OutboxEvent, OutboxNotification
 
 
 class OneStatementApplicationRecorder(PostgresApplicationRecorder):
@@ -41,27 +48,41 @@ class OneStatementApplicationRecorder(PostgresApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name)
         schema = Identifier(datastore.schema)
         function = Identifier(f"{events_table_name}_insert")
+        table = Identifier(events_table_name)
+        # Added to a table made before the column was (without the lock ALTER TABLE takes
+        # when the column is there already).
         self.sql_create_statements.append(SQL(
-            "CREATE OR REPLACE FUNCTION {schema}.{function}(events {schema}.{event}[]) "
+            "DO $BODY$ BEGIN IF NOT EXISTS (SELECT FROM information_schema.columns "
+            "WHERE table_schema = {schema_name} AND table_name = {table_name} "
+            "AND column_name = 'outbox') THEN "
+            "ALTER TABLE {schema}.{table} ADD COLUMN IF NOT EXISTS outbox bytea; "
+            "END IF; END $BODY$"
+        ).format(schema=schema, table=table, schema_name=Literal(datastore.schema),
+                 table_name=Literal(events_table_name)))
+        self.sql_create_statements.append(SQL(
+            "CREATE OR REPLACE FUNCTION {schema}.{function}"
+            "(events {schema}.{event}[], outboxes bytea[]) "
             "RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$ BEGIN "
             "SET LOCAL lock_timeout = '{lock_timeout}s'; "
             "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
             "NOTIFY {channel}; "
             "RETURN QUERY INSERT INTO {schema}.{table} "
-            "(originator_id, originator_version, topic, state) "
-            "SELECT originator_id, originator_version, topic, state FROM unnest(events) "
+            "(originator_id, originator_version, topic, state, outbox) "
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state, outboxes[e.n] "
+            "FROM unnest(events) WITH ORDINALITY "
+            "AS e(originator_id, originator_version, topic, state, n) "
             "RETURNING notification_id; "
             "END; $BODY$"
-        ).format(schema=schema, function=function, table=Identifier(events_table_name),
+        ).format(schema=schema, function=function, table=table,
                  event=Identifier(self.stored_event_type_name),
                  channel=Identifier(self.channel_name), lock_timeout=datastore.lock_timeout))
         self._insert_statement = SQL(
-            "SELECT position FROM {schema}.{function}(%s) AS position"
+            "SELECT position FROM {schema}.{function}(%s, %s::bytea[]) AS position"
         ).format(schema=schema, function=function)
         self._notifications_statement = SQL(
-            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "SELECT notification_id, originator_id, originator_version, topic, state, outbox "
             "FROM {schema}.{table} WHERE notification_id>=%s ORDER BY notification_id LIMIT %s"
-        ).format(schema=schema, table=Identifier(events_table_name))
+        ).format(schema=schema, table=table)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent],
@@ -70,8 +91,9 @@ class OneStatementApplicationRecorder(PostgresApplicationRecorder):
             return super().insert_events(stored_events, **kwargs)
         rows = [self.construct_pg_stored_event(e.originator_id, e.originator_version,
                                                e.topic, e.state) for e in stored_events]
+        outboxes = [e.outbox if isinstance(e, OutboxEvent) else None for e in stored_events]
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self._insert_statement, (rows,), prepare=True)
+            curs.execute(self._insert_statement, (rows, outboxes), prepare=True)
             return [row["position"] for row in curs.fetchall()]
 
     def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
@@ -88,9 +110,11 @@ class OneStatementApplicationRecorder(PostgresApplicationRecorder):
     def _notifications_from(self, start: int, limit: int) -> list[Notification]:
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(self._notifications_statement, (start, limit), prepare=True)
-            return [Notification(id=position, originator_id=originator_id,
-                                 originator_version=version, topic=topic, state=bytes(state))
-                    for position, originator_id, version, topic, state in curs.fetchall()]
+            return [OutboxNotification(id=position, originator_id=originator_id,
+                                       originator_version=version, topic=topic,
+                                       state=bytes(state), outbox=outbox)
+                    for position, originator_id, version, topic, state, outbox
+                    in curs.fetchall()]
 
 
 class OneStatementPostgresFactory(PostgresFactory):

@@ -13,6 +13,7 @@ from hashlib import sha1
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import JSONTranscoder, Mapper, Notification, Transcoding
 from eventsourcing.utils import TopicError, resolve_topic
 from pydantic import BaseModel, ValidationError
@@ -78,21 +79,37 @@ def to_envelope(mapper: Mapper[UUID], notification: Notification, context: str
     published = _published_by(event_class)
     if published is None:
         return None
-    state = _event_state(mapper, notification, event_class)
-    event_name = event_class.__name__
+    return _envelope(published, event_class.__name__,
+                     _event_state(mapper, notification, event_class),
+                     _originator_id(notification), notification.originator_version,
+                     notification.id)
+
+
+def unplaced_envelope(event: DomainEventProtocol[UUID]) -> EventEnvelope | None:
+    """The envelope of a domain event being recorded, or None for an internal event. The
+    event has no position yet: the envelope's is 1, a stand-in (see `codec.unplaced`)."""
+    published = _published_by(type(event))
+    if published is None:
+        return None
+    return _envelope(published, type(event).__name__, vars(event), event.originator_id,
+                     event.originator_version, 1)
+
+
+def _envelope(published: Published, event_name: str, state: dict[str, Any],
+              originator_id: UUID, version: int, position: int) -> EventEnvelope:
+    """The envelope of an event whose attributes are `state`."""
     fields = {k: v for k, v in state.items() if k not in _ENVELOPE_FIELDS}
     payload, schema_version = published.payload(event_name, fields)
     meta = state["meta"]
-    originator_id = _originator_id(notification)
     return EventEnvelope(
-        event_id=event_id_for(originator_id, notification.originator_version),
+        event_id=event_id_for(originator_id, version),
         event_type=f"{published.aggregate_type}{event_name}",
         schema_version=schema_version,
         context=published.context,
         aggregate_type=published.aggregate_type,
         aggregate_id=originator_id,
-        aggregate_version=notification.originator_version,
-        position=notification.id,
+        aggregate_version=version,
+        position=position,
         occurred_at=state["timestamp"],
         correlation_id=meta["correlation_id"],
         causation_id=meta["causation_id"],

@@ -193,6 +193,8 @@ class Settings(BaseSettings):
             }
         return {
             "PERSISTENCE_MODULE": "commands.postgres_store:OneStatementPostgresFactory",
+            # Each public event's Kafka record made as it is recorded (commands.outbox).
+            "MAPPER_TOPIC": "commands.outbox:OutboxMapper",
             "POSTGRES_HOST": self.postgres_host,
             "POSTGRES_PORT": str(self.postgres_port),
             "POSTGRES_USER": self.postgres_user,

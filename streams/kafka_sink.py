@@ -7,10 +7,13 @@ from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.producer.message_accumulator import BatchBuilder
+from eventsourcing.persistence import Notification
 
+from commands.outbox import OutboxNotification
 from schemas.envelope import EventEnvelope
 from streams import codec
 from streams.patience import patiently
+from streams.relay import EventSource
 from streams.topics import Topics
 
 
@@ -40,11 +43,13 @@ async def start_producer(bootstrap: str) -> AIOKafkaProducer:
 
 
 class Outgoing(NamedTuple):
-    """A record ready to send, with the hash of its key that picks its partition."""
+    """A record ready to send, with the hash of its key that picks its partition, and the
+    position of its event."""
 
     topic: str
     record: codec.Record
     key_hash: int
+    position: int
 
 
 class KafkaSink:
@@ -65,16 +70,29 @@ class KafkaSink:
         self._producer = producer
         self._topics = topics
 
-    def prepare(self, envelopes: Sequence[EventEnvelope]) -> list[Outgoing]:
-        """Encodes the envelopes (thread-safe: the relay calls it in its reading thread)."""
-        return [self._outgoing(e) for e in envelopes]
+    def prepare(self, source: EventSource, notifications: Sequence[Notification]
+                ) -> list[Outgoing]:
+        """The records of the public events (thread-safe: the relay calls it in its reading
+        thread): as the outbox kept them, or else encoded from their envelopes."""
+        outgoing = []
+        for notification in notifications:
+            if isinstance(notification, OutboxNotification) and (
+                    kept := notification.record()) is not None:
+                context, record = kept
+            elif (envelope := source.envelope(notification)) is not None:
+                context, record = envelope.context, codec.encode(envelope)
+            else:
+                continue
+            outgoing.append(Outgoing(self._topics.events(context), record,
+                                     key_hash(record.key), notification.id))
+        return outgoing
 
     async def deliver(self, batch: Sequence[Outgoing]) -> None:
         """Returns once Kafka has acknowledged every record of `batch`."""
         partitions: dict[str, list[int]] = {}
         filling: dict[tuple[str, int], BatchBuilder] = {}
         acknowledgements: list[asyncio.Future[Any]] = []
-        for topic, record, hashed in batch:
+        for topic, record, hashed, _ in batch:
             if (listed := partitions.get(topic)) is None:
                 # The list the default partitioner indexes, taken once per batch.
                 listed = partitions[topic] = list(await self._producer.partitions_for(topic))
@@ -91,7 +109,7 @@ class KafkaSink:
 
     async def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
         """Prepares and delivers in one go (for callers other than the relay)."""
-        await self.deliver(self.prepare(envelopes))
+        await self.deliver([self._outgoing(e) for e in envelopes])
 
     async def _send(self, builder: BatchBuilder, partition: tuple[str, int]) -> Any:
         builder.close()
@@ -100,7 +118,8 @@ class KafkaSink:
 
     def _outgoing(self, envelope: EventEnvelope) -> Outgoing:
         record = codec.encode(envelope)
-        return Outgoing(self._topics.events(envelope.context), record, key_hash(record.key))
+        return Outgoing(self._topics.events(envelope.context), record, key_hash(record.key),
+                        envelope.position)
 
 
 def _append(builder: BatchBuilder, record: codec.Record) -> object:

@@ -4,9 +4,12 @@ broker): the projection handler, or the sagas."""
 import asyncio
 from collections.abc import Sequence
 
+from eventsourcing.persistence import Notification
+
 from projections.handler import BatchHandler
 from schemas.envelope import EventEnvelope
 from streams.local_dead_letters import LocalDeadLetters
+from streams.relay import EventSource
 
 
 class LocalSink:
@@ -22,8 +25,9 @@ class LocalSink:
         self._turn = turn
         self._dead_letters = dead_letters
 
-    def prepare(self, envelopes: Sequence[EventEnvelope]) -> Sequence[EventEnvelope]:
-        return envelopes
+    def prepare(self, source: EventSource, notifications: Sequence[Notification]
+                ) -> list[EventEnvelope]:
+        return [e for n in notifications if (e := source.envelope(n)) is not None]
 
     async def deliver(self, envelopes: Sequence[EventEnvelope]) -> None:
         async with self._turn:

@@ -33,33 +33,43 @@ class EventSource(Protocol):
     def envelope(self, notification: Notification) -> EventEnvelope | None: ...
 
 
-Prepared = TypeVar("Prepared")
+class Positioned(Protocol):
+    @property
+    def position(self) -> int: ...
 
 
-class Sink(Protocol[Prepared]):
-    def prepare(self, envelopes: Sequence[EventEnvelope]) -> Prepared:
-        """What `deliver` needs of a batch (encoded records, say), made in the relay's
-        reading thread: that work then overlaps the delivery of the batch before."""
+Item = TypeVar("Item", bound=Positioned)
 
-    async def deliver(self, prepared: Prepared) -> None:
-        """Returns once every envelope is durably handed over, in order."""
+
+class Sink(Protocol[Item]):
+    def prepare(self, source: EventSource, notifications: Sequence[Notification]
+                ) -> Sequence[Item]:
+        """The public events of `notifications`, in their order, as `deliver` takes them
+        (envelopes, or encoded records), made in the relay's reading thread: that work
+        then overlaps the delivery of the batch before."""
+
+    async def deliver(self, items: Sequence[Item]) -> None:
+        """Returns once every item is durably handed over, in order."""
 
 
 @dataclass(frozen=True)
-class Batch(Generic[Prepared]):
+class Batch(Generic[Item]):
     notifications: Sequence[Notification]
-    public: int  # how many of them have an envelope
-    prepared: Prepared
-    last_public: int | None  # the position of the last of those
+    public: Sequence[Item]  # the sink's items for those of them that are public
+
+    @property
+    def last_public(self) -> int | None:
+        """The position of the last public event, if any."""
+        return self.public[-1].position if self.public else None
 
 
-class Relay(Generic[Prepared]):
+class Relay(Generic[Item]):
     def __init__(
         self,
         name: str,
         source: EventSource,
         positions: PositionStore,
-        sink: Sink[Prepared],
+        sink: Sink[Item],
         batch_size: int = 500,
         progress: Progress | None = None,
         report_every: float = 0.5,
@@ -75,7 +85,7 @@ class Relay(Generic[Prepared]):
         self._progress = progress
         self._report_every = report_every
         self._position: int | None = None
-        self._ahead: tuple[int, asyncio.Task[Batch[Prepared]]] | None = None
+        self._ahead: tuple[int, asyncio.Task[Batch[Item]]] | None = None
         self._published: int | None = None  # the position of the last public event sent
         self._reported: tuple[int, float] | None = None  # position, monotonic time
         self.wakeup = asyncio.Event()
@@ -99,12 +109,12 @@ class Relay(Generic[Prepared]):
         last = batch.notifications[-1].id
         self._read_ahead(last)
         if batch.public:
-            await self._sink.deliver(batch.prepared)
+            await self._sink.deliver(batch.public)
         await self._positions.save(last)
         self._position = last
-        if batch.last_public is not None:
-            self._published = batch.last_public
-        RELAYED.labels(self.name).inc(batch.public)
+        if (last_public := batch.last_public) is not None:
+            self._published = last_public
+        RELAYED.labels(self.name).inc(len(batch.public))
         POSITION.labels(self.name).set(last)
         await self._report(caught_up=len(batch.notifications) < self._batch_size)
         return len(batch.notifications)
@@ -125,20 +135,18 @@ class Relay(Generic[Prepared]):
         await self._progress.record({relay_name(self._source.name): position})
         self._reported = (position, now)
 
-    def _read(self, after: int) -> Batch[Prepared]:
-        """The notifications after `after`, their public envelopes prepared for the sink
+    def _read(self, after: int) -> Batch[Item]:
+        """The notifications after `after`, their public events prepared for the sink
         (in a worker thread: decoding and encoding them is most of the relay's work, and
         keeps no event loop waiting)."""
         notifications = self._source.notifications(after, self._batch_size)
-        envelopes = [e for n in notifications if (e := self._source.envelope(n)) is not None]
-        return Batch(notifications, len(envelopes), self._sink.prepare(envelopes),
-                     envelopes[-1].position if envelopes else None)
+        return Batch(notifications, self._sink.prepare(self._source, notifications))
 
     def _read_ahead(self, after: int) -> None:
         """Starts reading the batch after `after` while this one is being published."""
         self._ahead = (after, asyncio.create_task(asyncio.to_thread(self._read, after)))
 
-    async def _batch_after(self, after: int) -> Batch[Prepared]:
+    async def _batch_after(self, after: int) -> Batch[Item]:
         """The batch read ahead, if it starts at `after` and found something; otherwise
         (the previous batch was not saved, or the store had nothing more then) a fresh
         read, so that nothing is skipped and nothing committed since is left waiting."""
@@ -178,7 +186,7 @@ class Relay(Generic[Prepared]):
             self.wakeup.clear()
 
 
-def _discard(task: "asyncio.Task[Batch[Prepared]]") -> None:
+def _discard(task: "asyncio.Task[Batch[Item]]") -> None:
     """Drops a read ahead that will not be used; a failure of it does not matter."""
     task.cancel()  # no-op once done
     if task.done() and not task.cancelled():

@@ -5,7 +5,7 @@ one key always landing on one partition: the reference here is the encoding as i
 (`model_dump_json`, `str` headers) and aiokafka's default partitioner.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid5
@@ -27,6 +27,7 @@ from streams.kafka_sink import KafkaSink, Outgoing, key_hash
 from streams.topics import Topics
 from tests.unit.strategies import create_products
 
+POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 META = EventMetadata(correlation_id="req-ü", causation_id="req-1",
                      actor=Actor(subject="alice", roles=("admin", "product_manager")))
 
@@ -45,7 +46,15 @@ def reference_encoding(envelope: EventEnvelope) -> tuple[bytes, bytes, codec.Hea
 
 def every_event_type(product: CreateProduct) -> list[EventEnvelope]:
     """The envelopes of one of each catalog command, made by the command path."""
-    catalog = CatalogApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    catalog = one_of_each_command(product)
+    return [e for n in catalog.notifications(0, 100) if (e := catalog.envelope(n))]
+
+
+def one_of_each_command(product: CreateProduct, env: Mapping[str, str] = POPO
+                        ) -> CatalogApplication:
+    """A catalog (in memory, or in the store `env` names) that has recorded one of each
+    of its commands."""
+    catalog = CatalogApplication(env=dict(env))
     parent = catalog.create_category(CreateCategory(name="Café crème"), META).aggregate_id
     child = catalog.create_category(CreateCategory(name="Cups", parent_id=parent), META)
     catalog.rename_category(child.aggregate_id, RenameCategory(name="Tassen", slug="tassen"),
@@ -63,7 +72,7 @@ def every_event_type(product: CreateProduct) -> list[EventEnvelope]:
     catalog.delete_product(product_id, None, META)
     catalog.restore_product(product_id, None, META)
     catalog.archive_category(parent, None, META)
-    return [e for n in catalog.notifications(0, 100) if (e := catalog.envelope(n))]
+    return catalog
 
 
 @given(create_products())
@@ -135,8 +144,11 @@ async def test_full_batches_are_sent_in_order() -> None:
 
 
 def test_prepare_is_what_deliver_sends() -> None:
-    envelopes: Sequence[EventEnvelope] = every_event_type(
-        CreateProduct(name="Mug", sku="MUG-1", price=Decimal("9.90")))
-    prepared = KafkaSink(Producer(1), Topics()).prepare(envelopes)  # type: ignore[arg-type]
+    """For the public events of a batch of notifications that have no outbox column."""
+    catalog = one_of_each_command(CreateProduct(name="Mug", sku="MUG-1", price=Decimal("9.90")))
+    notifications = catalog.notifications(0, 100)
+    envelopes = [e for n in notifications if (e := catalog.envelope(n))]
+    prepared = KafkaSink(Producer(1), Topics()).prepare(  # type: ignore[arg-type]
+        catalog, notifications)
     assert prepared == [Outgoing("tanqory.catalog.events", codec.encode(e),
-                                 key_hash(codec.encode(e).key)) for e in envelopes]
+                                 key_hash(codec.encode(e).key), e.position) for e in envelopes]

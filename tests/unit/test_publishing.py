@@ -79,7 +79,9 @@ def catalog_history() -> CatalogApplication:
     return catalog
 
 
-async def test_every_published_event_of_the_write_sides_is_enveloped_as_before() -> None:
+async def every_kind_of_event() -> list[EventSourcedContext]:
+    """Write sides that have recorded most kinds of events: an order delivered, one
+    refunded, one whose payment failed, one rejected, and a catalog's history."""
     world = World()
     delivered = await world.paid()
     shipment = world.shipment(delivered)
@@ -100,12 +102,18 @@ async def test_every_published_event_of_the_write_sides_is_enveloped_as_before()
     rejected = world.place((POT, 5))
     await world.pump()
     assert rejected
+    return [*world.apps, catalog_history()]
 
-    published = assert_enveloped_as_through_the_mapper(*world.apps, catalog_history())
-    assert {"OrderPlaced", "OrderDelivered", "OrderCancelled", "OrderRejected",
-            "StockItemReserved", "PaymentRequested", "PaymentRefunded", "ShipmentCreated",
-            "ShipmentDelivered", "ProductCreated", "ProductPriceChanged", "ProductRated",
-            "CategoryCreated"} <= published
+
+MOST_EVENT_TYPES = {"OrderPlaced", "OrderDelivered", "OrderCancelled", "OrderRejected",
+                    "StockItemReserved", "PaymentRequested", "PaymentRefunded",
+                    "ShipmentCreated", "ShipmentDelivered", "ProductCreated",
+                    "ProductPriceChanged", "ProductRated", "CategoryCreated"}
+
+
+async def test_every_published_event_of_the_write_sides_is_enveloped_as_before() -> None:
+    published = assert_enveloped_as_through_the_mapper(*await every_kind_of_event())
+    assert MOST_EVENT_TYPES <= published
 
 
 def test_a_compressed_store_is_enveloped_through_the_mapper() -> None:

@@ -10,7 +10,7 @@ from eventsourcing.persistence import Notification
 
 from runtime.progress import MemoryProgress
 from schemas.envelope import Actor, EventEnvelope
-from streams.relay import Relay
+from streams.relay import EventSource, Relay
 
 
 class StoredEvents:
@@ -67,14 +67,15 @@ class Topic:
         self.failing = failing
         self.calls = 0
 
-    def prepare(self, envelopes: Sequence[EventEnvelope]) -> list[int]:
-        return [e.position for e in envelopes]
+    def prepare(self, source: EventSource, notifications: Sequence[Notification]
+                ) -> list[EventEnvelope]:
+        return [e for n in notifications if (e := source.envelope(n)) is not None]
 
-    async def deliver(self, positions: list[int]) -> None:
+    async def deliver(self, envelopes: Sequence[EventEnvelope]) -> None:
         self.calls += 1
         if self.calls == self.failing:
             raise ConnectionError("broker away")
-        self.positions += positions
+        self.positions += [e.position for e in envelopes]
 
 
 PUBLIC = [p for p in range(1, 11) if p % 3]
