@@ -98,11 +98,13 @@ def sqlite_figure(scale: Scale) -> Figure:
 @contextmanager
 def baseline_postgres(settings: Settings) -> Iterator[CatalogApplication]:
     """An Application on a fresh PostgreSQL database of its own, dropped after, with the
-    library's own recorder (ours saves in one statement: ADR 0026)."""
+    library's own recorder and mapper (ours saves in one statement, ADR 0026, and keeps
+    each public event's Kafka record, ADR 0033)."""
     own = Settings(**{**settings.model_dump(), "postgres_db": f"{settings.postgres_db}_baseline"})
     create_postgres_database(own)
     app = CatalogApplication(env={**own.event_store_env,
-                                  "PERSISTENCE_MODULE": "eventsourcing.postgres"})
+                                  "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                                  "MAPPER_TOPIC": ""})
     try:
         yield app
     finally:
