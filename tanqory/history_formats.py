@@ -6,6 +6,7 @@ and holds none of them after: a Parquet file gets one row group per page.
 
 import csv
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -139,8 +140,19 @@ TABLE_COLUMNS = (("occurred_at", 20), ("context", 13), ("event_type", 28),
                  ("aggregate_id", 36), ("ver", 4), ("actor", 16))
 
 
+# What a terminal would act on rather than show: control characters (a line feed, an
+# escape sequence, U+0085) and the line and paragraph separators.
+_UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _shown(value: object) -> Text:
+    """A cell's text with what a terminal would act on spelled as an escape (`\\u2028`)."""
+    return Text(_UNSHOWN.sub(lambda m: m.group().encode("unicode_escape").decode(), str(value)))
+
+
 class Readable:
-    """A fixed-width table, a page at a time, the header once."""
+    """A fixed-width table, a page at a time, the header once; one line an event, whatever
+    its text holds."""
 
     def __init__(self, out: TextIO) -> None:
         self._console = Console(file=out, width=None if out.isatty() else 200,
@@ -153,7 +165,7 @@ class Readable:
             table.add_column(name, width=width, no_wrap=True, overflow="ellipsis")
         table.add_column("payload", ratio=1, no_wrap=True, overflow="ellipsis")
         for e in events:
-            table.add_row(*(Text(str(v)) for v in (
+            table.add_row(*(_shown(v) for v in (
                 e["occurred_at"], e["context"], e["event_type"], e["aggregate_id"],
                 e["aggregate_version"], e["actor"]["subject"], _json(e["payload"]))))
         self._console.print(table)
