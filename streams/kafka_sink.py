@@ -83,8 +83,7 @@ class KafkaSink:
                 context, record = envelope.context, codec.encode(envelope)
             else:
                 continue
-            outgoing.append(Outgoing(self._topics.events(context), record,
-                                     key_hash(record.key), notification.id))
+            outgoing.append(self._outgoing(context, record, notification.id))
         return outgoing
 
     async def deliver(self, batch: Sequence[Outgoing]) -> None:
@@ -109,17 +108,16 @@ class KafkaSink:
 
     async def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
         """Prepares and delivers in one go (for callers other than the relay)."""
-        await self.deliver([self._outgoing(e) for e in envelopes])
+        await self.deliver([self._outgoing(e.context, codec.encode(e), e.position)
+                            for e in envelopes])
 
     async def _send(self, builder: BatchBuilder, partition: tuple[str, int]) -> Any:
         builder.close()
         topic, number = partition
         return await self._producer.send_batch(builder, topic, partition=number)
 
-    def _outgoing(self, envelope: EventEnvelope) -> Outgoing:
-        record = codec.encode(envelope)
-        return Outgoing(self._topics.events(envelope.context), record, key_hash(record.key),
-                        envelope.position)
+    def _outgoing(self, context: str, record: codec.Record, position: int) -> Outgoing:
+        return Outgoing(self._topics.events(context), record, key_hash(record.key), position)
 
 
 def _append(builder: BatchBuilder, record: codec.Record) -> object:

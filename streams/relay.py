@@ -137,7 +137,7 @@ class Relay(Generic[Item]):
 
     def _read(self, after: int) -> Batch[Item]:
         """The notifications after `after`, their public events prepared for the sink
-        (in a worker thread: decoding and encoding them is most of the relay's work, and
+        (in a worker thread: reading and preparing them is most of the relay's work, and
         keeps no event loop waiting)."""
         notifications = self._source.notifications(after, self._batch_size)
         return Batch(notifications, self._sink.prepare(self._source, notifications))
