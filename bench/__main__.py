@@ -12,7 +12,7 @@ from bench.timing import Result, Scale
 
 # Module names under bench/, each with `run(scale: Scale) -> list[Result]`.
 BENCHMARKS = ("command_write", "reserve", "relay", "projection", "analytics_sink",
-              "read_by_id", "end_to_end", "rebuild", "rebuild_stores", "place_order",
+              "archive_check", "read_by_id", "end_to_end", "rebuild", "rebuild_stores", "place_order",
               "order_flow", "login", "scale", "sustained")
 SMOKE = Scale(n=20, rounds=1)  # --smoke
 

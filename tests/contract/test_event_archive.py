@@ -1,6 +1,6 @@
 """The analysts' event archive contract, on chDB (embedded) and ClickHouse (server)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from uuid import uuid4
 
@@ -28,6 +28,25 @@ async def test_each_event_is_held_once_however_often_it_is_appended(
     assert await event_archive.append(first[2:] + second + second) == 3
     counts = await event_archive.event_counts()
     assert counts == {str(e.event_id): 1 for e in first + second}
+
+
+async def test_an_event_appended_again_is_found_among_events_years_apart(
+    event_archive: EventArchive,
+) -> None:
+    """The check looks only where the batch's times lie: from its earliest to its latest."""
+    def at(event: EventEnvelope, moment: datetime) -> EventEnvelope:
+        return event.model_copy(update={"occurred_at": moment})
+
+    old, recent, new = events(3)
+    old = at(old, datetime(2023, 1, 31, 23, 59, 59, 999_999, tzinfo=UTC))
+    recent = at(recent, datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC))
+    new = at(new, datetime(2026, 11, 29, 0, 0, tzinfo=timezone(timedelta(hours=7))))
+    assert await event_archive.append([old, recent]) == 2
+    assert await event_archive.append([new, old]) == 1
+    assert await event_archive.append([recent]) == 0
+    assert await event_archive.append([recent, new, old]) == 0
+    counts = await event_archive.event_counts()
+    assert counts == {str(e.event_id): 1 for e in (old, recent, new)}
 
 
 async def test_rows_keep_the_envelope(event_archive: EventArchive) -> None:
