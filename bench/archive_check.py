@@ -27,6 +27,7 @@ from clickhouse_driver import Client
 from bench.pipeline import clickhouse, drop_stores, namespace, product_envelopes
 from bench.timing import Absolute, Scale
 from projections.analytics import TABLE
+from projections.stores.analytics_sql import SetSelect
 from projections.stores.clickhouse import ClickHouseEngine, ClickHouseEventArchive
 from runtime.settings import Settings
 from schemas.envelope import EventEnvelope
@@ -73,15 +74,16 @@ async def _measure(settings: Settings, steps: list[int], held: list[EventEnvelop
     try:
         await archive.setup()
         batches = iter([fresh[i:i + BATCH - HELD] for i in range(0, len(fresh), BATCH - HELD)])
-        ids = [str(e.aggregate_id) for e in held + fresh[:BATCH - HELD]]
-        check_by_id = (f"SELECT aggregate_id, aggregate_version FROM {database}.{TABLE} "
-                       "WHERE context IN ('catalog') AND aggregate_id IN")
+        check_by_id = [SetSelect(
+            f"SELECT aggregate_id, aggregate_version FROM {database}.{TABLE} "
+            "WHERE context IN ('catalog') AND aggregate_id IN _ids",
+            {"ids": {str(e.aggregate_id) for e in held + fresh[:BATCH - HELD]}})]
         for size in steps:
             _fill(client, database, size - HELD)
             await archive.append(held)  # the newest of the history
             ours[size] = await _p50(lambda: archive.append(held + next(batches)), timings)
             baseline[size] = await _p50(
-                lambda: asyncio.to_thread(engine.select_in, check_by_id, ids), timings)
+                lambda: asyncio.to_thread(engine.select_in, check_by_id), timings)
             await archive.drop()  # the next size starts from an empty archive
     finally:
         await archive.close()

@@ -8,9 +8,11 @@ time, to keep the event loop free.
 
 import asyncio
 import calendar
+import re
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -22,6 +24,43 @@ from schemas.envelope import EventEnvelope
 def quote(text: str) -> str:
     """`text` as a string literal of ClickHouse SQL."""
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# Characters in one statement, under ClickHouse's max_query_size (256 KiB) with room to spare.
+MAX_STATEMENT = 200_000
+_SET = re.compile(r"\bIN _(\w+)\b")
+
+
+@dataclass(frozen=True)
+class SetSelect:
+    """A SELECT in which each `IN _name` stands for the set of strings `sets[name]`. The
+    server takes each set as a temporary table beside the statement (`ClickHouseEngine`):
+    a facts check of 2,000 events, 4,000 ids, took 69 ms as literals and 10 ms so, among
+    10,000 rows. chDB, in this process, gets them as literals."""
+
+    sql: str
+    sets: Mapping[str, Collection[str]]
+
+    def with_literals(self) -> str:
+        return _SET.sub(lambda match: f"IN ({in_list(self.sets[match.group(1)])})", self.sql)
+
+
+def in_list(values: Iterable[str]) -> str:
+    return ",".join(quote(v) for v in sorted(set(values)))
+
+
+def unions(selects: Iterable[str], limit: int = MAX_STATEMENT) -> list[str]:
+    """`selects` joined by UNION ALL into as few statements as keep each within `limit`
+    characters (a select longer than that on its own stays a statement of its own)."""
+    statements: list[list[str]] = []
+    size = limit
+    for select in selects:
+        if size + len(select) > limit:
+            statements.append([])
+            size = 0
+        statements[-1].append(select)
+        size += len(select) + len(" UNION ALL ")
+    return [" UNION ALL ".join(parts) for parts in statements]
 
 
 def _span(moments: Sequence[datetime]) -> tuple[int, int]:
@@ -48,9 +87,13 @@ class SqlEngine(ABC):
     def insert(self, table: str, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
         """Inserts `rows` into `table` (database-qualified) in one block."""
 
-    def select_in(self, sql: str, values: Collection[str]) -> list[tuple[Any, ...]]:
-        """Runs `sql`, which ends with `IN`, against the set of `values`."""
-        return self.execute(f"{sql} ({','.join(quote(v) for v in values)})")
+    def select_in(self, selects: Sequence["SetSelect"]) -> list[tuple[Any, ...]]:
+        """The rows of `selects` (UNION ALL), each set written into its statement, in as
+        few statements as keep each within ClickHouse's size limit."""
+        rows: list[tuple[Any, ...]] = []
+        for statement in unions(select.with_literals() for select in selects):
+            rows += self.execute(statement)
+        return rows
 
     @abstractmethod
     def _disconnect(self) -> None: ...
@@ -121,7 +164,7 @@ class SqlEventArchive(OnEngine):
         since, until = _span([row["occurred_at"] for row in rows.values()])
         held = {
             (aggregate_id, int(version))
-            for aggregate_id, version in self.engine.select_in(
+            for aggregate_id, version in self.engine.select_in([SetSelect(
                 # By the sort key's prefix (context, aggregate id), in the parts whose times
                 # overlap the batch's (MergeTree keeps each part's least and greatest
                 # `occurred_at`, its partition key): an event delivered again has the time
@@ -130,9 +173,9 @@ class SqlEventArchive(OnEngine):
                 # events and 154 ms among 3 million over three years, 6-12 ms with them.
                 f"SELECT aggregate_id, aggregate_version FROM {self.database}.{TABLE} "
                 f"WHERE context IN ({contexts}) AND occurred_at >= toDateTime({since}) "
-                f"AND occurred_at <= toDateTime({until}) AND aggregate_id IN",
-                {aggregate_id for aggregate_id, _ in rows},
-            )
+                f"AND occurred_at <= toDateTime({until}) AND aggregate_id IN _ids",
+                {"ids": {aggregate_id for aggregate_id, _ in rows}},
+            )])
         }
         fresh = [row for key, row in rows.items() if key not in held]
         if fresh:

@@ -18,9 +18,9 @@ from projections.facts.tables import (
     SALES_HOURLY,
     STOCK_MOVEMENTS,
 )
-from projections.stores.analytics_sql import OnEngine, SqlEngine, quote
+from projections.stores.analytics_sql import OnEngine, SqlEngine, in_list, quote
 from projections.stores.builds import Pointer
-from projections.stores.facts_sql import build_database, create_tables, in_list
+from projections.stores.facts_sql import build_database, create_tables
 
 
 def seconds(moment: datetime) -> int:

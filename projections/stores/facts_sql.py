@@ -4,7 +4,7 @@ facts projector, compared by `tanqory verify`.
 It shares its engine (`SqlEngine`: connection, lock, worker thread) with the event archive.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -20,11 +20,9 @@ from projections.facts.tables import (
     FactTable,
     ddl,
 )
-from projections.stores.analytics_sql import OnEngine, SqlEngine, quote
+from projections.stores.analytics_sql import OnEngine, SetSelect, SqlEngine, quote
 
 Snapshot = dict[str, dict[str, dict[str, Any]]]  # table → key → row
-# Characters in one statement, under ClickHouse's max_query_size (256 KiB) with room to spare.
-MAX_STATEMENT = 200_000
 
 
 def decode(kind: str, value: Any) -> Any:
@@ -73,24 +71,6 @@ async def drop_build(engine: SqlEngine, base: str, build: int) -> None:
         await engine.run(engine.execute, f"DROP DATABASE IF EXISTS {database}")
 
 
-def unions(selects: Iterable[str], limit: int = MAX_STATEMENT) -> list[str]:
-    """`selects` joined by UNION ALL into as few statements as keep each within `limit`
-    characters (a select longer than that on its own stays a statement of its own)."""
-    statements: list[list[str]] = []
-    size = limit
-    for select in selects:
-        if size + len(select) > limit:
-            statements.append([])
-            size = 0
-        statements[-1].append(select)
-        size += len(select) + len(" UNION ALL ")
-    return [" UNION ALL ".join(parts) for parts in statements]
-
-
-def in_list(values: Iterable[str]) -> str:
-    return ",".join(quote(v) for v in sorted(set(values)))
-
-
 # The first fact a later event of each kind of aggregate needs: (table, condition).
 FIRST_FACTS = {"orders": (ORDER_FACTS, "stage = 'placed'"),
                "payments": (PAYMENT_FACTS, "stage = 'requested'"),
@@ -113,22 +93,29 @@ class SqlFactStore(OnEngine):
                 known.products = {r["product_id"]: r for r in await self._latest(ids)}
                 continue
             table, condition = FIRST_FACTS[name]
-            rows = await self._select(table, f"{table.aggregate} IN ({in_list(ids)}) "
-                                             f"AND {condition}")
+            rows = await self._select(table, f"{table.aggregate} IN _ids AND {condition}",
+                                      {"ids": ids})
             setattr(known, name, {r[table.aggregate]: r for r in rows})
         return known
 
-    async def _select(self, table: FactTable, where: str) -> list[Row]:
-        found = await self._query(f"SELECT {', '.join(table.column_names)} FROM "
-                                  f"{self.database}.{table.name} WHERE {where}")
-        return decoded(table.columns, found)
+    async def _select(self, table: FactTable, where: str,
+                      sets: Mapping[str, Collection[str]] | None = None) -> list[Row]:
+        """`table`'s rows where `where` holds; each `IN _name` in it stands for
+        `sets[name]` (`SetSelect`)."""
+        sql = (f"SELECT {', '.join(table.column_names)} FROM {self.database}.{table.name} "
+               f"WHERE {where}")
+        return decoded(table.columns, await self._select_in([SetSelect(sql, sets or {})]))
+
+    async def _select_in(self, selects: Sequence[SetSelect]) -> list[tuple[Any, ...]]:
+        return await self.engine.run(  # type: ignore[no-any-return]
+            self.engine.select_in, selects)
 
     async def _latest(self, product_ids: set[str]) -> list[Row]:
         columns = [c for c in PRODUCT_DIM.columns if c[0] not in ("product_id", "version")]
         picked = ", ".join(f"argMax({name}, version)" for name, _ in columns)
-        found = await self._query(
+        found = await self._select_in([SetSelect(
             f"SELECT product_id, max(version), {picked} FROM {self.database}.{PRODUCT_DIM.name} "
-            f"WHERE product_id IN ({in_list(product_ids)}) GROUP BY product_id")
+            "WHERE product_id IN _ids GROUP BY product_id", {"ids": product_ids})])
         return decoded([PRODUCT_DIM.columns[0], PRODUCT_DIM.columns[1], *columns], found)
 
     async def write(self, rows: Rows) -> int:
@@ -149,18 +136,16 @@ class SqlFactStore(OnEngine):
 
     async def _held(self, written: Sequence[tuple[FactTable, list[Row]]]
                     ) -> set[tuple[str, str]]:
-        """(table, event id) of the rows these tables already hold: one query for all,
-        or as few as keep each statement within ClickHouse's size limit."""
-        held: set[tuple[str, str]] = set()
-        for statement in unions(
-            f"SELECT DISTINCT {quote(table.name)} AS fact_table, event_id "
-            f"FROM {self.database}.{table.name} "
-            f"WHERE {table.aggregate} IN ({in_list(r[table.aggregate] for r in batch)}) "
-            f"AND event_id IN ({in_list(r['event_id'] for r in batch)})"
-            for table, batch in written
-        ):
-            held |= {(str(name), str(event_id)) for name, event_id in await self._query(statement)}
-        return held
+        """(table, event id) of the rows these tables already hold: one query for all."""
+        found = await self._select_in([
+            SetSelect(f"SELECT DISTINCT {quote(table.name)} AS fact_table, event_id "
+                      f"FROM {self.database}.{table.name} "
+                      f"WHERE {table.aggregate} IN _{table.name}_ids "
+                      f"AND event_id IN _{table.name}_events",
+                      {f"{table.name}_ids": {r[table.aggregate] for r in batch},
+                       f"{table.name}_events": {r["event_id"] for r in batch}})
+            for table, batch in written])
+        return {(str(name), str(event_id)) for name, event_id in found}
 
     async def snapshot(self) -> Snapshot:
         """Every fact row (with how many copies the table holds) and every non-zero rollup

@@ -11,7 +11,7 @@ import pytest
 
 from projections.facts.projector import FactsProjector
 from projections.facts.rows import Known
-from projections.stores.analytics_sql import SqlEngine, SqlEventArchive
+from projections.stores.analytics_sql import SetSelect, SqlEngine, SqlEventArchive
 from projections.stores.base import ProjectionStores, ReadModels
 from projections.stores.facts_queries import FactQueries
 from projections.stores.facts_sql import SqlFactStore
@@ -204,3 +204,15 @@ async def test_the_archive_and_the_facts_share_one_engine(engine: SqlEngine) -> 
     assert await store.known({"orders": {"none"}}) == Known()
     await drop_database(engine, name)
     await store.close()
+
+
+async def test_selects_over_sets_answer_alike_on_each_engine(engine: SqlEngine) -> None:
+    """Sets go to the server as temporary tables and to chDB as literals."""
+    values = "SELECT arrayJoin(['x', 'y', 'z', 'it''s']) AS value"
+    found = await engine.run(engine.select_in, [
+        SetSelect(f"SELECT 'a', value FROM ({values}) WHERE value IN _a",
+                  {"a": {"x", "it's", "w"}}),
+        SetSelect(f"SELECT 'b', value FROM ({values}) WHERE value IN _b AND value IN _c",
+                  {"b": {"y", "z"}, "c": {"z"}}),
+    ])
+    assert sorted(tuple(row) for row in found) == [("a", "it's"), ("a", "x"), ("b", "z")]

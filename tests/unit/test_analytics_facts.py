@@ -6,7 +6,7 @@ from typing import Any
 from projections.facts.projector import wanted
 from projections.facts.rows import Known, fact_rows
 from projections.facts.tables import FACT_TABLES, ddl
-from projections.stores.facts_sql import unions
+from projections.stores.analytics_sql import unions
 from schemas.inventory import stock_item_id
 from tests.support.analytics import History
 
