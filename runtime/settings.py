@@ -10,8 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEVELOPMENT_SECRET = "tanqory-development-secret-change-me"
 DEVELOPMENT_WEBHOOK_SECRET = "whsec_tanqory_development"
 DEVELOPMENT_ACCOUNT_SECRET = "tanqory-development-account-secret"
-# The most events one batch of the projectors may hold: the analytics sinks look a batch's
-# events up by id in one statement, and ClickHouse refuses statements over 256 KiB.
+# The most events one batch of the projectors may hold: in chDB the analytics sinks look a
+# batch's events up by id in one statement, and ClickHouse refuses statements over 256 KiB
+# (the server takes the ids beside the statement, as temporary tables).
 MAX_BATCH = 2000
 
 
