@@ -136,7 +136,8 @@ class SqlFactStore(OnEngine):
 
     async def _held(self, written: Sequence[tuple[FactTable, list[Row]]]
                     ) -> set[tuple[str, str]]:
-        """(table, event id) of the rows these tables already hold: one query for all."""
+        """(table, event id) of the rows these tables already hold: one statement for all
+        on the server; in chDB, as few as keep each within its size limit."""
         found = await self._select_in([
             SetSelect(f"SELECT DISTINCT {quote(table.name)} AS fact_table, event_id "
                       f"FROM {self.database}.{table.name} "
