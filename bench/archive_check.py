@@ -25,6 +25,7 @@ from uuid import uuid4
 from clickhouse_driver import Client
 
 from bench.pipeline import clickhouse, drop_stores, namespace, product_envelopes
+from bench.scale import size_label
 from bench.timing import Absolute, Scale
 from projections.analytics import TABLE
 from projections.stores.analytics_sql import SetSelect
@@ -41,11 +42,6 @@ SPAN_SECONDS = YEARS * 365 * 86_400
 
 def sizes(scale: Scale) -> list[int]:
     return [10_000, 100_000, 1_000_000] if scale.n >= 1_000 else [1_000, 10_000]
-
-
-def size_label(size: int) -> str:
-    return f"{size // 1_000_000}M" if size >= 1_000_000 else (
-        f"{size // 1_000}k" if size >= 1_000 else str(size))
 
 
 def run(scale: Scale) -> list[Absolute]:

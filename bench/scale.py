@@ -276,6 +276,8 @@ async def _check_seeded(store: ProductStore, seeded: Seeded) -> None:
 
 
 def size_label(size: int) -> str:
+    if size >= 1_000_000 and size % 1_000_000 == 0:
+        return f"{size // 1_000_000}M"
     return f"{size // 1000}k" if size >= 1000 and size % 1000 == 0 else str(size)
 
 
