@@ -4,6 +4,7 @@ They run on uvloop, as the APIs do (uvicorn picks it when it is installed): thei
 mostly the event loop's own (aiokafka's fetches and sends, psycopg's and redis-py's
 sockets, tasks handing batches along). Alternated under the sustained load, creates
 were visible at p99 0.9–1.5 s with it against 2.2–2.7 s without (docs/benchmarks.md).
+The Kafka clients need a workaround on it (`streams.kafka_connections`).
 """
 
 from collections.abc import Coroutine

@@ -12,12 +12,14 @@ from eventsourcing.persistence import Notification
 from commands.outbox import OutboxNotification
 from schemas.envelope import EventEnvelope
 from streams import codec
+from streams.kafka_connections import treat_closed_transports_as_broken
 from streams.patience import patiently
 from streams.relay import EventSource
 from streams.topics import Topics
 
 
 def build_producer(bootstrap: str) -> AIOKafkaProducer:
+    treat_closed_transports_as_broken()
     # aiokafka defaults to acks=1 without idempotence; a relay needs both explicitly.
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,

@@ -42,6 +42,7 @@ from runtime.settings import Settings
 from schemas.envelope import EventEnvelope
 from streams import codec
 from streams.dead_letters import ERROR_HEADER, SOURCE_HEADER
+from streams.kafka_connections import treat_closed_transports_as_broken
 from streams.kafka_sink import start_producer
 from streams.topics import Topics, ensure_topics
 
@@ -136,6 +137,7 @@ class Worker:
                 await producer.stop()
 
     def _consumer(self) -> AIOKafkaConsumer:
+        treat_closed_transports_as_broken()
         settings = self._settings
         consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap,
