@@ -1,10 +1,16 @@
 """The event envelope: what every published domain event looks like on the wire."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# The times every store can hold: ClickHouse's DateTime counts seconds from 1970 in 32 bits.
+# An envelope dated outside them is refused when decoded (and so dead-lettered) rather than
+# stopping the analytics lane, whose inserts would fail on it again and again.
+RECORDABLE_FROM = datetime(1970, 1, 1, tzinfo=UTC)
+RECORDABLE_UNTIL = datetime(2106, 2, 7, 6, 28, 16, tzinfo=UTC)
 
 
 class Actor(BaseModel):
@@ -44,7 +50,7 @@ class EventEnvelope(BaseModel):
     aggregate_id: UUID
     aggregate_version: int = Field(ge=1)
     position: int = Field(ge=1)
-    occurred_at: datetime
+    occurred_at: datetime = Field(ge=RECORDABLE_FROM, lt=RECORDABLE_UNTIL)
     correlation_id: str
     causation_id: str
     actor: Actor

@@ -1,5 +1,6 @@
 """Small pure contracts: tokens, pagination, envelopes on the wire, settings, JWT."""
 
+import json
 from decimal import Decimal
 from uuid import uuid4
 
@@ -13,6 +14,7 @@ from runtime.settings import DEVELOPMENT_SECRET, Environment, Settings
 from schemas.api import Pagination
 from schemas.catalog import CreateProduct
 from schemas.consistency import ConsistencyToken
+from schemas.envelope import RECORDABLE_FROM
 from streams import codec
 from tests.unit.test_products_projector import created
 
@@ -47,6 +49,19 @@ def test_an_envelope_survives_the_wire() -> None:
     assert record.key == str(event.aggregate_id).encode()
     assert dict(record.headers)["event_type"] == b"ProductCreated"
     assert codec.decode(record.value) == event
+
+
+@pytest.mark.parametrize("occurred_at", ["1969-12-31T23:59:59Z", "1970-01-01T00:30:00+01:00",
+                                         "2106-02-07T06:28:16Z", "9999-01-01T00:00:00Z"])
+def test_an_envelope_dated_where_a_store_cannot_hold_it_is_refused(occurred_at: str) -> None:
+    """ClickHouse's DateTime holds 1970 to early 2106: an event dated outside would fail
+    every insert of the analytics lane; refused at decoding, it is dead-lettered instead."""
+    fields = created(CreateProduct(name="n", sku="S-1", price=Decimal("1.00"))).model_dump(
+        mode="json")
+    with pytest.raises(ValidationError, match="occurred_at"):
+        codec.decode(json.dumps(fields | {"occurred_at": occurred_at}).encode())
+    earliest = codec.decode(json.dumps(fields | {"occurred_at": "1970-01-01T00:00:00Z"}).encode())
+    assert earliest.occurred_at == RECORDABLE_FROM
 
 
 def test_sale_price_above_price_is_refused() -> None:

@@ -7,7 +7,7 @@ dead-letter tooling and the partitioner read those bytes: the reference here is
 """
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from commands.outbox import OutboxEvent, OutboxMapper
-from schemas.envelope import Actor, EventEnvelope
+from schemas.envelope import RECORDABLE_FROM, RECORDABLE_UNTIL, Actor, EventEnvelope
 from streams import codec
 from tests.unit.test_publishing import MOST_EVENT_TYPES, every_kind_of_event, json_values
 
@@ -67,7 +67,7 @@ async def test_every_public_event_is_kept_as_its_record_and_no_internal_one(
     assert MOST_EVENT_TYPES <= published
     assert internal > 0
 
-
+MICROSECOND = timedelta(microseconds=1)
 identifiers = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=20)
 
 
@@ -79,7 +79,9 @@ def envelopes(draw: st.DrawFn) -> EventEnvelope:
         schema_version=draw(st.integers(1, 2**31)), context=draw(identifiers),
         aggregate_type=draw(identifiers), aggregate_id=draw(st.uuids()),
         aggregate_version=draw(st.integers(1, 2**63)), position=draw(st.integers(1, 2**63)),
-        occurred_at=draw(st.datetimes(timezones=st.just(UTC))),
+        occurred_at=draw(st.datetimes(RECORDABLE_FROM.replace(tzinfo=None),
+                                      RECORDABLE_UNTIL.replace(tzinfo=None) - MICROSECOND,
+                                      timezones=st.just(UTC))),
         correlation_id=draw(identifiers), causation_id=draw(identifiers),
         actor=Actor(subject=draw(identifiers), roles=tuple(draw(st.lists(identifiers)))),
         payload=draw(st.dictionaries(identifiers, json_values, max_size=6)),
