@@ -1,7 +1,8 @@
-"""A poison event goes to the dead-letter topic with the reason, the worker goes on, and
-`tanqory dlq list|retry` shows it and re-drives it."""
+"""Poison events go to the dead-letter topic with the reason, the workers go on, and
+`tanqory dlq list|retry` shows and re-drives them."""
 
 import asyncio
+import json
 import uuid
 from pathlib import Path
 
@@ -27,24 +28,28 @@ def test_dead_letters_are_listed_and_re_driven(tmp_path: Path) -> None:
         first, second = [e for e in store_events(platform) if str(e.aggregate_id) == product_id]
 
         # Version 2 before version 1 cannot be applied: a gap. Nor can a value that is
-        # not an event at all.
-        asyncio.run(publish(platform, [second], raw=UNDECODABLE))
-        listed = wait_for_letters(platform, "2 dead letter(s), 2 not yet retried")
+        # not an event at all, or an event dated before ClickHouse's times begin.
+        asyncio.run(publish(platform, [second], raw=UNDECODABLE, dated_1969=first))
+        listed = wait_for_letters(platform, "3 dead letter(s), 3 not yet retried")
         assert f"ProductPriceChanged v2 of Product {product_id}" in listed
         assert f"gap: {product_id} is at version 0, event is version 2" in listed
         assert "undecodable value" in listed and "error: undecodable:" in listed
-        assert listed.count(f"from {Topics(platform.settings.kafka_topic_prefix).events('catalog')}:") == 2
+        assert "greater than or equal to 1970-01-01T00:00:00Z" in listed
+        assert listed.count(f"from {Topics(platform.settings.kafka_topic_prefix).events('catalog')}:") == 3
 
         asyncio.run(publish(platform, [first]))  # the worker went on
         wait_for_version(platform, product_id, 1)
 
         retried = platform.cli("dlq", "retry")
         assert retried.returncode == 0, retried.stderr
-        assert "re-drove 2 dead letter(s)" in retried.stdout
+        assert "re-drove 3 dead letter(s)" in retried.stdout
         wait_for_version(platform, product_id, 2)
-        # The value that is no event fails again: a new letter; the others are done.
-        listed = wait_for_letters(platform, "3 dead letter(s), 1 not yet retried")
-        assert listed.count("  retried  ") == 2
+        # The value that is no event and the event from 1969 fail again: new letters; the
+        # other is done.
+        listed = wait_for_letters(platform, "5 dead letter(s), 2 not yet retried")
+        assert listed.count("  retried  ") == 3
+        stopped = [name for name, process in platform.processes.items() if not process.alive]
+        assert stopped == ["relay"]  # the workers' groups took them all and went on
 
         platform.processes["relay"].start()
         wait_for_pipeline(platform)
@@ -65,15 +70,20 @@ def created_and_repriced(platform: Platform) -> str:
     return product_id
 
 
-async def publish(platform: Platform, events: list[EventEnvelope], raw: bytes | None = None
-                  ) -> None:
-    """Sends `events` as the relay would (and `raw` as a value of its own)."""
+async def publish(platform: Platform, events: list[EventEnvelope], raw: bytes | None = None,
+                  dated_1969: EventEnvelope | None = None) -> None:
+    """Sends `events` as the relay would (and `raw` as a value of its own, and
+    `dated_1969` as it would be if it had happened in 1969)."""
     topics = Topics(platform.settings.kafka_topic_prefix)
     producer = await start_producer(platform.settings.kafka_bootstrap)
     try:
         await KafkaSink(producer, topics).publish(events)
         if raw is not None:
             await producer.send_and_wait(topics.events("catalog"), raw, key=b"poison")
+        if dated_1969 is not None:
+            value = dated_1969.model_dump(mode="json") | {"occurred_at": "1969-07-20T20:17:40Z"}
+            await producer.send_and_wait(topics.events("catalog"), json.dumps(value).encode(),
+                                         key=str(dated_1969.aggregate_id).encode())
     finally:
         await producer.stop()
 
