@@ -20,6 +20,7 @@ from runtime.cache import tagged, untag
 from runtime.deps import SettingsDep, require_roles
 from runtime.problems import problems
 from schemas.analytics import Funnel, GroupBy, Interval, Inventory, SalesReport, TopProducts
+from schemas.envelope import RECORDABLE_FROM
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics (queries)"])
 Analyst = Annotated[Principal, Depends(require_roles(Role.ANALYST, Role.ADMIN))]
@@ -28,8 +29,9 @@ HOUR = timedelta(hours=1)
 DEFAULT_RANGE = timedelta(days=30)
 MAX_RANGE = timedelta(days=366)
 MAX_HOURLY_RANGE = timedelta(days=31)
-# What ClickHouse's DateTime holds, with room for a range's default start.
-EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2105, 1, 1, tzinfo=UTC)
+# What ClickHouse's DateTime holds (as an event's time must), with room for a range's
+# default start.
+EARLIEST, LATEST = RECORDABLE_FROM, datetime(2105, 1, 1, tzinfo=UTC)
 RANGE_HELP = ("`from` and `to`: ISO 8601 dates or date-times (UTC when no offset is given); "
               "`from` is floored and `to` ceiled to whole hours, and the response echoes "
               "them. Default: the last 30 days up to the next whole hour. At most 366 days "
