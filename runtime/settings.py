@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     background_nice: int = Field(default=19, ge=0, le=19)
     worker_batch_size: int = Field(default=500, ge=1, le=MAX_BATCH)
     worker_session_timeout_seconds: float = Field(default=10.0, ge=6, le=300)
+    # A worker whose partitions hold records it has not read for this long, while it reads
+    # nothing, exits (streams/stall_watch.py). Above the minute a failing batch is retried.
+    worker_stall_seconds: float = Field(default=120.0, ge=1, le=3600)
     # How often the worker and the read API look for a read model's new build (server).
     read_model_switch_seconds: float = Field(default=1.0, gt=0, le=60)
 

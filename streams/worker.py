@@ -9,7 +9,8 @@ per-message streams cost about 40 times the consumer's own work per event). A ba
 committed only after the handler has finished with it, so a crash redelivers it; each
 aggregate's events are on one partition, so they arrive in order. Store errors are retried
 for a minute, then crash the worker so that a supervisor restarts it from the last committed
-offset. Events the projectors cannot apply go to their context's dead-letter topic with the
+offset; so does a stall, records waiting that the consumer does not read (streams/stall_watch.py).
+Events the projectors cannot apply go to their context's dead-letter topic with the
 reason, and the worker goes on; the sagas' groups only log what they cannot decode (the
 projectors' group dead-letters it). SIGTERM or SIGINT lets the batch in hand finish, commits
 it and leaves the group.
@@ -44,6 +45,7 @@ from streams import codec
 from streams.dead_letters import ERROR_HEADER, SOURCE_HEADER
 from streams.kafka_connections import treat_closed_transports_as_broken
 from streams.kafka_sink import start_producer
+from streams.stall_watch import watch
 from streams.topics import Topics, ensure_topics
 
 log = logging.getLogger(__name__)
@@ -161,10 +163,12 @@ class Worker:
                         for c in self._contexts}
         intake = self._intake
         filling = asyncio.create_task(intake.fill(consumer))
+        watching = asyncio.create_task(watch(consumer, self._settings.worker_stall_seconds))
         try:
             while not self._stop.is_set():
-                if filling.done():
-                    filling.result()  # raises what stopped the fetching
+                for job in (filling, watching):
+                    if job.done():
+                        job.result()  # raises what stopped the fetching, or a stall
                 try:
                     taken = await asyncio.wait_for(intake.take(), POLL_MS / 1000)
                 except TimeoutError:
@@ -185,6 +189,7 @@ class Worker:
                         self._report()])
         finally:
             filling.cancel()
+            watching.cancel()
 
     async def _report(self) -> None:
         """Reports even when idle, so /ready can tell a quiet worker from a dead one."""

@@ -89,10 +89,10 @@ async def publish(platform: Platform, events: list[EventEnvelope], raw: bytes | 
 
 
 def wait_for_letters(platform: Platform, summary: str) -> str:
-    def listed() -> str | None:
+    def listed() -> str:
         result = platform.cli("dlq", "list")
         assert result.returncode == 0, result.stderr
-        return result.stdout if summary in result.stdout else None
+        return result.stdout if summary in result.stdout else ""
 
     return wait_until(listed, 60, summary)
 
