@@ -14,7 +14,7 @@ from fastapi import Depends, Request, Response, status
 from commands.api.deps import Admin, RequestIdDep, event_metadata
 from commands.api.login_throttle import LoginThrottle
 from commands.api.responses import accepted
-from commands.api.routing import command_router
+from commands.api.routing import command_router, pooled
 from commands.customers.application import CustomersApplication, SignedIn
 from commands.customers.errors import InvalidCredentials
 from commands.customers.links import email_key
@@ -78,6 +78,7 @@ def token_response(settings: Settings, signed_in: SignedIn, response: Response) 
 @router.post("/api/v1/auth/register", status_code=status.HTTP_201_CREATED,
              response_model=CommandAccepted, responses=problems(409, 422),
              summary="Open an account; an email with a verification link follows")
+@pooled  # hashes the password
 def register(command: Register, customers: CustomersDep, request_id: RequestIdDep,
              response: Response) -> CommandAccepted:
     return accepted(customers.register(command, anonymous(request_id)), response)
@@ -136,6 +137,7 @@ def request_reset(command: PasswordResetRequest, customers: CustomersDep,
              responses=problems(400, 422),
              summary="Set a new password with the token of the emailed link; every session "
                      "of the account ends")
+@pooled  # hashes the password
 def confirm_reset(command: PasswordResetConfirm, customers: CustomersDep,
                   request_id: RequestIdDep, response: Response) -> CommandAccepted:
     result = customers.reset_password(command.token, command.password, anonymous(request_id))

@@ -9,7 +9,7 @@ from fastapi import Body, Depends, Request, Response, status
 from commands.api.auth import CustomersDep
 from commands.api.deps import CatalogDep, RequestIdDep, event_metadata
 from commands.api.responses import ExpectedVersion, accepted
-from commands.api.routing import command_router
+from commands.api.routing import command_router, pooled
 from commands.fulfilment.application import FulfilmentApplication
 from commands.ordering.application import OrderingApplication
 from commands.ordering.errors import NoShippingAddress, OrderNotCancellable, OrderNotPayable
@@ -96,6 +96,7 @@ def cancel_order(order_id: UUID, ordering: OrderingDep, fulfilment: FulfilmentDe
              summary="Pay an order awaiting payment with a payment method",
              description="The payment provider confirms the payment with its webhook; the "
              "order is `paid` once it has. The token returned is the payment's.")
+@pooled  # asks the payment provider
 def pay_order(order_id: UUID, command: PayOrder, ordering: OrderingDep,
               payments: PaymentsDep, principal: Customer, request_id: RequestIdDep,
               response: Response) -> CommandAccepted:
