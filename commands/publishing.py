@@ -13,7 +13,7 @@ from hashlib import sha1
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.domain import DomainEventProtocol, Snapshot
 from eventsourcing.persistence import JSONTranscoder, Mapper, Notification, Transcoding
 from eventsourcing.utils import TopicError, resolve_topic
 from pydantic import BaseModel, ValidationError
@@ -179,7 +179,11 @@ def _dump(model: type[BaseModel], fields: dict[str, Any]) -> dict[str, Any]:
 @cache
 def _published_by(event_class: type) -> Published | None:
     """What the aggregate of `event_class` publishes. Aggregate events are nested classes:
-    `Product.Created` belongs to `Product`."""
+    `Product.Created` belongs to `Product`. So is each aggregate's snapshot class
+    (`StockItem.Snapshot`), which is no event: the snapshot store keeps it apart and it is
+    never published."""
+    if issubclass(event_class, Snapshot):
+        return None
     module = sys.modules[event_class.__module__]
     aggregate_class = getattr(module, event_class.__qualname__.split(".")[0])
     return getattr(aggregate_class, "published", None)

@@ -90,3 +90,23 @@ def test_a_table_made_before_the_outbox_gains_its_column(postgres_settings: Sett
         assert sent(new) == made_from_the_events(new)
     finally:
         new.close()
+
+
+def test_a_stock_item_snapshotted_every_hundred_versions_keeps_taking_orders(
+        postgres_settings: Settings) -> None:
+    """A stock item is snapshotted at every hundredth version, in the same store and with
+    the same mapper. A snapshot is no event: the outbox keeps no record of it, the
+    command that reached the version succeeds, and the item loads from its snapshot."""
+    app = InventoryApplication(env=postgres_settings.event_store_env)
+    try:
+        product_id = uuid4()
+        app.create_stock_item(product_id, 1_000, META)
+        results = [app.reserve_stock(product_id, uuid4(), 1, META) for _ in range(200)]
+        assert [r.version for r in results] == list(range(2, 202))
+        item_id = results[-1].aggregate_id
+        assert [s.originator_version for s in app.snapshots.get(item_id)] == [100, 200]
+        assert app.reserve_stock(product_id, uuid4(), 1, META).version == 202
+        assert len(sent(app)) == 202  # every event published, no snapshot
+        assert sent(app) == made_from_the_events(app)
+    finally:
+        app.close()
