@@ -26,7 +26,7 @@ from bench.command_write import product_payload
 from bench.http_servers import editor_headers, peak_memory_mib, server_platform
 from bench.open_loop import Run, connections, milliseconds
 from bench.timing import Absolute, Scale, percentiles
-from runtime.cache import KEY_PREFIX, product_generation
+from runtime.cache import key_prefix, product_generation
 from tests.support.platform import Platform
 
 RATE = 200.0  # creates a second
@@ -44,17 +44,18 @@ async def send(platform: Platform, run: Run, count: int) -> None:
                              [product_payload() for _ in range(count)], count, RATE)
 
 
-def generations(redis: Redis, asked: list[str]) -> set[str]:
+def generations(redis: Redis, prefix: str, asked: list[str]) -> set[str]:
     """Those of the products whose cache generation has moved (the worker projected them)."""
-    found = redis.mget([KEY_PREFIX + product_generation(i) for i in asked])
+    found = redis.mget([prefix + product_generation(i) for i in asked])
     return {product_id for product_id, generation in zip(asked, found, strict=True)
             if generation is not None}
 
 
 def watch_products(platform: Platform, run: Run) -> None:
     """Polls (blocking: a thread's work) until every product `run` created is projected."""
+    prefix = key_prefix(platform.settings.kafka_topic_prefix)
     with Redis.from_url(platform.settings.redis_url) as redis:
-        open_loop.watch(run, lambda asked: generations(redis, asked), POLL_SECONDS,
+        open_loop.watch(run, lambda asked: generations(redis, prefix, asked), POLL_SECONDS,
                         DRAIN_SECONDS, "products")
 
 

@@ -19,7 +19,7 @@ from bench.pipeline import (
     time_worker,
 )
 from bench.timing import Absolute, Scale
-from runtime.cache import KEY_PREFIX, product_generation
+from runtime.cache import key_prefix, product_generation
 from schemas.envelope import EventEnvelope
 
 NAME = "rebuild: full handler"
@@ -43,5 +43,6 @@ def _rebuild(space: Namespace, envelopes: Sequence[EventEnvelope]) -> float:
     finally:
         drop_stores(settings)
         with Redis.from_url(settings.redis_url) as redis:
-            redis.delete(*{KEY_PREFIX + product_generation(e.aggregate_id) for e in envelopes})
+            prefix = key_prefix(settings.kafka_topic_prefix)
+            redis.delete(*{prefix + product_generation(e.aggregate_id) for e in envelopes})
 

@@ -13,7 +13,13 @@ from typing import Protocol
 from cachetools import TLRUCache
 from redis.asyncio import Redis
 
-KEY_PREFIX = "tanqory:"
+KEY_PREFIX = "tanqory:cache"
+
+
+def key_prefix(deployment: str) -> str:
+    """What each of a deployment's cache keys starts with: deployments that share a Redis,
+    each with its own TANQORY_KAFKA_TOPIC_PREFIX, never read each other's (ADR 0036)."""
+    return f"{KEY_PREFIX}:{deployment}:"
 
 
 LISTING_GENERATION = "products:listings:generation"
@@ -61,34 +67,37 @@ class Cache(Protocol):
 
 
 class RedisCache:
-    def __init__(self, client: Redis) -> None:
+    """A deployment's cache in Redis, its keys under `key_prefix(deployment)`."""
+
+    def __init__(self, client: Redis, deployment: str) -> None:
         self._redis = client
+        self._prefix = key_prefix(deployment)
 
     async def get(self, key: str) -> bytes | None:
-        value = await self._redis.get(KEY_PREFIX + key)
+        value = await self._redis.get(self._prefix + key)
         return value.encode() if isinstance(value, str) else value
 
     async def get_many(self, *keys: str) -> list[bytes | None]:
-        values = await self._redis.mget([KEY_PREFIX + k for k in keys])
+        values = await self._redis.mget([self._prefix + k for k in keys])
         return [v.encode() if isinstance(v, str) else v for v in values]
 
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
-        await self._redis.set(KEY_PREFIX + key, value, ex=ttl_seconds)
+        await self._redis.set(self._prefix + key, value, ex=ttl_seconds)
 
     async def incr_many(self, keys: Sequence[str], ttl_seconds: int) -> None:
         """One round trip, one MULTI/EXEC: a reader sees all of the keys bumped or none."""
         async with self._redis.pipeline(transaction=True) as pipe:
             for key in keys:
-                pipe.incr(KEY_PREFIX + key)
-                pipe.expire(KEY_PREFIX + key, ttl_seconds)
+                pipe.incr(self._prefix + key)
+                pipe.expire(self._prefix + key, ttl_seconds)
             await pipe.execute()
 
     async def add(self, key: str, value: bytes, ttl_seconds: int) -> bool:
-        return bool(await self._redis.set(KEY_PREFIX + key, value, ex=ttl_seconds, nx=True))
+        return bool(await self._redis.set(self._prefix + key, value, ex=ttl_seconds, nx=True))
 
     async def delete(self, *keys: str) -> None:
         if keys:
-            await self._redis.delete(*(KEY_PREFIX + k for k in keys))
+            await self._redis.delete(*(self._prefix + k for k in keys))
 
     async def ping(self) -> None:
         await self._redis.ping()

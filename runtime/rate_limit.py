@@ -43,7 +43,7 @@ MEMORY_STORAGE_URI = "async+memory://"
 LIMITED_PREFIX = "/api/"
 # The documentation stays reachable whatever a client's budget.
 EXEMPT_PATHS = frozenset({"/api/docs", "/api/docs/oauth2-redirect", "/api/openapi.json"})
-KEY_PREFIX = "tanqory-rate-limit"
+KEY_PREFIX = "tanqory-rate-limit"  # and the deployment's prefix (ADR 0036)
 # After a storage failure, the storage is left alone for this long (requests counted in the
 # process alone, or passing unchecked with no sync interval): an outage costs one slow
 # request and one warning per pause, not one each.
@@ -143,12 +143,12 @@ class RateLimitMiddleware:
 
     def __init__(
         self, app: ASGIApp, *, settings: Settings, storage_uri: str, per_minute: int,
-        key_prefix: str = KEY_PREFIX,
     ) -> None:
         self.app = app
         self.settings = settings
         self.item = RateLimitItemPerMinute(per_minute)
-        self.storage = storage_for(storage_uri, key_prefix)
+        # Each deployment sharing a Redis counts its own (ADR 0036).
+        self.storage = storage_for(storage_uri, f"{KEY_PREFIX}:{settings.kafka_topic_prefix}")
         # A process's own memory is exact at no cost: only a shared storage is synced.
         self.sync_seconds = (0.0 if storage_uri == MEMORY_STORAGE_URI
                              else settings.rate_limit_sync_seconds)

@@ -51,16 +51,22 @@ class LocalSignals:
         return None
 
 
-class RedisSignals:
-    """Across processes, over a Redis pub/sub channel."""
+def channel(deployment: str) -> str:
+    """A deployment's channel: deployments sharing a Redis wake only their own readers."""
+    return f"{CHANNEL}:{deployment}"
 
-    def __init__(self, client: Redis) -> None:
+
+class RedisSignals:
+    """Across processes, over a Redis pub/sub channel of the deployment's own."""
+
+    def __init__(self, client: Redis, deployment: str) -> None:
         self._redis = client
+        self._channel = channel(deployment)
         self._waiters = _Waiters()
         self._listener: asyncio.Task[None] | None = None
 
     async def publish(self) -> None:
-        await self._redis.publish(CHANNEL, b"1")
+        await self._redis.publish(self._channel, b"1")
 
     async def wait(self, timeout: float) -> None:
         if self._listener is None or self._listener.done():
@@ -70,7 +76,7 @@ class RedisSignals:
     async def _listen(self) -> None:
         try:
             async with self._redis.pubsub() as pubsub:
-                await pubsub.subscribe(CHANNEL)
+                await pubsub.subscribe(self._channel)
                 async for message in pubsub.listen():
                     if message["type"] == "message":
                         self._waiters.wake()

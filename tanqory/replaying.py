@@ -281,7 +281,7 @@ async def server_place(settings: Settings) -> AsyncIterator[Place]:
 
     applications = await asyncio.to_thread(build_applications, settings)
     models = server_read_models(settings)
-    cache = RedisCache(redis(settings))
+    cache = RedisCache(redis(settings), settings.kafka_topic_prefix)
     archive = clickhouse_archive(settings)
     facts = SwitchedFacts(SqlFactStore(archive.engine, archive.database))
     models.follow(facts)

@@ -307,7 +307,8 @@ def build_server_read_side(settings: Settings) -> ReadSide:
     client = redis(settings)
     models, facts = server_read_models(settings), clickhouse_fact_queries(settings)
     models.follow(facts)  # the analysts' queries read the facts' live build
-    return ReadSide(models, RedisCache(client), RedisSignals(client),
+    prefix = settings.kafka_topic_prefix
+    return ReadSide(models, RedisCache(client, prefix), RedisSignals(client, prefix),
                     personal_data(settings), server_streams(settings), facts=facts)
 
 
@@ -319,8 +320,8 @@ def server_handler(settings: Settings, stores: ProjectionStores,
                    lanes: Collection[str] | None = None) -> ProjectionHandler:
     """The projectors of `lanes` (or all) over `stores`, with Redis for the cache
     generations, the read-your-writes signals and the change feed."""
-    client = redis(settings)
-    return projection_handler(stores, RedisCache(client), RedisSignals(client),
+    client, prefix = redis(settings), settings.kafka_topic_prefix
+    return projection_handler(stores, RedisCache(client, prefix), RedisSignals(client, prefix),
                               change_feed(settings, client), lanes)
 
 
@@ -354,7 +355,8 @@ def build_command_api(settings: Settings) -> FastAPI:
     app = create_api("Tanqory Command API", settings,
                      {"event_store": event_store_check(lambda: holder)},
                      rate_limit_storage_uri=storage,
-                     idempotency_cache=RedisCache(redis(settings)), lifespan=lifespan)
+                     idempotency_cache=RedisCache(redis(settings), settings.kafka_topic_prefix),
+                     lifespan=lifespan)
     include_routers(app, commands=True, queries=False)
     return app
 

@@ -17,11 +17,13 @@ from runtime.rate_limit import storage_for
 from runtime.settings import Settings
 
 WINDOW_MINUTES = 15
+KEY_PREFIX = "tanqory-logins"  # and the deployment's prefix (ADR 0036)
 
 
 class LoginThrottle:
     def __init__(self, settings: Settings, storage_uri: str) -> None:
-        self._limiter = MovingWindowRateLimiter(storage_for(storage_uri, "tanqory-logins"))
+        self._limiter = MovingWindowRateLimiter(
+            storage_for(storage_uri, f"{KEY_PREFIX}:{settings.kafka_topic_prefix}"))
         self._account = RateLimitItemPerMinute(settings.login_failures_per_account,
                                                WINDOW_MINUTES)
         self._client = RateLimitItemPerMinute(settings.login_failures_per_client,

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from runtime.cache import KEY_PREFIX, Cache, MemoryCache, RedisCache
+from runtime.cache import Cache, MemoryCache, RedisCache, key_prefix
 from tests.support.platform import settings_for_tests
 
 
@@ -16,7 +16,7 @@ async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
         yield MemoryCache()
         return
     redis = Redis.from_url(settings_for_tests().redis_url)
-    yield RedisCache(redis)
+    yield RedisCache(redis, "contract")
     await redis.aclose()
 
 
@@ -33,8 +33,26 @@ async def test_redis_counters_expire() -> None:
     redis = Redis.from_url(settings_for_tests().redis_url)
     key = f"contract:{uuid.uuid4().hex}:generation"
     try:
-        await RedisCache(redis).incr_many([key], 60)
-        assert 0 < await redis.ttl(KEY_PREFIX + key) <= 60
+        await RedisCache(redis, "contract").incr_many([key], 60)
+        assert 0 < await redis.ttl(key_prefix("contract") + key) <= 60
     finally:
-        await redis.delete(KEY_PREFIX + key)
+        await redis.delete(key_prefix("contract") + key)
+        await redis.aclose()
+
+
+@pytest.mark.server
+async def test_deployments_sharing_a_redis_never_read_each_others_keys() -> None:
+    redis = Redis.from_url(settings_for_tests().redis_url)
+    ours, theirs = RedisCache(redis, "contract-ours"), RedisCache(redis, "contract-theirs")
+    key = f"contract:{uuid.uuid4().hex}:listing"
+    try:
+        await ours.set(key, b"ours", 60)
+        assert await theirs.get(key) is None
+        await theirs.incr_many([key + ":generation"], 60)
+        assert await ours.get_many(key, key + ":generation") == [b"ours", None]
+        assert await theirs.add(key, b"theirs", 60)
+        assert (await ours.get(key), await theirs.get(key)) == (b"ours", b"theirs")
+    finally:
+        await ours.delete(key, key + ":generation")
+        await theirs.delete(key, key + ":generation")
         await redis.aclose()

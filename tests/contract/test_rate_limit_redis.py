@@ -102,6 +102,22 @@ async def test_processes_sharing_redis_share_each_clients_budget(
     assert 1 <= int(refused.headers["retry-after"]) <= 60
 
 
+async def test_deployments_sharing_redis_keep_their_own_budgets(
+    settings: Settings, redis: Redis, subject: str,
+) -> None:
+    """Another deployment (its own TANQORY_KAFKA_TOPIC_PREFIX) on the same Redis: the same
+    client's requests there neither count here nor are refused for what it spent here."""
+    elsewhere = settings.model_copy(update={"kafka_topic_prefix": f"other-{uuid.uuid4().hex}"})
+    async with api_client(settings, subject) as here, api_client(elsewhere, subject) as there:
+        spent = [(await here.get("/api/v1/ping")).status_code for _ in range(4)]
+        other = [(await there.get("/api/v1/ping")).status_code for _ in range(4)]
+    assert spent == other == [200, 200, 200, 429]
+    keys = await keys_of(redis, subject)
+    assert sorted(await redis.mget(keys)) == [b"4", b"4"]
+    assert {key.decode().split(":")[1] for key in keys} == {
+        settings.kafka_topic_prefix, elsewhere.kafka_topic_prefix}
+
+
 async def test_the_budget_comes_back_when_the_window_key_expires(
     settings: Settings, redis: Redis, subject: str,
 ) -> None:
