@@ -1,4 +1,4 @@
-"""Scale: the products read model's read paths at growing sizes, in every read-model store.
+"""Scale: the products' and the orders' read paths at growing sizes, in every read-model store.
 
 Issue 12: a read by id and a listing page must cost the same at 1k, 10k and 100k products
 (an index, not a scan), with p99 at most 20 ms at 100k. Each store (SQLite, PostgreSQL,
@@ -15,6 +15,8 @@ settling are not timed.
 The products: names from a vocabulary (finish, material, object), so search terms vary,
 descriptions of a few sentences, eight categories (one product in ten in none), prices and
 ratings spread out, one created a second after the other, and one in twenty deleted.
+The orders read model is seeded beside them, as many orders as products: a status and a
+customer each (a customer has ten orders on average), one placed a second after the other.
 
 The paths, each timed query by query on one connection, one query at a time:
 
@@ -23,6 +25,8 @@ The paths, each timed query by query on one connection, one query at a time:
   page and a deep page (page 25 of 20, or less when the sizes are small).
 - a category filter, a search of one word and a search of two words (first pages, newest
   first), with a category or words drawn at random for each query.
+- the orders, newest placed first, as staff list them: every order (a first and a deep
+  page), one status, and one customer's (drawn at random), each page with its total.
 
 Per store, path and size: p50/p95/p99 in ms. Per store and path: growth, its p99 at the
 largest size over its p99 at the smallest, both measured in this run (about 1 when the
@@ -59,6 +63,7 @@ from bench.pipeline import namespace
 from bench.timing import Absolute, Scale, percentile, percentiles
 from projections.catalog.read_models import PRODUCTS, ProductStore
 from projections.folding import Changes
+from projections.ordering.read_models import ORDERS, OrderStore
 from projections.replay import BATCH
 from projections.stores.base import ReadModels
 from projections.stores.mongo import mongo_read_models
@@ -66,6 +71,8 @@ from projections.stores.postgres import SCHEMA, drop_schemas, postgres_read_mode
 from projections.stores.sqlite import sqlite_read_models
 from runtime.settings import Settings
 from schemas.catalog import ProductDocument, ProductListQuery, ProductSort, SortOrder
+from schemas.order_views import OrderDocument, OrderListQuery, TimelineItem
+from schemas.ordering import OrderLine, OrderStatus
 from tanqory.contexts import REGISTRY
 from tanqory.wiring import mongo_client
 
@@ -180,21 +187,50 @@ def product(index: int) -> ProductDocument:
     )
 
 
+ORDERS_PER_CUSTOMER = 10
+SEALED_ADDRESS = "pd1." + "A" * 60  # the shape of a sealed address (never opened here)
+
+
+def order(index: int) -> OrderDocument:
+    """The `index`th order: the same in every store and run."""
+    rng = random.Random(-1 - index)
+    placed = EPOCH + timedelta(seconds=index)
+    quantity = rng.randint(1, 4)
+    unit_price = Decimal(rng.randrange(100, 50_000)) / 100
+    total = unit_price * quantity
+    return OrderDocument(
+        id=uuid.UUID(int=rng.getrandbits(128), version=4),
+        customer_id=f"customer-{rng.randrange(max(1, index // ORDERS_PER_CUSTOMER) + 1)}",
+        status=rng.choice(list(OrderStatus)),
+        lines=[OrderLine(product_id=uuid.UUID(int=rng.getrandbits(128), version=4),
+                         sku=f"SKU-{index:07d}", name="A product", unit_price=unit_price,
+                         quantity=quantity, line_total=total)],
+        currency="eur", subtotal=total, total=total, shipping_address=SEALED_ADDRESS,
+        placed_at=placed, updated_at=placed, timeline=[TimelineItem(at=placed, event="placed")],
+        version=1, position=index + 1,
+    )
+
+
 @dataclass
 class Seeded:
-    """What a store holds so far: `count` products, the live ones' ids."""
+    """What a store holds so far: `count` products (and as many orders), the live
+    products' ids, the orders' customers."""
 
     count: int = 0
     live: list[UUID] = field(default_factory=list)
+    customers: list[str] = field(default_factory=list)
 
 
-async def _seed(store: ProductStore, seeded: Seeded, size: int) -> None:
-    """Writes products `seeded.count` to `size`, as new documents in batches."""
+async def _seed(products: ProductStore, orders: OrderStore, seeded: Seeded, size: int) -> None:
+    """Writes products and orders `seeded.count` to `size`, as new documents in batches."""
     for start in range(seeded.count, size, BATCH):
         documents = [product(i) for i in range(start, min(start + BATCH, size))]
         changes: Changes[ProductDocument] = {doc.id: (doc, 0) for doc in documents}
-        await store.write(changes)
+        await products.write(changes)
         seeded.live += [doc.id for doc in documents if doc.deleted_at is None]
+        placed = [order(i) for i in range(start, min(start + BATCH, size))]
+        await orders.write({doc.id: (doc, 0) for doc in placed})
+        seeded.customers += [doc.customer_id for doc in placed]
     seeded.count = size
 
 
@@ -221,6 +257,14 @@ def _search_two(rng: random.Random, _: int) -> tuple[ProductListQuery, UUID | No
 
 
 BY_ID = "by id"
+ORDER_LISTINGS: dict[str, Callable[[random.Random, int, Seeded], OrderListQuery]] = {
+    "orders, first page": lambda _rng, _deep, _seeded: OrderListQuery(),
+    "orders, deep page": lambda _rng, deep, _seeded: OrderListQuery(page=deep),
+    "orders, a status": lambda rng, _deep, _seeded: OrderListQuery(
+        status=rng.choice(list(OrderStatus))),
+    "orders, a customer": lambda rng, _deep, seeded: OrderListQuery(
+        customer=rng.choice(seeded.customers)),
+}
 LISTINGS: dict[str, Listing] = {
     **{f"{sort} {order}, {'deep' if deep else 'first'} page": _sorted(sort, order, deep)
        for sort in get_args(ProductSort) for order in get_args(SortOrder)
@@ -229,10 +273,10 @@ LISTINGS: dict[str, Listing] = {
     "search, one word": _search_one,
     "search, two words": _search_two,
 }
-PATHS = (BY_ID, *LISTINGS)
+PATHS = (BY_ID, *LISTINGS, *ORDER_LISTINGS)
 
 
-def _reads(store: ProductStore, seeded: Seeded, deep_page: int,
+def _reads(store: ProductStore, orders: OrderStore, seeded: Seeded, deep_page: int,
            rng: random.Random) -> dict[str, Callable[[], Awaitable[None]]]:
     """One query of each path (a new random one at each call)."""
     live = seeded.live
@@ -248,7 +292,15 @@ def _reads(store: ProductStore, seeded: Seeded, deep_page: int,
 
         return page
 
-    return {BY_ID: by_id, **{name: listing(make) for name, make in LISTINGS.items()}}
+    def order_listing(make: Callable[[random.Random, int, Seeded], OrderListQuery]
+                      ) -> Callable[[], Awaitable[None]]:
+        async def page() -> None:
+            await orders.page(make(rng, deep_page, seeded))
+
+        return page
+
+    return {BY_ID: by_id, **{name: listing(make) for name, make in LISTINGS.items()},
+            **{name: order_listing(make) for name, make in ORDER_LISTINGS.items()}}
 
 
 async def _time(read: Callable[[], Awaitable[None]], samples: int) -> list[float]:
@@ -295,16 +347,16 @@ async def _measure_store(store_name: str, backend: AbstractAsyncContextManager[R
     results: list[Absolute] = []
     async with backend as models:
         await models.setup()
-        store = models.get(PRODUCTS)
+        store, orders = models.get(PRODUCTS), models.get(ORDERS)
         seeded = Seeded()
         rng = random.Random(0)
         for size in steps:
             if not any(_measurable(found) for found in p99s.values()):
                 break
-            await _seed(store, seeded, size)
+            await _seed(store, orders, seeded, size)
             await store.settle()  # as a rebuild leaves it, and autovacuum any busy table
             await _check_seeded(store, seeded)
-            for path, read in _reads(store, seeded, deep_page, rng).items():
+            for path, read in _reads(store, orders, seeded, deep_page, rng).items():
                 results.append(await _measure_path(store_name, path, size, read, samples,
                                                    p99s[path]))
     return results + [_growth(store_name, path, found) for path, found in p99s.items()

@@ -5,7 +5,14 @@ from typing import Any
 from uuid import UUID
 
 from projections.search import query_terms, search_terms
-from projections.stores.sql import Sql, SqlDatabase, SqlDocuments, insert_rows, sortable
+from projections.stores.sql import (
+    Sql,
+    SqlDatabase,
+    SqlDocuments,
+    count_deltas,
+    insert_rows,
+    sortable,
+)
 from schemas.catalog import ProductDocument, ProductListQuery
 from schemas.categories import CategoryDocument
 from schemas.money import to_minor_units
@@ -124,20 +131,6 @@ def _expected(counts: Sequence[int], scope: int, catalog: int) -> float:
     return expected
 
 
-def _deltas(before: dict[str, str], after: dict[str, str]) -> dict[str, int]:
-    """How the live products per category change from `before` to `after` (id → category
-    of the live ones), categories in key order, unchanged ones left out."""
-    deltas: dict[str, int] = {}
-    for product_id in before.keys() | after.keys():
-        if before.get(product_id) == after.get(product_id):
-            continue
-        if product_id in before:
-            deltas[before[product_id]] = deltas.get(before[product_id], 0) - 1
-        if product_id in after:
-            deltas[after[product_id]] = deltas.get(after[product_id], 0) + 1
-    return {category: deltas[category] for category in sorted(deltas) if deltas[category]}
-
-
 class SqlProductStore(SqlDocuments[ProductDocument]):
     def __init__(self, db: SqlDatabase) -> None:
         super().__init__(db, "products", ProductDocument, _product_columns, PRODUCTS)
@@ -173,7 +166,7 @@ class SqlProductStore(SqlDocuments[ProductDocument]):
                           [(str(doc.id), term) for doc in live for term in _terms_of(doc)],
                           "ON CONFLICT DO NOTHING")
         await insert_rows(tx, "product_live", ("id", "category_id"), list(after.items()), "")
-        for category, delta in _deltas(before, after).items():
+        for category, delta in count_deltas(before, after).items():
             await tx.execute("INSERT INTO product_counts (category_id, live) VALUES (?, ?) "
                              "ON CONFLICT (category_id) DO UPDATE "
                              "SET live = product_counts.live + excluded.live", (category, delta))

@@ -24,10 +24,14 @@ def _columns(doc: CustomerDocument) -> dict[str, Any]:
 
 class SqlCustomerStore(SqlDocuments[CustomerDocument]):
     def __init__(self, db: SqlDatabase) -> None:
-        super().__init__(db, "customers", CustomerDocument, _columns, CUSTOMERS)
+        super().__init__(db, "customers", CustomerDocument, _columns, CUSTOMERS, counted_by="")
 
     async def page(self, query: CustomerListQuery, email_key: str | None
                    ) -> tuple[list[CustomerDocument], int]:
-        where, params = ("email_key = ?", [email_key]) if email_key else ("1 = 1", [])
-        return await self.select_page(where, "created_at DESC, id", params, query.limit,
+        """The page in the index's order; the total kept, or (one email's) counted."""
+        if email_key:
+            return await self.select_page("email_key = ?", "created_at DESC, id", [email_key],
+                                          query.limit, query.offset)
+        docs = await self.sorted_page("1 = 1", "created_at DESC, id", [], query.limit,
                                       query.offset)
+        return docs, await self.kept_count()

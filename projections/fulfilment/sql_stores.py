@@ -24,10 +24,13 @@ def _columns(doc: ShipmentDocument) -> dict[str, Any]:
 
 class SqlShipmentStore(SqlDocuments[ShipmentDocument]):
     def __init__(self, db: SqlDatabase) -> None:
-        super().__init__(db, "shipments", ShipmentDocument, _columns, SHIPMENTS)
+        super().__init__(db, "shipments", ShipmentDocument, _columns, SHIPMENTS,
+                         counted_by="status")
 
     async def page(self, query: ShipmentListQuery) -> tuple[list[ShipmentDocument], int]:
-        where, params = ("status = ?", [query.status.value]) \
-            if query.status is not None else ("1 = 1", [])
-        return await self.select_page(where, "created_at, id", params, query.limit,
+        """The page in the index's order; its total kept (every shipment, or a status's)."""
+        status = query.status.value if query.status is not None else None
+        where, params = ("status = ?", [status]) if status is not None else ("1 = 1", [])
+        docs = await self.sorted_page(where, "created_at, id", params, query.limit,
                                       query.offset)
+        return docs, await self.kept_count(status)

@@ -30,13 +30,15 @@ CREATE INDEX IF NOT EXISTS stock_movements_product
 class SqlStockStore(SqlDocuments[StockDocument]):
     def __init__(self, db: SqlDatabase) -> None:
         super().__init__(db, "stock", StockDocument, lambda doc: {"available": doc.available},
-                         STOCK)
+                         STOCK, counted_by="")
 
     async def page(self, query: StockListQuery) -> tuple[list[StockDocument], int]:
-        where, params = ("available < ?", [query.available_below]) \
-            if query.available_below is not None else ("1 = 1", [])
-        return await self.select_page(where, "available, id", params, query.limit,
-                                      query.offset)
+        """The page in the index's order; the total kept, or (the low ones) counted."""
+        if query.available_below is not None:
+            return await self.select_page("available < ?", "available, id",
+                                          [query.available_below], query.limit, query.offset)
+        docs = await self.sorted_page("1 = 1", "available, id", [], query.limit, query.offset)
+        return docs, await self.kept_count()
 
 
 class SqlMovementStore(SqlDocuments[StockMovementDocument]):

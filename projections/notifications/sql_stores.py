@@ -25,11 +25,15 @@ def _columns(doc: NotificationDocument) -> dict[str, Any]:
 
 class SqlNotificationStore(SqlDocuments[NotificationDocument]):
     def __init__(self, db: SqlDatabase) -> None:
-        super().__init__(db, "notifications", NotificationDocument, _columns, NOTIFICATIONS)
+        super().__init__(db, "notifications", NotificationDocument, _columns, NOTIFICATIONS,
+                         counted_by="")
 
     async def page(self, query: NotificationListQuery
                    ) -> tuple[list[NotificationDocument], int]:
-        where, params = (("customer_id = ?", [str(query.customer)]) if query.customer
-                         else ("1 = 1", []))
-        return await self.select_page(where, "sent_at DESC, id", params, query.limit,
+        """The page in the index's order; the total kept, or (a customer's) counted."""
+        if query.customer:
+            return await self.select_page("customer_id = ?", "sent_at DESC, id",
+                                          [str(query.customer)], query.limit, query.offset)
+        docs = await self.sorted_page("1 = 1", "sent_at DESC, id", [], query.limit,
                                       query.offset)
+        return docs, await self.kept_count()

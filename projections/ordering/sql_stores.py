@@ -47,9 +47,14 @@ def _filter(query: OrderListQuery) -> tuple[str, list[Any]]:
 
 class SqlOrderStore(SqlDocuments[OrderDocument]):
     def __init__(self, db: SqlDatabase) -> None:
-        super().__init__(db, "orders", OrderDocument, _columns, ORDERS)
+        super().__init__(db, "orders", OrderDocument, _columns, ORDERS, counted_by="status")
 
     async def page(self, query: OrderListQuery) -> tuple[list[OrderDocument], int]:
+        """The page in the index's order; its total kept (every order, or a status's),
+        counted only for a customer's (their own few) or a time range."""
         where, params = _filter(query)
-        return await self.select_page(where, "placed_at DESC, id", params, query.limit,
+        docs = await self.sorted_page(where, "placed_at DESC, id", params, query.limit,
                                       query.offset)
+        if query.customer is not None or any(query.placed_bounds):
+            return docs, await self.count(where, params)
+        return docs, await self.kept_count(query.status.value if query.status else None)

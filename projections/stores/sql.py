@@ -48,6 +48,42 @@ async def insert_rows(tx: "Sql", table: str, names: Sequence[str],
                          [value for values in chunk for value in values])
 
 
+def count_deltas(before: dict[str, str], after: dict[str, str]) -> dict[str, int]:
+    """How the counts per group change from `before` to `after` (id → group of each
+    counted document), groups in key order, unchanged ones left out."""
+    deltas: dict[str, int] = {}
+    for key in before.keys() | after.keys():
+        if before.get(key) == after.get(key):
+            continue
+        if key in before:
+            deltas[before[key]] = deltas.get(before[key], 0) - 1
+        if key in after:
+            deltas[after[key]] = deltas.get(after[key], 0) + 1
+    return {group: deltas[group] for group in sorted(deltas) if deltas[group]}
+
+
+def kept_counts(table: str, counted_by: str | None) -> str:
+    """The tables that keep how many documents `table` holds per value of its column
+    `counted_by` (None: in all), and the statements that fill them from the documents
+    when they are new beside a table that has some (created by an earlier version: each
+    `setup` runs them, and they do nothing once the counts hold anything)."""
+    group = counted_by or "''"
+    return f"""
+CREATE TABLE IF NOT EXISTS {table}_counted (
+    id TEXT PRIMARY KEY,
+    grp TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS {table}_counts (
+    grp TEXT PRIMARY KEY,
+    n INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO {table}_counted (id, grp) SELECT id, {group} FROM {table}
+    WHERE NOT EXISTS (SELECT 1 FROM {table}_counted);
+INSERT INTO {table}_counts (grp, n) SELECT grp, count(*) FROM {table}_counted
+    WHERE NOT EXISTS (SELECT 1 FROM {table}_counts) GROUP BY grp;
+"""
+
+
 class Sql(Protocol):
     """Statements in SQLite's dialect, `?` placeholders."""
 
@@ -81,15 +117,22 @@ class SqlDatabase(Sql, Protocol):
 
 
 class SqlDocuments(Generic[M]):
-    """One table of versioned documents, `id` = the aggregate id."""
+    """One table of versioned documents, `id` = the aggregate id.
+
+    With `counted_by` (one of its query columns, or "" for none), the table's documents
+    are also counted per value of that column in the writes' transactions
+    (`kept_counts`), so that a listing's total costs a lookup, not a count of every row it
+    selects (which grows with the table: 4 ms in SQLite and 9 ms in PostgreSQL at 100k
+    orders, against under a millisecond at 1k)."""
 
     def __init__(self, db: SqlDatabase, table: str, model: type[M], columns: Columns,
-                 schema: str) -> None:
+                 schema: str, counted_by: str | None = None) -> None:
         self.db = db
         self._table = table
         self._model: type[M] = model
         self._columns = columns
-        db.define(schema)
+        self._counted_by = counted_by
+        db.define(schema if counted_by is None else schema + kept_counts(table, counted_by))
 
     async def setup(self) -> None:
         await self.db.setup()
@@ -171,7 +214,44 @@ class SqlDocuments(Generic[M]):
 
     async def _written(self, tx: Sql, documents: Sequence[M]) -> None:
         """Called in the transaction that wrote `documents` (the winners and the losers
-        of their version guards), for what a store keeps beside them."""
+        of their version guards), for what a store keeps beside them: here its counts.
+
+        They change by what `<table>_counted` (each document's counted group) says
+        differs from the stored documents, never by what a write claims: a redelivery, a
+        lost version guard or a second writer of the same version changes nothing. The
+        documents' rows are locked first (PostgreSQL), and the count rows are updated
+        last, in key order: two writers never wait in a cycle."""
+        if self._counted_by is None or not documents:
+            return
+        keys = sorted(str(doc.id) for doc in documents)  # type: ignore[attr-defined]
+        marks = ",".join("?" * len(keys))
+        group = self._counted_by or "''"
+        after: dict[str, str] = dict(await tx.fetch_all(
+            f"SELECT id, {group} FROM {self._table} WHERE id IN ({marks}) ORDER BY id"
+            f"{self.db.row_lock}", keys))
+        before: dict[str, str] = dict(await tx.fetch_all(
+            f"SELECT id, grp FROM {self._table}_counted WHERE id IN ({marks})", keys))
+        changed = [key for key in after if before.get(key) != after[key]]
+        if not changed:
+            return
+        await tx.execute(f"DELETE FROM {self._table}_counted WHERE id IN "
+                         f"({','.join('?' * len(changed))})", changed)
+        await insert_rows(tx, f"{self._table}_counted", ("id", "grp"),
+                          [(key, after[key]) for key in changed], "")
+        for grp, delta in count_deltas(before, after).items():
+            await tx.execute(f"INSERT INTO {self._table}_counts (grp, n) VALUES (?, ?) "
+                             f"ON CONFLICT (grp) DO UPDATE SET n = {self._table}_counts.n "
+                             "+ excluded.n", (grp, delta))
+
+    async def kept_count(self, group: str | None = None) -> int:
+        """How many documents the table holds (`counted_by` given): in `group` (a value
+        of the counted column), or in all."""
+        if group is None:
+            found = await self.db.fetch_one(f"SELECT sum(n) FROM {self._table}_counts")
+        else:
+            found = await self.db.fetch_one(
+                f"SELECT n FROM {self._table}_counts WHERE grp = ?", (group,))
+        return int(found[0]) if found and found[0] is not None else 0
 
     def row(self, doc: Any) -> dict[str, Any]:
         """The table row that holds `doc`: its id, version, the query columns, the JSON."""
@@ -197,8 +277,10 @@ class SqlDocuments(Generic[M]):
         return await self.select("1 = 1")
 
     async def drop(self) -> None:
+        kept = () if self._counted_by is None else ("_counted", "_counts")
         async with self.db.transaction() as tx:
-            await tx.execute(f"DELETE FROM {self._table}")
+            for table in (self._table, *(self._table + suffix for suffix in kept)):
+                await tx.execute(f"DELETE FROM {table}")
 
     async def settle(self) -> None:
         await self.db.settle()

@@ -1,20 +1,24 @@
 """The orders, payments and shipments read-model contracts, on SQLite (embedded) and
 MongoDB/FerretDB (server): every store method."""
 
+import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
+import pytest
+
 from projections.fulfilment.projectors import ShipmentsProjector
 from projections.fulfilment.read_models import ShipmentStore
 from projections.ordering.projectors import OrdersProjector
-from projections.ordering.read_models import OrderStore
+from projections.ordering.read_models import ORDERS, OrderStore
 from projections.payments.projectors import PaymentsProjector
 from projections.payments.read_models import PaymentStore
 from projections.projector import StoreProjector
 from projections.stores.base import ProjectionStores, ReadModels
 from projections.stores.no_archive import NoArchive
+from projections.stores.postgres import drop_schemas, postgres_read_models
 from schemas.envelope import EventEnvelope
 from schemas.fulfilment import ShipmentLine, ShipmentStatus, shipment_id
 from schemas.order_views import (
@@ -27,6 +31,8 @@ from schemas.order_views import (
 )
 from schemas.ordering import Address, OrderLine, OrderStatus
 from schemas.payments import PaymentStatus, payment_id
+from tanqory.contexts import REGISTRY
+from tests.support.platform import settings_for_tests
 from tests.unit.test_order_folds import SEALED, order_events, payment_events, shipment_events
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -230,3 +236,71 @@ async def test_the_projectors_fold_each_batch_over_what_they_wrote(read_models: 
                 assert fold.rejected == []
                 await projector.write(fold)
             assert await projector.store.get_many([document.id]) == {document.id: document}
+
+
+async def test_order_totals_follow_each_status_change_once(order_store: OrderStore) -> None:
+    """The totals of the whole list and of each status, as orders move between statuses
+    in batches, with redeliveries and lost races that change nothing (the SQL stores keep
+    them beside the documents instead of counting the rows)."""
+    rng = random.Random(7)
+    statuses = list(OrderStatus)
+    docs = [order(rng.choice(statuses), minutes=i) for i in range(40)]
+    await order_store.write({d.id: (d, 0) for d in docs})
+    stale = list(docs)
+    for version in range(2, 5):
+        moved = [d.model_copy(update={"status": rng.choice(statuses), "version": version,
+                                      "position": version}) for d in rng.sample(docs, 15)]
+        await order_store.write({d.id: (d, 0 if version == 2 else 1) for d in moved})
+        docs = [next((m for m in moved if m.id == d.id), d) for d in docs]
+        await order_store.write({d.id: (d, 0) for d in rng.sample(stale, 10)})  # redelivered
+        await order_store.write({d.id: (d, 1) for d in rng.sample(moved, 5)})  # twice
+        for status in (None, *statuses):
+            _, total = await order_store.page(OrderListQuery(status=status, limit=1))
+            assert total == sum(1 for d in docs if status in (None, d.status)), status
+    await order_store.drop()
+    assert await order_store.page(OrderListQuery()) == ([], 0)
+    again = order(OrderStatus.PAID)
+    await order_store.write({again.id: (again, 0)})
+    assert (await order_store.page(OrderListQuery(status=OrderStatus.PAID)))[1] == 1
+
+
+async def test_shipment_totals_follow_each_status_change_once(
+        shipment_store: ShipmentStore) -> None:
+    ready = [shipment(ShipmentStatus.READY, minutes=i) for i in range(6)]
+    await shipment_store.write({s.id: (s, 0) for s in ready})
+    shipped = [s.model_copy(update={"status": ShipmentStatus.SHIPPED, "version": 2,
+                                    "position": 2}) for s in ready[:4]]
+    await shipment_store.write({s.id: (s, 1) for s in shipped})
+    await shipment_store.write({s.id: (s, 0) for s in ready})  # redelivered: changes nothing
+    totals = [(await shipment_store.page(ShipmentListQuery(status=status)))[1]
+              for status in (None, ShipmentStatus.READY, ShipmentStatus.SHIPPED)]
+    assert totals == [6, 2, 4]
+
+
+@pytest.mark.server
+async def test_postgres_orders_made_before_kept_counts_are_counted_at_setup() -> None:
+    """PostgreSQL keeps its read models across upgrades (SQLite's are rebuilt when their
+    layout changes): a process that finds orders without their counts fills them in."""
+    settings, schema = settings_for_tests(), f"c{uuid4().hex[:12]}"
+    before = postgres_read_models(settings.postgres_dsn, schema, REGISTRY.read_models)
+    try:
+        await before.setup()
+        docs = [order(OrderStatus.PAID), order(OrderStatus.PAID), order(OrderStatus.PENDING)]
+        await before.get(ORDERS).write({d.id: (d, 0) for d in docs})
+        async with before.get(ORDERS).db.transaction() as tx:  # as an earlier version left it
+            await tx.execute("DROP TABLE orders_counted")
+            await tx.execute("DROP TABLE orders_counts")
+        after = postgres_read_models(settings.postgres_dsn, schema, REGISTRY.read_models)
+        try:
+            await after.setup()
+            orders = after.get(ORDERS)
+            totals = [(await orders.page(OrderListQuery(status=status)))[1]
+                      for status in (None, OrderStatus.PAID, OrderStatus.PENDING)]
+            assert totals == [3, 2, 1]
+            await after.setup()  # again, as the next process does: counts nothing twice
+            assert (await orders.page(OrderListQuery()))[1] == 3
+        finally:
+            await after.close()
+    finally:
+        await before.close()
+        await drop_schemas(settings.postgres_dsn, schema)
