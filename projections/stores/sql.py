@@ -62,12 +62,17 @@ def count_deltas(before: dict[str, str], after: dict[str, str]) -> dict[str, int
     return {group: deltas[group] for group in sorted(deltas) if deltas[group]}
 
 
-def kept_counts(table: str, counted_by: str | None) -> str:
+def counted_group(counted_by: str) -> str:
+    """The SQL expression of a document's counted group: its column, or one group ('')."""
+    return counted_by or "''"
+
+
+def kept_counts(table: str, counted_by: str) -> str:
     """The tables that keep how many documents `table` holds per value of its column
-    `counted_by` (None: in all), and the statements that fill them from the documents
+    `counted_by` ("": in all), and the statements that fill them from the documents
     when they are new beside a table that has some (created by an earlier version: each
     `setup` runs them, and they do nothing once the counts hold anything)."""
-    group = counted_by or "''"
+    group = counted_group(counted_by)
     return f"""
 CREATE TABLE IF NOT EXISTS {table}_counted (
     id TEXT PRIMARY KEY,
@@ -225,7 +230,7 @@ class SqlDocuments(Generic[M]):
             return
         keys = sorted(str(doc.id) for doc in documents)  # type: ignore[attr-defined]
         marks = ",".join("?" * len(keys))
-        group = self._counted_by or "''"
+        group = counted_group(self._counted_by)
         after: dict[str, str] = dict(await tx.fetch_all(
             f"SELECT id, {group} FROM {self._table} WHERE id IN ({marks}) ORDER BY id"
             f"{self.db.row_lock}", keys))
